@@ -26,10 +26,11 @@ def _bce(Z: np.ndarray, Y: np.ndarray) -> float:
 
 
 def _bce_grad(Z: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-    dZ = sigmoid(Z)
+    cost = _bce(Z, Y)
+    dZ = sigmoid(Z.copy())
     dZ -= Y
     dZ /= Z.shape[0]
-    return _bce(Z, Y), dZ
+    return cost, dZ
 
 
 def _log_softmax(Z: np.ndarray) -> np.ndarray:
@@ -94,7 +95,9 @@ class OutputLoss:
 
 
 OUTPUTS: dict[str, OutputLoss] = {
-    "sigmoid": OutputLoss("sigmoid", "binary_cross_entropy", sigmoid, _bce, _bce_grad),
+    "sigmoid": OutputLoss(
+        "sigmoid", "binary_cross_entropy", lambda Z: sigmoid(Z.copy()), _bce, _bce_grad
+    ),
     "softmax": OutputLoss("softmax", "categorical_cross_entropy", softmax, _cce, _cce_grad),
     "linear": OutputLoss("linear", "mean_squared_error", lambda Z: Z, _mse, _mse_grad),
 }

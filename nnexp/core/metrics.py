@@ -1,0 +1,40 @@
+"""Evaluation metrics. Labels are 1-D arrays of length m; probabilities are (m, C)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of equal labels. y_true, y_pred: (m,)."""
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else float("nan")
+
+
+def log_loss(y_index: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-probability of the true class.
+
+    y_index: (m,) integer class indices; proba: (m, C). Probabilities are clipped at the
+    dtype's tiny value so a confident mistake gives a large finite loss, not inf.
+    """
+    if len(y_index) == 0:
+        return float("nan")
+    p = proba[np.arange(len(y_index)), y_index]
+    return float(-np.mean(np.log(np.maximum(p, np.finfo(proba.dtype).tiny)), dtype=np.float64))
+
+
+def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Root mean squared error. y_true, y_pred: (m,)."""
+    if len(y_true) == 0:
+        return float("nan")
+    diff = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
+    return float(np.sqrt(np.mean(diff * diff)))
+
+
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination 1 - SS_res / SS_tot. y_true, y_pred: (m,)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    if len(y_true) == 0:
+        return float("nan")
+    ss_res = float(np.sum((y_true - np.asarray(y_pred, dtype=np.float64)) ** 2))
+    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")

@@ -1,0 +1,139 @@
+"""A trained network: architecture, parameters, label encoding and input scaling.
+
+``Model.save(path)`` writes ``path`` (``.npz``, arrays only, loadable with
+``allow_pickle=False``) and ``path`` with suffix ``.json`` (architecture and training
+configuration); ``Model.load(path)`` reads both back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnexp.core import metrics
+from nnexp.core.config import TrainConfig
+from nnexp.core.inputs import check_X, check_y
+from nnexp.core.losses import OUTPUTS
+from nnexp.core.network import Parameters, predict_logits
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Model:
+    """An L-layer network ready to predict.
+
+    layer_dims: (n_x, n_1, ..., n_L). classes: sorted labels (C,) for classification, None for
+    regression. x_shift, x_scale: (n_x,) affine input scaling ``(X - shift) / scale`` applied
+    before the network (fitted on the training split), or None.
+    """
+
+    layer_dims: tuple[int, ...]
+    activation: str
+    output: str
+    params: Parameters
+    classes: np.ndarray | None = None
+    x_shift: np.ndarray | None = None
+    x_scale: np.ndarray | None = None
+    config: TrainConfig | None = None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.params.W[0].dtype
+
+    @property
+    def n_params(self) -> int:
+        return self.params.n_params
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.output != "linear"
+
+    def _prepare(self, X) -> np.ndarray:
+        X = check_X(X, "X", n_features=self.layer_dims[0])
+        X = np.asarray(X, dtype=self.dtype)
+        if self.x_shift is not None:
+            X = (X - self.x_shift.astype(self.dtype)) / self.x_scale.astype(self.dtype)
+        return X
+
+    def logits(self, X) -> np.ndarray:
+        """X: (m, n_x) raw features -> output logits Z_L: (m, n_L), in the model's dtype."""
+        return predict_logits(self.params, self._prepare(X), self.activation)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """X: (m, n_x) -> class probabilities (m, C), columns ordered as ``classes``."""
+        if not self.is_classifier:
+            raise ValueError("predict_proba needs a classifier; this model is a regressor")
+        P = OUTPUTS[self.output].activate(self.logits(X))
+        if self.output == "sigmoid":
+            P = np.hstack([1 - P, P])
+        return P
+
+    def predict(self, X) -> np.ndarray:
+        """X: (m, n_x) -> labels (m,) drawn from ``classes``, or real values (m,) for regression."""
+        Z = self.logits(X)
+        if self.output == "linear":
+            return Z[:, 0]
+        index = (Z[:, 0] > 0).astype(np.intp) if self.output == "sigmoid" else Z.argmax(axis=1)
+        return self.classes[index]
+
+    def evaluate(self, X, y) -> dict[str, float]:
+        """Metrics on (X (m, n_x), y (m,)): accuracy and log_loss, or rmse and r2."""
+        X = check_X(X)
+        y = check_y(y, X.shape[0])
+        if not self.is_classifier:
+            pred = self.predict(X)
+            return {"rmse": metrics.rmse(y, pred), "r2": metrics.r2(y, pred)}
+        P = self.predict_proba(X)
+        index = encode_labels(y, self.classes, "y")
+        return {"accuracy": metrics.accuracy(index, P.argmax(axis=1)),
+                "log_loss": metrics.log_loss(index, P)}
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``<path>.npz`` (arrays) and ``<path>.json`` (configuration). Returns the npz path."""
+        path = Path(path).with_suffix(".npz")
+        arrays = {}
+        for i, (w, b) in enumerate(zip(self.params.W, self.params.b), start=1):
+            arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+        for name in ("classes", "x_shift", "x_scale"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
+        np.savez(path, **arrays)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "layer_dims": list(self.layer_dims),
+            "activation": self.activation,
+            "output": self.output,
+            "dtype": self.dtype.name,
+            "config": self.config.to_dict() if self.config else None,
+        }
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        """Read a model written by ``save`` (the .npz path or its stem)."""
+        path = Path(path).with_suffix(".npz")
+        meta = json.loads(path.with_suffix(".json").read_text())
+        with np.load(path, allow_pickle=False) as data:
+            L = len(meta["layer_dims"]) - 1
+            params = Parameters([data[f"W{i}"] for i in range(1, L + 1)],
+                                [data[f"b{i}"] for i in range(1, L + 1)])
+            extra = {k: data[k] if k in data else None for k in ("classes", "x_shift", "x_scale")}
+        config = TrainConfig.from_dict(meta["config"]) if meta.get("config") else None
+        return cls(tuple(meta["layer_dims"]), meta["activation"], meta["output"], params,
+                   config=config, **extra)
+
+
+def encode_labels(y: np.ndarray, classes: np.ndarray, name: str = "y") -> np.ndarray:
+    """Map labels y (m,) to indices into ``classes`` (C,); unknown labels raise ValueError."""
+    index = np.searchsorted(classes, y)
+    index = np.clip(index, 0, len(classes) - 1)
+    bad = classes[index] != y
+    if bad.any():
+        raise ValueError(f"{name} contains label(s) {np.unique(y[bad])[:5].tolist()} not seen in "
+                         f"training (known classes: {classes.tolist()})")
+    return index

@@ -1,0 +1,248 @@
+"""The training loop: mini-batch optimisation with per-epoch metrics, callbacks, early stopping.
+
+``train(X, y, config, X_dev, y_dev, callbacks)`` is what a search trial calls. After every
+epoch it builds an ``EpochMetrics`` and calls each callback with it; a callback that returns a
+true value stops training (a pruner may instead raise its own exception, which propagates).
+A cost that becomes NaN or inf raises ``DivergenceError`` carrying the epoch.
+
+Determinism: everything random (initialisation, shuffling, dropout) is drawn from one
+``numpy.random.default_rng(config.seed)``, so the same seed, config and data give bit-identical
+weights and metrics on the same machine with the same BLAS thread count (nnexp's workers pin
+one BLAS thread; results with several BLAS threads can differ in the last bits).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from nnexp.core import metrics
+from nnexp.core.config import TrainConfig
+from nnexp.core.inputs import check_X, check_y
+from nnexp.core.losses import OUTPUTS
+from nnexp.core.model import Model, encode_labels
+from nnexp.core.network import (
+    Parameters,
+    backward,
+    forward,
+    initialize_parameters,
+    l2_cost,
+    predict_logits,
+)
+from nnexp.core.optimizers import OPTIMIZERS
+from nnexp.core.schedules import SCHEDULES
+
+
+class DivergenceError(ArithmeticError):
+    """Training diverged: the cost became NaN or inf at ``epoch`` (1-based)."""
+
+    def __init__(self, epoch: int, cost: float) -> None:
+        super().__init__(f"training diverged at epoch {epoch}: cost is {cost}")
+        self.epoch = epoch
+        self.cost = cost
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """What one epoch measured. ``metric`` is "accuracy" (classification) or "rmse" (regression).
+
+    train_cost: mean mini-batch cost including the L2 penalty; train_metric: the metric on
+    the mini-batches as they were trained (with dropout), dev_cost/dev_metric: on the dev set
+    (NaN without one); learning_rate: the rate used this epoch.
+    """
+
+    epoch: int
+    metric: str
+    train_cost: float
+    train_metric: float
+    dev_cost: float
+    dev_metric: float
+    learning_rate: float
+    epoch_seconds: float
+    elapsed_seconds: float
+
+    def as_dict(self) -> dict[str, float]:
+        out = asdict(self)
+        del out["metric"]
+        return out
+
+
+Callback = Callable[[EpochMetrics], object]
+
+
+@dataclass
+class TrainResult:
+    """The trained model (best weights when early stopping restored them) and its history.
+
+    stop_reason: "completed", "early_stopping" or "callback". best_epoch: the epoch whose
+    weights the model holds.
+    """
+
+    model: Model
+    history: list[EpochMetrics] = field(default_factory=list)
+    stop_reason: str = "completed"
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+
+def resolve_output(y: np.ndarray, output: str) -> tuple[str, np.ndarray | None]:
+    """Choose the output/loss pair for labels y (m,) and return it with the sorted classes.
+
+    ``auto``: linear for real-valued targets, sigmoid for two classes, softmax for more.
+    """
+    real = np.issubdtype(y.dtype, np.floating) and not np.all(np.mod(y, 1) == 0)
+    if output == "linear" or (output == "auto" and real):
+        if not np.issubdtype(y.dtype, np.number):
+            raise ValueError(f"y must be numeric for regression (output='linear'); got {y.dtype}")
+        return "linear", None
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(f"y has {len(classes)} class(es) {classes.tolist()}; classification "
+                         "needs at least two")
+    if output == "auto":
+        output = "sigmoid" if len(classes) == 2 else "softmax"
+    if output == "sigmoid" and len(classes) != 2:
+        raise ValueError(f"output='sigmoid' needs exactly two classes; y has {len(classes)}")
+    return output, classes
+
+
+def encode_targets(y: np.ndarray, output: str, classes: np.ndarray | None,
+                   dtype: np.dtype, name: str = "y") -> np.ndarray:
+    """Targets in the loss's encoding (see ``losses``): (m, 1) floats or (m,) indices."""
+    if output == "linear":
+        return np.asarray(y, dtype=dtype).reshape(-1, 1)
+    index = encode_labels(y, classes, name)
+    return index.astype(dtype).reshape(-1, 1) if output == "sigmoid" else index
+
+
+def _score(output: str, ZL: np.ndarray, Y: np.ndarray) -> float:
+    """accuracy (classification) or rmse (regression) of logits ZL against encoded Y."""
+    if output == "sigmoid":
+        return metrics.accuracy(Y[:, 0], ZL[:, 0] > 0)
+    if output == "softmax":
+        return metrics.accuracy(Y, ZL.argmax(axis=1))
+    return metrics.rmse(Y[:, 0], ZL[:, 0])
+
+
+def _correct(output: str, ZL: np.ndarray, Y: np.ndarray) -> float:
+    """Number of correct predictions (classification) or sum of squared errors (regression)."""
+    if output == "sigmoid":
+        return float(np.count_nonzero((ZL[:, 0] > 0) == (Y[:, 0] > 0.5)))
+    if output == "softmax":
+        return float(np.count_nonzero(ZL.argmax(axis=1) == Y))
+    diff = ZL - Y
+    return float(np.vdot(diff, diff))
+
+
+def train(
+    X,
+    y,
+    config: TrainConfig,
+    X_dev=None,
+    y_dev=None,
+    callbacks: Sequence[Callback] = (),
+    x_shift: np.ndarray | None = None,
+    x_scale: np.ndarray | None = None,
+) -> TrainResult:
+    """Train an L-layer network on X (m, n_x), y (m,) with the given configuration.
+
+    X_dev (m_dev, n_x), y_dev (m_dev,): optional dev set, evaluated after every epoch (needed
+    for early stopping). x_shift/x_scale (n_x,): the scaling already applied to X, stored in the
+    model so that ``Model.predict`` takes raw features. Raises ``ValueError`` for bad input and
+    ``DivergenceError`` if the cost becomes NaN or inf.
+    """
+    dtype = np.dtype(config.dtype)
+    X = check_X(X, "X")
+    y = check_y(y, X.shape[0], "y")
+    m, n_x = X.shape
+    output, classes = resolve_output(y, config.output)
+    n_out = 1 if output != "softmax" else len(classes)
+    layer_dims = (n_x, *config.hidden_layers, n_out)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    Y = encode_targets(y, output, classes, dtype, "y")
+    has_dev = X_dev is not None
+    if has_dev:
+        X_dev = np.ascontiguousarray(check_X(X_dev, "X_dev", n_features=n_x), dtype=dtype)
+        Y_dev = encode_targets(check_y(y_dev, X_dev.shape[0], "y_dev"), output, classes, dtype,
+                               "y_dev")
+    elif config.patience is not None:
+        raise ValueError("patience (early stopping) needs a dev set: pass X_dev and y_dev")
+
+    rng = np.random.default_rng(config.seed)
+    params = initialize_parameters(layer_dims, config.init, rng, dtype, config.init_scale)
+    flat = params.flat()
+    grads = Parameters([np.empty_like(w) for w in params.W], [np.empty_like(b) for b in params.b])
+    flat_grads = grads.flat()
+    optimizer = OPTIMIZERS[config.optimizer](
+        flat, beta1=config.beta1, beta2=config.beta2, epsilon=config.epsilon)
+    schedule = SCHEDULES[config.schedule]
+    loss = OUTPUTS[output]
+    keep = config.keep_probs()
+    keep_probs = keep if any(p < 1.0 for p in keep) else None
+    batch = m if config.batch_size is None else min(config.batch_size, m)
+    metric_name = "rmse" if output == "linear" else "accuracy"
+    higher_is_better = metric_name == "accuracy"
+
+    history: list[EpochMetrics] = []
+    best = (None, 0, -np.inf)  # (params copy, epoch, score where higher is better)
+    stop_reason = "completed"
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        lr = schedule(config.learning_rate, epoch - 1, config.epochs, config.decay_rate,
+                      config.decay_steps, config.min_learning_rate)
+        perm = rng.permutation(m)
+        Xs, Ys = X[perm], Y[perm]
+        cost_sum, correct = 0.0, 0.0
+        for lo in range(0, m, batch):
+            Xb, Yb = Xs[lo:lo + batch], Ys[lo:lo + batch]
+            ZL, cache = forward(params, Xb, config.activation, keep_probs, rng)
+            correct += _correct(output, ZL, Yb)
+            cost, dZL = loss.cost_and_grad(ZL, Yb)
+            cost += l2_cost(params, config.l2, Xb.shape[0])
+            cost_sum += cost * Xb.shape[0]
+            backward(params, cache, dZL, config.activation, config.l2, grads)
+            optimizer.update(flat, flat_grads, lr)
+        train_cost = cost_sum / m
+        if not np.isfinite(train_cost):
+            raise DivergenceError(epoch, train_cost)
+        train_metric = correct / m if higher_is_better else float(np.sqrt(correct / m))
+        dev_cost = dev_metric = float("nan")
+        if has_dev:
+            Zd = predict_logits(params, X_dev, config.activation)
+            dev_cost = loss.cost(Zd, Y_dev)
+            dev_metric = _score(output, Zd, Y_dev)
+        now = time.perf_counter()
+        record = EpochMetrics(epoch, metric_name, train_cost, train_metric, dev_cost, dev_metric,
+                              lr, now - t0, now - start)
+        history.append(record)
+        if config.patience is not None:
+            score = dev_metric if higher_is_better else -dev_metric
+            if score > best[2]:
+                best = (params.copy(), epoch, score)
+            elif epoch - best[1] >= config.patience:
+                stop_reason = "early_stopping"
+        stop = [bool(cb(record)) for cb in callbacks]
+        if stop_reason == "completed" and any(stop):
+            stop_reason = "callback"
+        if stop_reason != "completed":
+            break
+
+    best_epoch = len(history)
+    if config.patience is not None and best[0] is not None:
+        params, best_epoch = best[0], best[1]
+    model = Model(layer_dims, config.activation, output, params, classes,
+                  None if x_shift is None else np.asarray(x_shift, dtype=np.float64),
+                  None if x_scale is None else np.asarray(x_scale, dtype=np.float64),
+                  config)
+    return TrainResult(model, history, stop_reason, best_epoch, time.perf_counter() - start)
+
+
+def flops_per_epoch(layer_dims: Sequence[int], m: int) -> int:
+    """Approximate floating-point operations of one training epoch: 6 x weights x examples
+    (2 for the forward matmul, 4 for the two backward matmuls)."""
+    weights = sum(a * b for a, b in zip(layer_dims, layer_dims[1:]))
+    return 6 * weights * m
