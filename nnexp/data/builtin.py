@@ -1,0 +1,214 @@
+"""The built-in datasets: scikit-learn's bundled sets and seeded generators, no download.
+
+``DATASETS`` maps a name to its ``DatasetInfo``; ``params`` lists every parameter a YAML
+``dataset:`` section may set, with its default. Adding a dataset is adding one generator and
+one entry. scikit-learn is imported inside the loaders so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nnexp.data.dataset import Dataset
+from nnexp.data.errors import DataError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A built-in dataset: its task, a one-line description, its parameters (name -> default)
+    and the function ``load(**params) -> Dataset``."""
+
+    name: str
+    task: str
+    description: str
+    params: dict[str, Any]
+    load: Callable[..., Dataset]
+
+
+def _columns(n_x: int) -> list[str]:
+    return [f"x{i}" for i in range(n_x)]
+
+
+def _bundled(name: str, task: str) -> Dataset:
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{name}")()
+    return Dataset(name=name, X=bunch.data, y=bunch.target.astype(np.int64), task=task,
+                   feature_names=list(bunch.feature_names))
+
+
+def digits() -> Dataset:
+    """1797 8x8 images of handwritten digits, pixel values 0-16: X (1797, 64), 10 classes."""
+    return _bundled("digits", "multiclass")
+
+
+def breast_cancer() -> Dataset:
+    """Wisconsin breast cancer: X (569, 30), y 0 = malignant, 1 = benign."""
+    return _bundled("breast_cancer", "binary")
+
+
+def wine() -> Dataset:
+    """Wine recognition: X (178, 13) chemical measurements, 3 cultivars."""
+    return _bundled("wine", "multiclass")
+
+
+def iris() -> Dataset:
+    """Fisher's iris: X (150, 4) sepal and petal sizes, 3 species."""
+    return _bundled("iris", "multiclass")
+
+
+def planar_flower(n_samples: int = 400, noise: float = 0.2, seed: int = 0) -> Dataset:
+    """The course's four-petal flower: X (2 * (n_samples // 2), 2), two classes of equal size.
+
+    For class j in {0, 1}: t = linspace(3.12 j, 3.12 (j + 1), N) + noise * N(0, 1) and
+    r = 4 sin(4t) + noise * N(0, 1); the point is (r sin t, r cos t).
+    """
+    rng = np.random.default_rng(seed)
+    N, a = n_samples // 2, 4
+    X = np.zeros((2 * N, 2))
+    y = np.zeros(2 * N, dtype=np.int64)
+    for j in range(2):
+        ix = slice(N * j, N * (j + 1))
+        t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + rng.standard_normal(N) * noise
+        r = a * np.sin(4 * t) + rng.standard_normal(N) * noise
+        X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
+        y[ix] = j
+    return Dataset(name="planar_flower", X=X, y=y, task="binary", feature_names=_columns(2))
+
+
+def moons(n_samples: int = 400, noise: float = 0.2, seed: int = 0) -> Dataset:
+    """Two interleaving half circles (sklearn ``make_moons``): X (n_samples, 2), binary."""
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    return Dataset(name="moons", X=X, y=y, task="binary", feature_names=_columns(2))
+
+
+def circles(
+    n_samples: int = 400, noise: float = 0.1, factor: float = 0.5, seed: int = 0
+) -> Dataset:
+    """A small circle inside a large one (sklearn ``make_circles``; ``factor`` is the ratio of
+    the radii): X (n_samples, 2), binary."""
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
+    return Dataset(name="circles", X=X, y=y, task="binary", feature_names=_columns(2))
+
+
+def blobs(
+    n_samples: int = 400, n_features: int = 2, n_classes: int = 3, noise: float = 1.0,
+    seed: int = 0,
+) -> Dataset:
+    """Gaussian clusters, one per class, with standard deviation ``noise`` (sklearn
+    ``make_blobs``): X (n_samples, n_features), n_classes classes."""
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=n_samples, n_features=n_features, centers=n_classes,
+                      cluster_std=noise, random_state=seed)
+    task = "binary" if n_classes == 2 else "multiclass"
+    return Dataset(name="blobs", X=X, y=y, task=task, feature_names=_columns(n_features))
+
+
+def spirals(
+    n_samples: int = 400, noise: float = 0.2, turns: float = 1.5, seed: int = 0
+) -> Dataset:
+    """Two interleaved spiral arms, one per class: X (2 * (n_samples // 2), 2), binary.
+
+    Arm j has angle t in [0, 2 pi turns] (denser near the centre than uniform in t would be),
+    radius t / (2 pi) and is rotated by j pi; ``noise`` is Gaussian on both coordinates.
+    """
+    rng = np.random.default_rng(seed)
+    N = n_samples // 2
+    X = np.zeros((2 * N, 2))
+    y = np.zeros(2 * N, dtype=np.int64)
+    for j in range(2):
+        ix = slice(N * j, N * (j + 1))
+        t = np.sqrt(rng.uniform(0.0, 1.0, N)) * 2 * np.pi * turns
+        r = t / (2 * np.pi)
+        X[ix] = np.c_[r * np.cos(t + j * np.pi), r * np.sin(t + j * np.pi)]
+        X[ix] += rng.standard_normal((N, 2)) * noise
+        y[ix] = j
+    return Dataset(name="spirals", X=X, y=y, task="binary", feature_names=_columns(2))
+
+
+def regression(
+    n_samples: int = 400, n_features: int = 5, noise: float = 1.0, seed: int = 0
+) -> Dataset:
+    """Friedman #1 (sklearn ``make_friedman1``): X (n_samples, n_features) uniform on [0, 1],
+    y = 10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 + 5 x4 + noise * N(0, 1); the other
+    features are irrelevant. n_features >= 5."""
+    from sklearn.datasets import make_friedman1
+
+    if n_features < 5:
+        raise DataError(f"regression: n_features={n_features} must be at least 5.")
+    X, y = make_friedman1(n_samples=n_samples, n_features=n_features, noise=noise,
+                          random_state=seed)
+    return Dataset(name="regression", X=X, y=y, task="regression",
+                   feature_names=_columns(n_features))
+
+
+def _info(name: str, task: str, description: str, load: Callable[..., Dataset]) -> DatasetInfo:
+    params = {p.name: p.default for p in inspect.signature(load).parameters.values()}
+    return DatasetInfo(name=name, task=task, description=description, params=params, load=load)
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in (
+        _info("digits", "multiclass", "8x8 images of handwritten digits 0-9, pixels 0-16 (sklearn)",
+              digits),
+        _info("breast_cancer", "binary", "Wisconsin breast cancer, 0 malignant, 1 benign (sklearn)",
+              breast_cancer),
+        _info("wine", "multiclass", "chemical analysis of wines from three cultivars (sklearn)",
+              wine),
+        _info("iris", "multiclass", "Fisher's iris: sepal and petal sizes of three species "
+              "(sklearn)", iris),
+        _info("planar_flower", "binary", "the course's two-colour four-petal flower in 2-D",
+              planar_flower),
+        _info("moons", "binary", "two interleaving half circles in 2-D", moons),
+        _info("circles", "binary", "a small circle inside a large one in 2-D", circles),
+        _info("blobs", "multiclass", "Gaussian clusters, one per class", blobs),
+        _info("spirals", "binary", "two interleaved spiral arms in 2-D", spirals),
+        _info("regression", "regression", "Friedman #1: a nonlinear real-valued target",
+              regression),
+    )
+}
+
+
+def load_builtin(name: str, **params: Any) -> Dataset:
+    """Load the built-in dataset ``name`` with ``params`` overriding its defaults."""
+    if name not in DATASETS:
+        close = difflib.get_close_matches(name, DATASETS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise DataError(
+            f"Unknown built-in dataset {name!r}.{hint} Valid names: {', '.join(DATASETS)}."
+        )
+    info = DATASETS[name]
+    unknown = sorted(set(params) - set(info.params))
+    if unknown:
+        valid = ", ".join(info.params) if info.params else "none (it takes no parameters)"
+        raise DataError(
+            f"Dataset {name!r} has no parameter {', '.join(map(repr, unknown))}. "
+            f"Valid parameters: {valid}."
+        )
+    _check_params(name, params)
+    try:
+        return info.load(**params)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"Dataset {name!r} rejected the parameters {params}: {err}") from err
+
+
+def _check_params(name: str, params: dict[str, Any]) -> None:
+    """Shared bounds: n_samples an integer >= 2, noise a number >= 0."""
+    n = params.get("n_samples", 2)
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+        raise DataError(f"Dataset {name!r}: n_samples={n!r} must be an integer >= 2.")
+    noise = params.get("noise", 0.0)
+    if isinstance(noise, bool) or not isinstance(noise, int | float) or noise < 0:
+        raise DataError(f"Dataset {name!r}: noise={noise!r} must be a number >= 0.")

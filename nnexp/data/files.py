@@ -1,0 +1,228 @@
+"""Datasets from files: CSV and Parquet tables, NPZ arrays, and the course's HDF5 images.
+
+The format comes from the suffix (``SUFFIXES``). A file that ships a test split (NPZ
+``X_test``/``y_test``, HDF5 ``test_set_*``) fills ``Dataset.X_test``/``y_test``; it is used as
+given. pandas and h5py are imported inside the readers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nnexp.data.dataset import TASKS, Dataset, infer_task
+from nnexp.data.encoding import categories, one_hot
+from nnexp.data.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SUFFIXES = (".csv", ".parquet", ".pq", ".npz", ".h5", ".hdf5")
+HDF5_TRAIN = ("train_set_x", "train_set_y")
+HDF5_TEST = ("test_set_x", "test_set_y")
+
+
+def load_file(path: str | Path, target: str | None = None, task: str | None = None) -> Dataset:
+    """Load the dataset in ``path``; the format comes from its suffix.
+
+    target : the label column of a CSV or Parquet table (required there, ignored for NPZ and
+        HDF5, whose labels are the ``y`` arrays).
+    task : ``"binary"``, ``"multiclass"`` or ``"regression"`` to override ``infer_task``
+        (for example, a whole-number target that is really real-valued).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError(
+            f"Cannot read {str(path)!r}: the suffix {path.suffix or '(none)'!r} is not supported. "
+            f"Use one of: {', '.join(SUFFIXES)}."
+        )
+    if not path.is_file():
+        raise DataError(f"Data file {str(path)!r} does not exist; the path must name an existing "
+                        "file (relative paths are taken from the current directory).")
+    if task is not None and task not in TASKS:
+        raise DataError(f"task={task!r} is not known; use one of: {', '.join(TASKS)}.")
+    if suffix == ".csv":
+        return _table(path, _read_csv(path), target, task, first_line=2)
+    if suffix in (".parquet", ".pq"):
+        return _table(path, _read_parquet(path), target, task, first_line=None)
+    if suffix == ".npz":
+        return _npz(path, task)
+    return _hdf5(path, task)
+
+
+def _unreadable(path: Path, kind: str, err: Exception) -> DataError:
+    return DataError(f"Data file {str(path)!r} could not be read as {kind} ({err}); "
+                     f"check that it is a valid {kind} file.")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise _unreadable(path, "CSV", err) from err
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise _unreadable(path, "Parquet", err) from err
+
+
+def _row(i: int, first_line: int | None) -> str:
+    """Name data row i for a person: the file line for CSV, the row index otherwise."""
+    return f"row {i}" + (f" (line {i + first_line} of the file)" if first_line else "")
+
+
+def _table(
+    path: Path, frame: pd.DataFrame, target: str | None, task: str | None,
+    first_line: int | None,
+) -> Dataset:
+    """Table -> Dataset: numeric columns as they are, categorical ones one-hot encoded."""
+    frame = frame.rename(columns=str)
+    columns = list(frame.columns)
+    if target is None:
+        raise DataError(f"{str(path)!r} is a table, so the dataset needs `target`: the name of "
+                        f"the label column. Columns: {', '.join(columns)}.")
+    if target not in columns:
+        close = difflib.get_close_matches(target, columns, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise DataError(f"{str(path)!r} has no target column {target!r}.{hint} "
+                        f"Columns: {', '.join(columns)}.")
+    features = frame.drop(columns=target)
+    if features.shape[1] == 0:
+        raise DataError(f"{str(path)!r} has only the target column {target!r}; "
+                        "add at least one feature column.")
+    encoding = {}
+    for column in [target, *features.columns]:
+        kind = _column_kind(path, frame[column], first_line)
+        if kind == "categorical" and column != target:
+            encoding[column] = categories(frame[column])
+    X, names = one_hot(features, encoding)
+    y = frame[target].to_numpy()
+    task = task or infer_task(y)
+    return Dataset(name=path.stem, X=X, y=y, task=task, feature_names=names, encoding=encoding,
+                   source=str(path))
+
+
+def _column_kind(path: Path, column: pd.Series, first_line: int | None) -> str:
+    """'numeric' or 'categorical', after checking that no value is missing or infinite."""
+    import pandas as pd
+
+    name = column.name
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    bad = column.isna().to_numpy()
+    if numeric:
+        bad |= ~np.isfinite(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"{str(path)!r}: column {name!r} is missing, NaN or inf in {len(rows)} rows "
+            f"(first at {_row(int(rows[0]), first_line)}). Fill or remove those rows."
+        )
+    if numeric:
+        return "numeric"
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_bool_dtype(column)
+            or isinstance(column.dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(column)):
+        raise DataError(f"{str(path)!r}: column {name!r} has dtype {column.dtype}; nnexp reads "
+                        "numeric and categorical (text, category, bool) columns. "
+                        "Convert or drop it.")
+    as_number = pd.to_numeric(column.astype(object), errors="coerce")
+    if as_number.notna().mean() >= 0.5 and as_number.isna().any():
+        i = int(np.flatnonzero(as_number.isna().to_numpy())[0])
+        raise DataError(
+            f"{str(path)!r}: column {name!r} looks numeric but has the value "
+            f"{column.iloc[i]!r} at {_row(i, first_line)}. Fix that value, or make the column "
+            "clearly categorical."
+        )
+    return "categorical"
+
+
+def _npz(path: Path, task: str | None) -> Dataset:
+    """NPZ with arrays X (m, ...) and y (m,), optionally X_test and y_test; X is flattened to
+    (m, n_x)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as err:
+        raise _unreadable(path, "NPZ", err) from err
+    missing = [k for k in ("X", "y") if k not in arrays]
+    if ("X_test" in arrays) != ("y_test" in arrays):
+        missing.append("y_test" if "X_test" in arrays else "X_test")
+    if missing:
+        raise DataError(f"{str(path)!r} lacks the array(s) {', '.join(missing)}; an NPZ dataset "
+                        "holds X and y, and optionally both X_test and y_test. It has: "
+                        f"{', '.join(arrays) or 'nothing'}.")
+    X, y = _flat(arrays["X"]), arrays["y"]
+    X_test, y_test = arrays.get("X_test"), arrays.get("y_test")
+    if X_test is not None:
+        X_test = _flat(X_test)
+    return Dataset(name=path.stem, X=X, y=y, task=task or _task(y, y_test),
+                   feature_names=[f"x{i}" for i in range(X.shape[1])], X_test=X_test,
+                   y_test=y_test, source=str(path))
+
+
+def _flat(X: np.ndarray) -> np.ndarray:
+    """(m, ...) -> (m, n_x); 1-D X is one feature per example."""
+    return X.reshape(X.shape[0], -1) if X.ndim != 1 else X.reshape(-1, 1)
+
+
+def _task(y: np.ndarray, y_test: np.ndarray | None) -> str:
+    return infer_task(y.reshape(-1) if y_test is None else
+                      np.concatenate([y.reshape(-1), y_test.reshape(-1)]))
+
+
+def _hdf5(path: Path, task: str | None) -> Dataset:
+    """The course's cat-vs-non-cat format: ``train_set_x`` (m, 64, 64, 3) uint8 and
+    ``train_set_y`` (m,), with ``test_set_x``/``test_set_y`` in the same file or in the file
+    beside it whose name has ``test_`` for ``train_``. Images become X (m, 12288) in [0, 1]."""
+    train = _read_hdf5(path, HDF5_TRAIN)
+    test_path = path
+    if not all(k in train for k in HDF5_TEST):
+        test_path = path.with_name(path.name.replace("train_", "test_", 1))
+        if test_path == path or not test_path.is_file():
+            raise DataError(
+                f"{str(path)!r} has no {' / '.join(HDF5_TEST)} and there is no test file "
+                f"beside it (looked for {str(test_path)!r}). Put all four datasets in one file "
+                "or keep train_*.h5 and test_*.h5 side by side."
+            )
+    test = train if test_path == path else _read_hdf5(test_path, HDF5_TEST)
+    X, X_test = _pixels(train["train_set_x"]), _pixels(test["test_set_x"])
+    y, y_test = train["train_set_y"].reshape(-1), test["test_set_y"].reshape(-1)
+    return Dataset(name=path.stem, X=X, y=y, task=task or _task(y, y_test),
+                   feature_names=[f"pixel{i}" for i in range(X.shape[1])], X_test=X_test,
+                   y_test=y_test, source=str(path))
+
+
+def _read_hdf5(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Every dataset at the top of the file; an error listing what is there if one of
+    ``required`` is missing (test keys are optional in a train file)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            keys = list(f.keys())
+            arrays = {k: f[k][()] for k in keys if isinstance(f[k], h5py.Dataset)}
+    except OSError as err:
+        raise _unreadable(path, "HDF5", err) from err
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise DataError(f"{str(path)!r} lacks the HDF5 dataset(s) {', '.join(missing)}; "
+                        f"it has: {', '.join(keys) or 'nothing'}. The course format has "
+                        f"{', '.join(HDF5_TRAIN + HDF5_TEST)} and list_classes.")
+    return arrays
+
+
+def _pixels(images: np.ndarray) -> np.ndarray:
+    """(m, h, w, c) images -> (m, h*w*c) float64; integer pixels 0-255 scaled to [0, 1]."""
+    X = _flat(images).astype(np.float64)
+    return X / 255.0 if np.issubdtype(images.dtype, np.integer) else X
