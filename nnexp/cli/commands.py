@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import click
 
-ALL: list[click.Command] = []
+from nnexp.cli.datasets import datasets
+
+ALL: list[click.Command] = [datasets]
