@@ -95,7 +95,8 @@ class TrainConfig:
         if self.epochs < 1:
             raise ValueError(f"epochs={self.epochs!r}: must be >= 1")
         if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size={self.batch_size!r}: must be >= 1 (or null for full batch)")
+            raise ValueError(
+                f"batch_size={self.batch_size!r}: must be >= 1 (or null for full batch)")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience={self.patience!r}: must be >= 1 (or null to disable)")
         probs = self.keep_prob if isinstance(self.keep_prob, tuple) else (self.keep_prob,)

@@ -1,4 +1,4 @@
-"""Weight initialisers: name -> function of (n_out, n_in, rng, dtype, scale) -> W of shape (n_out, n_in).
+"""Weight initialisers: name -> f(n_out, n_in, rng, dtype, scale) -> W of shape (n_out, n_in).
 
 Biases always start at zero. ``zeros`` exists to show the symmetry problem; ``random`` is the
 course's ``np.random.randn(n_l, n_{l-1}) * 0.01`` with the factor as ``scale``.
@@ -65,9 +65,4 @@ INITIALIZERS: dict[str, Initializer] = {
     "he_uniform": he_uniform,
     "lecun": lecun_normal,
 }
-"""``xavier`` and ``he`` are the normal variants; ``glorot`` names are aliases below."""
-
-INITIALIZERS["glorot"] = xavier_normal
-INITIALIZERS["glorot_uniform"] = xavier_uniform
-INITIALIZERS["xavier_normal"] = xavier_normal
-INITIALIZERS["he_normal"] = he_normal
+"""``xavier`` (Glorot) and ``he`` are the normal variants; ``*_uniform`` the uniform ones."""

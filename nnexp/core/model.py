@@ -93,7 +93,7 @@ class Model:
                 "log_loss": metrics.log_loss(index, P)}
 
     def save(self, path: str | Path) -> Path:
-        """Write ``<path>.npz`` (arrays) and ``<path>.json`` (configuration). Returns the npz path."""
+        """Write ``<path>.npz`` (arrays) and ``<path>.json`` (configuration); return the .npz."""
         path = Path(path).with_suffix(".npz")
         arrays = {}
         for i, (w, b) in enumerate(zip(self.params.W, self.params.b), start=1):

@@ -147,7 +147,8 @@ def backward(
     L = len(params.W)
     m = dZL.shape[0]
     if grads is None:
-        grads = Parameters([np.empty_like(w) for w in params.W], [np.empty_like(b) for b in params.b])
+        grads = Parameters([np.empty_like(w) for w in params.W],
+                           [np.empty_like(b) for b in params.b])
     dZ = dZL
     for l in range(L - 1, -1, -1):
         A_prev = cache.A[l]

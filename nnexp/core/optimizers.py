@@ -6,6 +6,8 @@ knows which optimiser it runs. ``params`` are updated in place, so buffers keep 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -25,7 +27,7 @@ class Momentum:
     """Gradient descent with momentum: v = beta1 v + (1 - beta1) g; theta -= lr v."""
 
     def __init__(self, params: list[np.ndarray], beta1: float = 0.9, **_: float) -> None:
-        self.beta1 = beta1
+        self.beta1 = float(beta1)
         self.v = [np.zeros_like(p) for p in params]
 
     def update(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
@@ -43,7 +45,7 @@ class RMSprop:
     def __init__(
         self, params: list[np.ndarray], beta2: float = 0.999, epsilon: float = 1e-8, **_: float
     ) -> None:
-        self.beta2, self.epsilon = beta2, epsilon
+        self.beta2, self.epsilon = float(beta2), float(epsilon)
         self.s = [np.zeros_like(p) for p in params]
 
     def update(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
@@ -63,6 +65,10 @@ class Adam:
 
     v = b1 v + (1 - b1) g;  s = b2 s + (1 - b2) g^2;  t += 1
     theta -= lr * (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
+
+    Computed, with the same result, as theta -= lr_t * v / (sqrt(s) + eps_t) where
+    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t) (Kingma & Ba,
+    section 2), so each step is a handful of in-place passes over each array.
     """
 
     def __init__(
@@ -73,29 +79,28 @@ class Adam:
         epsilon: float = 1e-8,
         **_: float,
     ) -> None:
-        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
         self.t = 0
         self.v = [np.zeros_like(p) for p in params]
         self.s = [np.zeros_like(p) for p in params]
         self._buf = [np.empty_like(p) for p in params]
 
     def update(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
-        b1, b2, eps = self.beta1, self.beta2, self.epsilon
+        b1, b2 = self.beta1, self.beta2
         self.t += 1
-        c1 = 1.0 - b1**self.t
-        c2 = 1.0 - b2**self.t
-        # theta -= (lr / c1) v / (sqrt(s) / sqrt(c2) + eps), done with in-place ufuncs.
-        step = lr / c1
-        inv_sqrt_c2 = 1.0 / np.sqrt(c2)
+        root_c2 = math.sqrt(1.0 - b2**self.t)
+        step = float(lr) * root_c2 / (1.0 - b1**self.t)
+        eps = self.epsilon * root_c2
         for p, g, v, s, buf in zip(params, grads, self.v, self.s, self._buf):
-            v *= b1
-            v += (1 - b1) * g
+            # v += (1 - b1) (g - v);  s += (1 - b2) (g^2 - s)
+            np.subtract(g, v, out=buf)
+            buf *= 1.0 - b1
+            v += buf
             np.multiply(g, g, out=buf)
-            buf *= 1 - b2
-            s *= b2
+            buf -= s
+            buf *= 1.0 - b2
             s += buf
             np.sqrt(s, out=buf)
-            buf *= inv_sqrt_c2
             buf += eps
             np.divide(v, buf, out=buf)
             buf *= step
