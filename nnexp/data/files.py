@@ -121,7 +121,7 @@ def _column_kind(path: Path, column: pd.Series, first_line: int | None) -> str:
     numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
     bad = column.isna().to_numpy()
     if numeric:
-        bad |= ~np.isfinite(column.to_numpy(dtype=np.float64, na_value=np.nan))
+        bad = bad | ~np.isfinite(column.to_numpy(dtype=np.float64, na_value=np.nan))
     if bad.any():
         rows = np.flatnonzero(bad)
         raise DataError(

@@ -1,0 +1,234 @@
+"""File loaders: CSV/Parquet (with one-hot encoding), NPZ, the course's HDF5 format, errors."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnexp.data import DataError, Dataset, load_file, one_hot
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    return pd.DataFrame({
+        "size": [1.0, 2.5, 3.0, 4.0, 5.5, 6.0],
+        "colour": ["red", "blue", "red", "green", "blue", "red"],
+        "wet": [True, False, True, True, False, False],
+        "label": ["cat", "dog", "cat", "dog", "cat", "dog"],
+    })
+
+
+def test_csv_one_hot_encodes_categorical_columns(tmp_path, table):
+    path = tmp_path / "pets.csv"
+    table.to_csv(path, index=False)
+    data = load_file(path, target="label")
+    assert data.name == "pets" and data.source == str(path)
+    assert data.encoding == {"colour": ["blue", "green", "red"], "wet": [False, True]}
+    assert data.feature_names == ["size", "colour=blue", "colour=green", "colour=red",
+                                  "wet=False", "wet=True"]
+    assert data.X.shape == (6, 6) and data.X.dtype == np.float64
+    np.testing.assert_array_equal(data.X[:, 0], table["size"])
+    np.testing.assert_array_equal(data.X[1], [2.5, 1, 0, 0, 1, 0])
+    assert data.X[:, 1:4].sum(axis=1).tolist() == [1] * 6
+    assert data.task == "binary" and data.classes.tolist() == ["cat", "dog"]
+    assert data.y.tolist() == table["label"].tolist()
+
+
+def test_recorded_encoding_reapplies_to_new_rows(tmp_path, table):
+    path = tmp_path / "pets.csv"
+    table.to_csv(path, index=False)
+    data = load_file(path, target="label")
+    new = pd.DataFrame({"size": [9.0], "colour": ["green"], "wet": [True]})
+    X, names = one_hot(new, data.encoding)
+    assert names == data.feature_names
+    np.testing.assert_array_equal(X, [[9.0, 0, 1, 0, 0, 1]])
+    with pytest.raises(DataError, match="'purple'.*colour|colour.*'purple'"):
+        one_hot(new.assign(colour="purple"), data.encoding)
+
+
+def test_parquet_with_category_dtype_and_numeric_target(tmp_path, table):
+    path = tmp_path / "pets.parquet"
+    table.assign(colour=table["colour"].astype("category"),
+                 label=[0, 1, 2, 0, 1, 2]).to_parquet(path)
+    data = load_file(path, target="label")
+    assert data.encoding["colour"] == ["blue", "green", "red"]
+    assert data.task == "multiclass" and data.classes.tolist() == [0, 1, 2]
+    assert data.y.dtype.kind == "i"
+
+
+def test_real_valued_target_is_regression_and_task_can_be_forced(tmp_path):
+    path = tmp_path / "r.csv"
+    pd.DataFrame({"x": [1, 2, 3, 4], "price": [1.5, 2.25, 3.0, 9.75]}).to_csv(path, index=False)
+    data = load_file(path, target="price")
+    assert data.task == "regression" and data.classes is None
+    assert data.y.dtype == np.float64
+    whole = tmp_path / "w.csv"
+    pd.DataFrame({"x": [1, 2, 3, 4], "count": [3, 5, 8, 13]}).to_csv(whole, index=False)
+    assert load_file(whole, target="count").task == "multiclass"
+    assert load_file(whole, target="count", task="regression").task == "regression"
+
+
+def test_npz_without_test_split(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)).astype(np.float32), np.arange(20) % 2
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    data = load_file(tmp_path / "d.npz")
+    np.testing.assert_array_equal(data.X, X.astype(np.float64))
+    assert data.X.dtype == np.float64 and data.task == "binary"
+    assert data.X_test is None and data.y_test is None
+
+
+def test_npz_with_test_split_and_image_arrays(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 2, 3))
+    y = np.array([0.0, 1.0] * 5)  # whole floats are labels
+    np.savez(tmp_path / "d.npz", X=X, y=y, X_test=X[:4], y_test=y[:4])
+    data = load_file(tmp_path / "d.npz", target="ignored")
+    assert data.X.shape == (10, 6) and data.X_test.shape == (4, 6)
+    np.testing.assert_array_equal(data.X_test, X[:4].reshape(4, 6))
+    assert data.y.dtype == np.int64 and data.y_test.tolist() == [0, 1, 0, 1]
+
+
+def _course_arrays(m: int, m_test: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    return {
+        "train_set_x": rng.integers(0, 256, size=(m, 64, 64, 3), dtype=np.uint8),
+        "train_set_y": np.array([0, 1] * (m // 2), dtype=np.int64),
+        "test_set_x": rng.integers(0, 256, size=(m_test, 64, 64, 3), dtype=np.uint8),
+        "test_set_y": np.array([1, 0] * (m_test // 2), dtype=np.int64),
+        "list_classes": np.array([b"non-cat", b"cat"]),
+    }
+
+
+def _write_h5(path, arrays: dict[str, np.ndarray]) -> None:
+    with h5py.File(path, "w") as f:
+        for key, value in arrays.items():
+            f.create_dataset(key, data=value)
+
+
+def _check_course_dataset(data: Dataset, arrays: dict[str, np.ndarray]) -> None:
+    assert data.X.shape == (6, 64 * 64 * 3) and data.X_test.shape == (4, 64 * 64 * 3)
+    assert 0.0 <= data.X.min() and data.X.max() <= 1.0
+    np.testing.assert_allclose(data.X[2], arrays["train_set_x"][2].reshape(-1) / 255)
+    np.testing.assert_allclose(data.X_test, arrays["test_set_x"].reshape(4, -1) / 255)
+    np.testing.assert_array_equal(data.y_test, arrays["test_set_y"])
+    assert data.task == "binary" and data.classes.tolist() == [0, 1]
+
+
+def test_hdf5_course_two_files(tmp_path):
+    arrays = _course_arrays(6, 4)
+    train = {k: arrays[k] for k in ("train_set_x", "train_set_y", "list_classes")}
+    test = {k: arrays[k] for k in ("test_set_x", "test_set_y", "list_classes")}
+    _write_h5(tmp_path / "train_catvnoncat.h5", train)
+    _write_h5(tmp_path / "test_catvnoncat.h5", test)
+    _check_course_dataset(load_file(tmp_path / "train_catvnoncat.h5"), arrays)
+
+
+def test_hdf5_course_one_file(tmp_path):
+    arrays = _course_arrays(6, 4)
+    _write_h5(tmp_path / "cats.hdf5", arrays)
+    _check_course_dataset(load_file(tmp_path / "cats.hdf5"), arrays)
+
+
+# ---- errors -------------------------------------------------------------------------------
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_file(tmp_path / "nope.csv", target="y")
+    assert "nope.csv" in str(err.value) and "must name an existing file" in str(err.value)
+
+
+def test_unreadable_file_names_the_path(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_text("not parquet")
+    with pytest.raises(DataError, match="broken.parquet.*could not be read as Parquet"):
+        load_file(path, target="y")
+
+
+def test_unknown_suffix_lists_supported(tmp_path):
+    path = tmp_path / "data.xlsx"
+    path.write_text("x")
+    with pytest.raises(DataError) as err:
+        load_file(path)
+    assert "'.xlsx'" in str(err.value)
+    assert all(s in str(err.value) for s in (".csv", ".parquet", ".npz", ".h5"))
+
+
+def test_target_required_and_must_exist(tmp_path, table):
+    path = tmp_path / "pets.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(DataError, match="needs `target`.*size, colour, wet, label"):
+        load_file(path)
+    with pytest.raises(DataError) as err:
+        load_file(path, target="lable")
+    assert "'lable'" in str(err.value) and "Did you mean 'label'" in str(err.value)
+    assert "size, colour, wet, label" in str(err.value)
+
+
+def test_csv_nan_names_column_and_first_line(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b,y\n1,2,0\n3,,1\n4,,0\n5,6,1\n")
+    with pytest.raises(DataError) as err:
+        load_file(path, target="y")
+    message = str(err.value)
+    assert "'b'" in message and "2 rows" in message and "row 1 (line 3 of the file)" in message
+
+
+def test_csv_inf_and_missing_category_are_errors(tmp_path):
+    path = tmp_path / "inf.csv"
+    path.write_text("a,y\n1,0\ninf,1\n")
+    with pytest.raises(DataError, match="'a'.*1 rows.*line 3"):
+        load_file(path, target="y")
+    path = tmp_path / "cat.csv"
+    path.write_text("c,y\nred,0\n,1\nblue,1\n")
+    with pytest.raises(DataError, match="'c'.*1 rows.*line 3"):
+        load_file(path, target="y")
+
+
+def test_csv_numeric_column_with_a_stray_string(tmp_path):
+    path = tmp_path / "typo.csv"
+    path.write_text("a,y\n1,0\n2,1\nthree,0\n4,1\n")
+    with pytest.raises(DataError, match="'a' looks numeric.*'three'.*line 4"):
+        load_file(path, target="y")
+
+
+def test_nan_in_arrays_names_the_feature(tmp_path):
+    X = np.ones((5, 3))
+    X[[1, 3], 2] = np.nan
+    np.savez(tmp_path / "d.npz", X=X, y=np.array([0, 1, 0, 1, 0]))
+    with pytest.raises(DataError, match="feature 2 .*NaN or inf in 2 rows.*row 1"):
+        load_file(tmp_path / "d.npz")
+
+
+def test_single_class_is_an_error(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.ones((4, 2)), y=np.zeros(4, dtype=int))
+    with pytest.raises(DataError, match="single class.*at least two"):
+        load_file(tmp_path / "d.npz")
+
+
+def test_npz_missing_arrays_lists_what_is_there(tmp_path):
+    np.savez(tmp_path / "d.npz", features=np.ones((4, 2)), y=np.arange(4))
+    with pytest.raises(DataError, match="lacks the array\\(s\\) X.*It has: features, y"):
+        load_file(tmp_path / "d.npz")
+    np.savez(tmp_path / "e.npz", X=np.ones((4, 2)), y=np.arange(4) % 2, X_test=np.ones((2, 2)))
+    with pytest.raises(DataError, match="y_test"):
+        load_file(tmp_path / "e.npz")
+
+
+def test_hdf5_missing_key_lists_keys(tmp_path):
+    arrays = _course_arrays(6, 4)
+    del arrays["train_set_y"]
+    _write_h5(tmp_path / "cats.h5", arrays)
+    with pytest.raises(DataError) as err:
+        load_file(tmp_path / "cats.h5")
+    assert "train_set_y" in str(err.value) and "list_classes, test_set_x" in str(err.value)
+
+
+def test_hdf5_train_file_without_its_test_file(tmp_path):
+    arrays = _course_arrays(6, 4)
+    _write_h5(tmp_path / "train_cats.h5", {k: arrays[k] for k in ("train_set_x", "train_set_y")})
+    with pytest.raises(DataError, match="test_cats.h5"):
+        load_file(tmp_path / "train_cats.h5")
