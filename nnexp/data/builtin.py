@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -210,5 +211,5 @@ def _check_params(name: str, params: dict[str, Any]) -> None:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise DataError(f"Dataset {name!r}: n_samples={n!r} must be an integer >= 2.")
     noise = params.get("noise", 0.0)
-    if isinstance(noise, bool) or not isinstance(noise, int | float) or noise < 0:
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or noise < 0:
         raise DataError(f"Dataset {name!r}: noise={noise!r} must be a number >= 0.")

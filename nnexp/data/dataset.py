@@ -24,7 +24,8 @@ class Dataset:
     y : ndarray of shape (m,); labels for classification, float64 for regression.
     task : one of ``TASKS``.
     feature_names : n_x names, one per column of X.
-    classes : ndarray of shape (n_classes,), sorted unique labels; None for regression.
+    classes : ndarray of shape (n_classes,), the sorted unique labels of y and y_test, computed
+        on construction; None for regression.
     X_test, y_test : shapes (m_test, n_x) and (m_test,) when the source ships a test split.
     encoding : original column -> its categories, for each one-hot encoded column ({} if none).
     source : ``"builtin"`` or the path of the file.

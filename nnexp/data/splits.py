@@ -106,7 +106,7 @@ def _stratified(
         raise DataError(
             f"Class {classes[small[0]].item()!r} has only {counts[small[0]]} example, too few to "
             "stratify (each class needs at least 2). Add examples of that class, remove it, or "
-            "set stratify: false."
+            "set stratify: false (or, if the target is a real number, task: regression)."
         )
     spare = counts - 1  # one example per class stays in train
     if n_dev + n_test > spare.sum():
