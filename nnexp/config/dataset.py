@@ -1,0 +1,137 @@
+"""The ``dataset:`` section: which data, how it is split and scaled (not the data itself).
+
+A built-in dataset is named (``{name: moons, n_samples: 1000, noise: 0.2}``: its generator
+parameters sit next to the split settings; a generator parameter whose name clashes with a
+split setting, such as ``seed``, goes in ``params: {seed: 3}``). A file is given by ``path``
+(relative to the YAML file) and ``target`` (the label column; null lets the loader choose).
+Validation checks names and numbers only; nothing is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nnexp.config.errors import Loc, did_you_mean, pydantic_messages, unknown_name
+from nnexp.config.source import Source
+
+
+class DatasetSpec(BaseModel):
+    """Everything ``nnexp.data.prepare`` needs: a built-in ``name`` or a file ``path``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    path: Path | None = None
+    target: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    dev_size: float = Field(0.2, gt=0, lt=1)
+    test_size: float = Field(0.2, ge=0, lt=1)
+    seed: int = 0
+    scale: Literal["standard", "minmax", "none"] = "standard"
+    stratify: bool = True
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetSpec:
+        if (self.name is None) == (self.path is None):
+            raise ValueError("give either name (a built-in dataset) or path (a data file)")
+        if self.name is not None and self.target is not None:
+            raise ValueError("target is for a data file (path); built-in datasets know theirs")
+        if self.dev_size + self.test_size >= 1:
+            raise ValueError(f"dev_size + test_size = {self.dev_size + self.test_size:g} must "
+                             "be < 1 to leave training examples")
+        return self
+
+    def describe(self) -> str:
+        """'digits (dev 0.2, test 0.2, scale standard)' for summaries."""
+        what = self.name or str(self.path)
+        extra = "".join(f", {k}={v}" for k, v in self.params.items())
+        return (f"{what} (dev {self.dev_size:g}, test {self.test_size:g}, "
+                f"scale {self.scale}{extra})")
+
+
+FIELDS = tuple(DatasetSpec.model_fields)
+
+
+def builtin_datasets() -> dict[str, Any]:
+    """``nnexp.data.DATASETS``: name -> info with ``.task``, ``.params``, ``.description``."""
+    from nnexp.data import DATASETS
+
+    return DATASETS
+
+
+def dataset_task(spec: DatasetSpec) -> str | None:
+    """'binary', 'multiclass' or 'regression' for a built-in dataset; None for a file."""
+    return builtin_datasets()[spec.name].task if spec.name else None
+
+
+def parse_dataset(raw: Any, src: Source, loc: Loc) -> DatasetSpec | None:
+    """Validate a ``dataset:`` mapping; report every mistake to ``src`` and return None then."""
+    if not isinstance(raw, dict):
+        src.report(loc, f"expected a mapping such as {{name: digits}} or {{path: data.csv, "
+                        f"target: label}}, got {raw!r}")
+        return None
+    ok = True
+    values = {k: v for k, v in raw.items() if k in FIELDS}
+    generator = {k: v for k, v in raw.items() if k not in FIELDS}
+    name = raw.get("name")
+    if isinstance(name, str):
+        datasets = builtin_datasets()
+        if name not in datasets:
+            src.report(loc + ("name",), unknown_name("dataset", name, datasets))
+            ok = False
+        else:
+            params = datasets[name].params
+            given = {**generator, **(raw.get("params") or {})}
+            for key, value in given.items():
+                where = loc + (key,) if key in generator else loc + ("params", key)
+                if key in generator and isinstance(raw.get("params"), dict) \
+                        and key in raw["params"]:
+                    src.report(where, "given both flat and under params; keep one")
+                    ok = False
+                elif key not in params:
+                    allowed = sorted([*FIELDS, *params])
+                    src.report(where, f"unknown field {key!r}{did_you_mean(key, allowed)} for "
+                                      f"dataset {name!r}; allowed: {', '.join(allowed)}")
+                    ok = False
+                elif not _same_kind(value, params[key]):
+                    src.report(where, f"expected a value like the default {params[key]!r}, "
+                                      f"got {value!r}")
+                    ok = False
+            values["params"] = given
+            generator = {}
+    for key in generator:
+        allowed = ", ".join(FIELDS)
+        src.report(loc + (key,), f"unknown field {key!r}{did_you_mean(key, FIELDS)}; "
+                                 f"allowed: {allowed} (generator parameters need a built-in name)")
+        ok = False
+    if isinstance(values.get("path"), str):
+        path = src.path.parent / values["path"]
+        values["path"] = path
+        if not path.is_file():
+            src.report(loc + ("path",), f"data file not found: {path}")
+            ok = False
+    if "stratify" not in values and isinstance(name, str) and ok:
+        values["stratify"] = builtin_datasets()[name].task != "regression"
+    try:
+        spec = DatasetSpec.model_validate(values)
+    except ValidationError as err:
+        for where, message in pydantic_messages(err, FIELDS):
+            src.report(loc + where, message)
+        return None
+    return spec if ok else None
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """A generator parameter keeps the kind of its default (int, number, bool, str)."""
+    if default is None or isinstance(default, bool):
+        return default is None or isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if isinstance(default, int):
+        return isinstance(value, int)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))

@@ -1,0 +1,1 @@
+"""Searching: the Optuna side of nnexp (samplers, pruners, studies)."""
