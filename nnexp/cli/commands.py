@@ -5,5 +5,6 @@ from __future__ import annotations
 import click
 
 from nnexp.cli.datasets import datasets
+from nnexp.cli.validate import validate
 
-ALL: list[click.Command] = [datasets]
+ALL: list[click.Command] = [datasets, validate]

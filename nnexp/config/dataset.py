@@ -3,7 +3,8 @@
 A built-in dataset is named (``{name: moons, n_samples: 1000, noise: 0.2}``: its generator
 parameters sit next to the split settings; a generator parameter whose name clashes with a
 split setting, such as ``seed``, goes in ``params: {seed: 3}``). A file is given by ``path``
-(relative to the YAML file) and ``target`` (the label column; null lets the loader choose).
+(relative to the YAML file), ``target`` (the label column; null lets the loader choose) and
+``task`` (null: inferred from the target when loaded). ``stratify`` is ignored for regression.
 Validation checks names and numbers only; nothing is loaded.
 """
 
@@ -26,6 +27,7 @@ class DatasetSpec(BaseModel):
     name: str | None = None
     path: Path | None = None
     target: str | None = None
+    task: Literal["binary", "multiclass", "regression"] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     dev_size: float = Field(0.2, gt=0, lt=1)
     test_size: float = Field(0.2, ge=0, lt=1)
@@ -37,8 +39,9 @@ class DatasetSpec(BaseModel):
     def _one_source(self) -> DatasetSpec:
         if (self.name is None) == (self.path is None):
             raise ValueError("give either name (a built-in dataset) or path (a data file)")
-        if self.name is not None and self.target is not None:
-            raise ValueError("target is for a data file (path); built-in datasets know theirs")
+        if self.name is not None and (self.target, self.task) != (None, None):
+            raise ValueError("target and task are for a data file (path); built-in datasets "
+                             "know theirs")
         if self.dev_size + self.test_size >= 1:
             raise ValueError(f"dev_size + test_size = {self.dev_size + self.test_size:g} must "
                              "be < 1 to leave training examples")
@@ -63,8 +66,8 @@ def builtin_datasets() -> dict[str, Any]:
 
 
 def dataset_task(spec: DatasetSpec) -> str | None:
-    """'binary', 'multiclass' or 'regression' for a built-in dataset; None for a file."""
-    return builtin_datasets()[spec.name].task if spec.name else None
+    """'binary', 'multiclass' or 'regression' if known before loading (built-in, or given)."""
+    return builtin_datasets()[spec.name].task if spec.name else spec.task
 
 
 def parse_dataset(raw: Any, src: Source, loc: Loc) -> DatasetSpec | None:
@@ -113,8 +116,6 @@ def parse_dataset(raw: Any, src: Source, loc: Loc) -> DatasetSpec | None:
         if not path.is_file():
             src.report(loc + ("path",), f"data file not found: {path}")
             ok = False
-    if "stratify" not in values and isinstance(name, str) and ok:
-        values["stratify"] = builtin_datasets()[name].task != "regression"
     try:
         spec = DatasetSpec.model_validate(values)
     except ValidationError as err:

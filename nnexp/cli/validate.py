@@ -1,0 +1,40 @@
+"""``nnexp validate EXPERIMENT.yaml``: check an experiment and its search space, train nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("validate")
+@click.argument("experiment", type=click.Path(path_type=Path, dir_okay=False))
+def validate(experiment: Path) -> None:
+    """Validate EXPERIMENT (and its search space) and summarise it; exit code 2 on mistakes."""
+    from nnexp.config import load_experiment
+
+    exp = load_experiment(experiment)
+    study = exp.study
+    objective = ", ".join(f"{metric} ({direction})" for metric, direction in exp.objective)
+    budget = f"{study.n_trials} trials" if study.n_trials else "no trial limit"
+    if study.timeout:
+        budget += f", timeout {study.timeout:g} s"
+    click.echo("ok")
+    click.echo(f"experiment: {exp.name}" + (f" - {exp.description}" if exp.description else ""))
+    click.echo(f"dataset:    {exp.dataset.describe()}")
+    click.echo(f"objective:  {objective}")
+    click.echo(f"study:      sampler {study.sampler}, pruner {study.pruner}, {budget}, "
+               f"seed {study.seed}, jobs {study.jobs}")
+    if exp.train:
+        click.echo("train:      " + ", ".join(f"{k}={v}" for k, v in exp.train.items()))
+    if exp.baselines:
+        click.echo(f"baselines:  {len(exp.baselines)} enqueued first")
+    click.echo("search space:")
+    header = ("PARAMETER", "TYPE", "RANGE / CHOICES", "LOG", "CONDITION")
+    rows = [header, *exp.space.summary()]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        click.echo("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    size = exp.space.grid_size()
+    click.echo(f"grid size:  {size} configurations" if size is not None
+               else "grid size:  infinite (continuous parameters)")
