@@ -57,10 +57,12 @@ def _cce_grad(Z: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     m = Z.shape[0]
     rows = np.arange(m)
     P = Z - Z.max(axis=1, keepdims=True)
+    # cost = mean(log(sum exp(z - max)) - (z_y - max)); z_y - max is read before the exp, as
+    # exp(z_y - max) underflows to 0 for a confidently wrong example (log 0 = -inf).
+    shifted_true = P[rows, Y]
     np.exp(P, out=P)
     total = P.sum(axis=1, keepdims=True)
-    # cost = mean(log(sum exp(z - max)) - (z_y - max)), from the same exponentials.
-    cost = float((np.log(total[:, 0]) - np.log(P[rows, Y])).sum(dtype=np.float64) / m)
+    cost = float((np.log(total[:, 0]) - shifted_true).sum(dtype=np.float64) / m)
     P /= total
     P[rows, Y] -= 1
     P /= m
