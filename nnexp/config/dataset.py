@@ -65,9 +65,14 @@ def builtin_datasets() -> dict[str, Any]:
     return DATASETS
 
 
-def dataset_task(spec: DatasetSpec) -> str | None:
-    """'binary', 'multiclass' or 'regression' if known before loading (built-in, or given)."""
-    return builtin_datasets()[spec.name].task if spec.name else spec.task
+def known_task(raw: Any) -> str | None:
+    """The task of a ``dataset:`` mapping if known before loading (a built-in, or given)."""
+    if not isinstance(raw, dict):
+        return None
+    name, datasets = raw.get("name"), builtin_datasets()
+    if isinstance(name, str) and name in datasets:
+        return datasets[name].task
+    return raw.get("task") if raw.get("task") in ("binary", "multiclass", "regression") else None
 
 
 def parse_dataset(raw: Any, src: Source, loc: Loc) -> DatasetSpec | None:
@@ -95,7 +100,7 @@ def parse_dataset(raw: Any, src: Source, loc: Loc) -> DatasetSpec | None:
                     src.report(where, "given both flat and under params; keep one")
                     ok = False
                 elif key not in params:
-                    allowed = sorted([*FIELDS, *params])
+                    allowed = sorted({*FIELDS, *params})
                     src.report(where, f"unknown field {key!r}{did_you_mean(key, allowed)} for "
                                       f"dataset {name!r}; allowed: {', '.join(allowed)}")
                     ok = False

@@ -47,12 +47,13 @@ class ConfigError(NnexpError):
 
 
 def format_problems(problems: list[Problem]) -> str:
-    """One problem on one line; several under a header that counts them."""
+    """One problem on one line; several under a header that counts them, by file and line."""
     if len(problems) == 1:
         return str(problems[0])
     files = sorted({display_path(p.file) for p in problems})
     lines = [f"{len(problems)} problems in {', '.join(files)}:"]
-    lines += [f"  - {p}" for p in problems]
+    ordered = sorted(problems, key=lambda p: (display_path(p.file), p.line or 0))
+    lines += [f"  - {p}" for p in ordered]
     return "\n".join(lines)
 
 
@@ -105,5 +106,5 @@ def pydantic_messages(err: ValidationError, fields: Iterable[str]) -> list[tuple
             out.append((loc, "required field is missing"))
         else:
             msg = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            out.append((loc, f"{msg} (got {e['input']!r})"))
+            out.append((loc, f"{msg} (got {e['input']!r})" if loc else msg))
     return out

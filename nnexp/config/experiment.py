@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from nnexp.config.dataset import DatasetSpec, dataset_task, parse_dataset
-from nnexp.config.errors import ConfigError, Loc, pydantic_messages, unknown_name
+from nnexp.config.dataset import DatasetSpec, known_task, parse_dataset
+from nnexp.config.errors import ConfigError, Loc, unknown_name
 from nnexp.config.sections import (
     Tracking,
     check_top_level,
     parse_objective,
     parse_tracking,
     parse_train,
+    validate_section,
 )
 from nnexp.config.source import Source, read_mapping
 from nnexp.config.space import SearchSpace, parse_space
@@ -107,7 +108,7 @@ def load_experiment(path: str | Path) -> Experiment:
         if value is not None and not isinstance(value, str):
             src.report((key,), f"expected a string, got {value!r}")
     dataset = parse_dataset(raw["dataset"], src, ("dataset",)) if "dataset" in raw else None
-    task = dataset_task(dataset) if dataset else None
+    task = known_task(raw.get("dataset"))
     space = _parse_space_field(raw["search_space"], src) if "search_space" in raw else None
     objective = parse_objective(raw.get("objective"), task, src)
     train = parse_train(raw.get("train"), src)
@@ -150,17 +151,12 @@ def _parse_space_field(raw: Any, src: Source) -> SearchSpace | None:
 def _parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: SearchSpace | None,
                  src: Source) -> StudySettings | None:
     loc: Loc = ("study",)
-    try:
-        study = StudySettings.model_validate(raw if raw is not None else {})
-    except ValidationError as err:
-        for where, message in pydantic_messages(err, StudySettings.model_fields):
-            src.report(loc + where, message)
+    before = len(src.problems)
+    study = validate_section(StudySettings, raw, src, loc)
+    if study is None:
         return None
-    ok = True
 
     def bad(where: Loc, message: str) -> None:
-        nonlocal ok
-        ok = False
         src.report(loc + where, message)
 
     multi = objective is not None and len(objective) > 1
@@ -194,7 +190,7 @@ def _parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Searc
     n_trials = study.n_trials
     if n_trials is None and study.timeout is None:
         n_trials = grid_size if study.sampler == "grid" and grid_size else DEFAULT_TRIALS
-    if not ok:
+    if len(src.problems) > before:
         return None
     return study.model_copy(update={"pruner": pruner, "n_trials": n_trials})
 

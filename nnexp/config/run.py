@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnexp.config.dataset import DatasetSpec, dataset_task, parse_dataset
+from nnexp.config.dataset import DatasetSpec, known_task, parse_dataset
 from nnexp.config.errors import ConfigError
 from nnexp.config.sections import (
     Tracking,
@@ -57,8 +57,7 @@ def load_run_config(path: str | Path) -> RunConfig:
             src.report((key,), f"expected a {'mapping' if kind is dict else 'string'}, "
                                f"got {value!r}")
     dataset = parse_dataset(raw["dataset"], src, ("dataset",)) if "dataset" in raw else None
-    objective = parse_objective(raw.get("objective"), dataset_task(dataset) if dataset else None,
-                                src)
+    objective = parse_objective(raw.get("objective"), known_task(raw.get("dataset")), src)
     settings = parse_train(raw.get("train"), src) if "train" in raw else None
     tracking = parse_tracking(raw.get("tracking"), src)
     train = None

@@ -6,7 +6,7 @@ None when the section is unusable.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -14,6 +14,8 @@ from nnexp.config.errors import Loc, did_you_mean, pydantic_messages, unknown_na
 from nnexp.config.metrics import DIRECTIONS, METRICS, default_metric
 from nnexp.config.source import Source
 from nnexp.config.train import check_setting
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Tracking(BaseModel):
@@ -103,9 +105,25 @@ def parse_train(raw: Any, src: Source, loc: Loc = ("train",)) -> dict[str, Any] 
 
 def parse_tracking(raw: Any, src: Source, loc: Loc = ("tracking",)) -> Tracking | None:
     """The ``tracking`` section (all optional)."""
+    return validate_section(Tracking, raw, src, loc)
+
+
+def validate_section(model: type[M], raw: Any, src: Source, loc: Loc) -> M | None:
+    """``model`` from ``raw`` (None: all defaults), reporting every mistake to ``src``.
+
+    After mistakes, returns the model built from the valid fields only (so later checks can
+    still run and report theirs), or None if even that fails.
+    """
+    raw = {} if raw is None else raw
     try:
-        return Tracking.model_validate(raw if raw is not None else {})
+        return model.model_validate(raw)
     except ValidationError as err:
-        for where, message in pydantic_messages(err, Tracking.model_fields):
+        for where, message in pydantic_messages(err, model.model_fields):
             src.report(loc + where, message)
-        return None
+        if not isinstance(raw, dict):
+            return None
+        bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+        try:
+            return model.model_validate({k: v for k, v in raw.items() if k not in bad})
+        except ValidationError:
+            return None

@@ -62,10 +62,9 @@ def read_mapping(path: Path, problems: list[Problem]) -> tuple[dict[str, Any] | 
         src.lines = _key_lines(node, (), src)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = " ".join(s for s in (err.context, err.problem) if s)
-        src.report((), f"YAML syntax error at {where}{what}")
+        parts = [f"{text}{_at(mark)}" for text, mark in ((err.context, err.context_mark),
+                                                          (err.problem, err.problem_mark)) if text]
+        src.report((), f"YAML syntax error: {': '.join(parts)}")
         return None, src
     except yaml.YAMLError as err:
         src.report((), f"YAML error: {err}")
@@ -77,6 +76,10 @@ def read_mapping(path: Path, problems: list[Problem]) -> tuple[dict[str, Any] | 
                        f"not a {type(data).__name__}")
         return None, src
     return data, src
+
+
+def _at(mark: yaml.Mark | None) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
 def _key_lines(node: yaml.Node, loc: Loc, src: Source) -> dict[Loc, int]:

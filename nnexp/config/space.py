@@ -378,12 +378,11 @@ def _parse_parameter(name: str, spec: Any, src: Source, loc: Loc) -> Parameter |
         for where, message in pydantic_messages(err, model.model_fields):
             src.report(loc + where, message)
         return None
-    ok = True
+    wrong: set[str] = set()
 
     def bad(field: str, message: str) -> None:
-        nonlocal ok
-        ok = False
-        src.report(loc + ((field,) if field else ()), message)
+        wrong.add(field)
+        src.report(loc + (field,), message)
 
     if s.per_layer and name not in PER_LAYER:
         bad("per_layer", f"only {' and '.join(PER_LAYER)} can be sampled per layer")
@@ -400,7 +399,9 @@ def _parse_parameter(name: str, spec: Any, src: Source, loc: Loc) -> Parameter |
             choices.append(value)
         if len(set(map(repr, choices))) != len(choices):
             bad("choices", f"duplicate choices in {s.choices!r}")
-        return Parameter(name, kind, choices=tuple(choices), per_layer=s.per_layer) if ok else None
+        if wrong:
+            return None
+        return Parameter(name, kind, choices=tuple(choices), per_layer=s.per_layer)
     if s.low > s.high:
         bad("low", f"low ({s.low}) must be <= high ({s.high})")
     if s.log and s.low <= 0:
@@ -421,9 +422,9 @@ def _parse_parameter(name: str, spec: Any, src: Source, loc: Loc) -> Parameter |
     else:
         for field in ("low", "high"):
             _, error = _check_value(name, getattr(s, field))
-            if error:
+            if error and field not in wrong:
                 bad(field, error)
-    if not ok:
+    if wrong:
         return None
     return Parameter(name, kind, low=s.low, high=s.high, step=s.step, log=s.log,
                      per_layer=s.per_layer)
