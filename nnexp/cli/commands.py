@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from nnexp.cli.datasets import datasets
+from nnexp.cli.search import search
 from nnexp.cli.validate import validate
 
-ALL: list[click.Command] = [datasets, validate]
+ALL: list[click.Command] = [datasets, validate, search]

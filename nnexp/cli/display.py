@@ -1,0 +1,45 @@
+"""Terminal output shared by commands: tables of trials and the closing hints."""
+
+from __future__ import annotations
+
+import click
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def trials_table(trials, directions: list[str], limit: int = 5) -> str:
+    """A small text table of trials: number, value(s) and parameters."""
+    if not trials:
+        return "  (no completed trial)"
+    if len(directions) == 1:
+        trials = sorted(trials, key=lambda t: t.values[0], reverse=directions[0] == "maximize")
+    trials = trials[:limit]
+    names = sorted({k for t in trials for k in t.params})
+    header = ["trial", *(["value"] if len(directions) == 1 else
+                         [f"value{i}" for i in range(len(directions))]), *names]
+    rows = [[str(t.number), *(_fmt(v) for v in t.values),
+             *(_fmt(t.params.get(k, "-")) for k in names)] for t in trials]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  " + "  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+def print_search_result(result) -> None:
+    state = "interrupted" if result.interrupted else ("resumed" if result.resumed else "done")
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(result.counts.items()))
+    click.echo(f"study {result.study_name!r} {state}: {result.new_trials} new trial(s); "
+               f"all trials: {counts}")
+    label = "best trials" if len(result.directions) == 1 else "Pareto front"
+    click.echo(f"{label}:")
+    click.echo(trials_table(list(result.best), result.directions, limit=10))
+    if result.model_uri:
+        click.echo(f"best model: {result.model_uri}")
+    if result.interrupted:
+        click.echo("interrupted: re-run the same command to resume the study.")
+    click.echo("compare runs in the MLflow UI:\n"
+               f"  mlflow ui --backend-store-uri {result.tracking_uri} --workers 1")

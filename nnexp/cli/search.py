@@ -1,0 +1,36 @@
+"""``nnexp search EXPERIMENT.yaml``: run (or resume) a study and log it to MLflow."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("experiment", type=click.Path(dir_okay=False))
+@click.option("--n-trials", type=click.IntRange(min=1), help="Trials to add (default: the "
+              "experiment's study.n_trials).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Stop starting trials after this many seconds.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes on this machine, "
+              "each with its share of BLAS threads (default: study.jobs or 1).")
+@click.option("--storage", help="Optuna storage URL (default: journal file in mlruns/).")
+@click.option("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or "
+              "sqlite:///mlruns/mlflow.db).")
+@click.option("--study-name", help="Study name (default: study.name or the experiment's name).")
+@click.option("--seed", type=int, help="Study seed (sampler and trial seeds).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display, only the summary.")
+def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: int | None,
+           storage: str | None, tracking_uri: str | None, study_name: str | None,
+           seed: int | None, quiet: bool) -> None:
+    """Run an Optuna study over EXPERIMENT's search space; every trial is an MLflow run.
+
+    Re-running the same command resumes the study and adds --n-trials more trials.
+    """
+    from nnexp.cli.display import print_search_result
+    from nnexp.search.runner import SearchOptions, run_search
+
+    result = run_search(experiment, SearchOptions(n_trials, timeout, jobs, storage, tracking_uri,
+                                                  study_name, seed, quiet))
+    print_search_result(result)
+    if result.interrupted:
+        raise SystemExit(130)

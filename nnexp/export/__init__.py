@@ -1,0 +1,1 @@
+"""Export: trials back out as train-ready files and tables."""

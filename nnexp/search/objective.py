@@ -1,0 +1,259 @@
+"""One trial: sample a configuration, train it with the core, record everything in MLflow.
+
+The objective reports the per-epoch dev metric to Optuna for pruning and logs the epoch's
+metrics to the trial's MLflow run. Outcomes are typed and recorded on both sides (Optuna user
+attribute ``state`` and MLflow tag ``nnexp.state``): complete, pruned (with the epoch),
+diverged (NaN/inf cost, with the epoch), failed (with the exception message) and interrupted
+(Ctrl-C). Diverged and failed trials are Optuna FAIL trials; the study goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnexp.config import to_train_config
+from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, flops_per_epoch, train
+from nnexp.export.run_file import run_file, write_run_file
+from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+
+STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
+          "interrupted": "KILLED"}
+
+
+def trial_seed(study_seed: int | None, number: int) -> int:
+    """The training seed of trial ``number``: determined by the study seed and the number."""
+    seq = np.random.SeedSequence([0 if study_seed is None else study_seed, number])
+    return int(seq.generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """Everything a worker process needs to run trials (picklable)."""
+
+    experiment: Any            # nnexp.config.Experiment
+    splits: Any                # nnexp.data.Splits
+    study_name: str
+    storage_url: str | None
+    tracking_uri: str
+    mlflow_experiment_id: str
+    parent_run_id: str
+    sampler: str
+    pruner: str
+    study_seed: int | None
+    blas_threads: int
+    git_commit: str | None
+
+
+def final_metrics(result, splits, task: str) -> dict[str, float]:
+    """Metrics of the trained model on train, dev and test (final_*, test_*)."""
+    model = result.model
+    out: dict[str, float] = {}
+    for prefix, X, y in (("final_train", splits.X_train, splits.y_train),
+                         ("final_dev", splits.X_dev, splits.y_dev),
+                         ("test", splits.X_test, splits.y_test)):
+        if len(y) == 0:
+            continue
+        scores = _evaluate(model, X, y)
+        out.update({f"{prefix}_{k}": v for k, v in scores.items()})
+    out.update(epochs_run=len(result.history), best_epoch=result.best_epoch,
+               train_seconds=result.seconds, n_params=model.n_params,
+               flops_per_epoch=flops_per_epoch(model.layer_dims, len(splits.y_train)))
+    return out
+
+
+def _evaluate(model, X, y) -> dict[str, float]:
+    """Like ``Model.evaluate`` but on already scaled X (the model's scaler is not applied)."""
+    from nnexp.core import metrics
+    from nnexp.core.losses import OUTPUTS
+    from nnexp.core.model import encode_labels
+    from nnexp.core.network import predict_logits
+
+    Z = predict_logits(model.params, np.asarray(X, dtype=model.dtype), model.activation)
+    if not model.is_classifier:
+        pred = Z[:, 0].astype(np.float64)
+        return {"rmse": metrics.rmse(y, pred), "r2": metrics.r2(y, pred),
+                "cost": metrics.rmse(y, pred) ** 2}
+    P = OUTPUTS[model.output].activate(Z)
+    if model.output == "sigmoid":
+        P = np.hstack([1 - P, P])
+    index = encode_labels(np.asarray(y), model.classes)
+    ll = metrics.log_loss(index, P)
+    return {"accuracy": metrics.accuracy(index, P.argmax(axis=1)), "log_loss": ll, "cost": ll}
+
+
+def objective_value(metric: str, final: dict[str, float], result) -> float:
+    """The value of objective ``metric`` for a finished training run."""
+    if metric == "train_cost":
+        return result.history[-1].train_cost
+    if metric in ("n_params", "train_seconds"):
+        return float(final[metric])
+    return float(final["final_" + metric])
+
+
+def epoch_value(metric: str, m: EpochMetrics, dev_variance: float) -> float | None:
+    """The per-epoch value of objective ``metric`` reported to the pruner (None: not per epoch)."""
+    if metric in ("dev_accuracy", "dev_rmse"):
+        return m.dev_metric
+    if metric in ("dev_log_loss", "dev_cost"):
+        return m.dev_cost
+    if metric == "dev_r2":
+        return 1.0 - m.dev_metric**2 / dev_variance if dev_variance > 0 else None
+    if metric == "train_cost":
+        return m.train_cost
+    return None
+
+
+def epoch_record(m: EpochMetrics) -> dict[str, float]:
+    """MLflow keys of one epoch's metrics (logged with step = epoch)."""
+    return {"train_cost": m.train_cost, f"train_{m.metric}": m.train_metric,
+            "dev_cost": m.dev_cost, f"dev_{m.metric}": m.dev_metric,
+            "learning_rate": m.learning_rate, "epoch_seconds": m.epoch_seconds}
+
+
+class Objective:
+    """Callable for ``study.optimize``: trains one trial and returns its objective value(s)."""
+
+    def __init__(self, ctx: StudyContext, client) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.metrics = [metric for metric, _ in ctx.experiment.objective]
+        self.directions = [d for _, d in ctx.experiment.objective]
+        y_dev = ctx.splits.y_dev
+        self.dev_variance = float(np.var(y_dev)) if ctx.splits.task == "regression" else 0.0
+
+    def __call__(self, trial) -> float | tuple[float, ...]:
+        import optuna
+
+        ctx, exp = self.ctx, self.ctx.experiment
+        params = exp.space.suggest(trial)
+        seed = trial_seed(ctx.study_seed, trial.number)
+        config = to_train_config(params, exp.fixed, seed)
+        trial.set_user_attr("seed", config.seed)
+        trial.set_user_attr("config", config.to_dict())
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        run = RunLogger.start(self.client, ctx.mlflow_experiment_id, f"trial-{trial.number}",
+                              self._tags(trial, config), parent_run_id=ctx.parent_run_id)
+        trial.set_user_attr("mlflow_run_id", run.run_id)
+        run.params(config.to_dict())
+        run.params({f"sampled.{k}": v for k, v in params.items()})
+        run.metrics({"trial_number": trial.number})
+        state, reason, epoch = "complete", "", None
+        self._last_epoch = 0
+        try:
+            result = train(ctx.splits.X_train, ctx.splits.y_train, config,
+                           ctx.splits.X_dev, ctx.splits.y_dev,
+                           callbacks=[self._epoch_callback(trial, run)],
+                           x_shift=ctx.splits.scaler.shift, x_scale=ctx.splits.scaler.scale)
+            final = final_metrics(result, ctx.splits, ctx.splits.task)
+            values = [objective_value(m, final, result) for m in self.metrics]
+            bad = [m for m, v in zip(self.metrics, values) if not math.isfinite(v)]
+            if bad:
+                raise DivergenceError(len(result.history), float("nan"))
+        except optuna.TrialPruned as err:
+            state, reason, epoch = "pruned", str(err), self._last_epoch
+            raise
+        except DivergenceError as err:
+            state, reason, epoch = "diverged", str(err), err.epoch
+            raise
+        except Exception as err:
+            state, reason = "failed", f"{type(err).__name__}: {err}"
+            raise
+        except KeyboardInterrupt:
+            state, reason = "interrupted", "interrupted by the user (Ctrl-C)"
+            raise
+        finally:
+            if state != "complete":
+                self._close(trial, run, state, reason, epoch)
+        run.metrics(final)
+        run.metrics({f"objective_{i}" if len(values) > 1 else "objective": v
+                     for i, v in enumerate(values)})
+        self._artifacts(trial, run, config, result, values)
+        self._close(trial, run, state, "", None)
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def _tags(self, trial, config: TrainConfig) -> dict[str, Any]:
+        ctx = self.ctx
+        tags = {"study": ctx.study_name, "trial_number": trial.number, "state": "running",
+                "sampler": ctx.sampler, "pruner": ctx.pruner, "seed": config.seed,
+                "study_seed": ctx.study_seed, "dataset": ctx.splits.name,
+                "dataset_fingerprint": ctx.splits.fingerprint, "blas_threads": ctx.blas_threads,
+                "experiment_file": str(ctx.experiment.path)}
+        if ctx.git_commit:
+            tags["git_commit"] = ctx.git_commit
+        out = {TAG_PREFIX + k: v for k, v in tags.items()}
+        out["mlflow.source.git.commit"] = ctx.git_commit or ""
+        return out
+
+    def _epoch_callback(self, trial, run: RunLogger):
+        import optuna
+
+        prune = len(self.metrics) == 1
+
+        def on_epoch(m: EpochMetrics) -> None:
+            run.metrics(epoch_record(m), step=m.epoch)
+            self._last_epoch = m.epoch
+            if not prune:
+                return
+            value = epoch_value(self.metrics[0], m, self.dev_variance)
+            if value is None or not math.isfinite(value):
+                return
+            trial.report(value, step=m.epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {m.epoch}")
+
+        return on_epoch
+
+    def _artifacts(self, trial, run: RunLogger, config: TrainConfig, result,
+                   values: list[float]) -> None:
+        ctx, exp = self.ctx, self.ctx.experiment
+        with tempfile.TemporaryDirectory() as tmp:
+            content = run_file(f"{exp.name}-trial-{trial.number}", exp.dataset, config.to_dict(),
+                               exp.objective, source={"experiment": str(exp.path),
+                                                      "study": ctx.study_name,
+                                                      "trial": trial.number})
+            run.artifact(write_run_file(Path(tmp) / "config.yaml", content))
+            if self._keep_model(trial, values):
+                from nnexp.tracking.models import save_model_dir
+
+                model_dir = save_model_dir(result.model, ctx.splits.feature_names,
+                                           ctx.splits.encoding, ctx.splits.task,
+                                           Path(tmp) / "model")
+                self.client.log_artifacts(run.run_id, str(model_dir), "model")
+                trial.set_user_attr("model_logged", True)
+
+    def _keep_model(self, trial, values: list[float]) -> bool:
+        mode = self.ctx.experiment.tracking.log_models
+        if mode != "best":
+            return mode == "all"
+        done = [t for t in trial.study.get_trials(deepcopy=False) if t.values is not None
+                and t.state.name == "COMPLETE"]
+        signs = [1 if d == "maximize" else -1 for d in self.directions]
+        mine = [s * v for s, v in zip(signs, values)]
+        for t in done:
+            other = [s * v for s, v in zip(signs, t.values)]
+            if len(values) == 1:
+                if other[0] >= mine[0]:
+                    return False
+            elif all(o >= v for o, v in zip(other, mine)) and other != mine:
+                return False
+        return True
+
+    def _close(self, trial, run: RunLogger, state: str, reason: str, epoch: int | None) -> None:
+        trial.set_user_attr("state", state)
+        tags = {TAG_PREFIX + "state": state}
+        if reason:
+            trial.set_user_attr("reason", reason)
+            tags[TAG_PREFIX + "reason"] = reason[:5000]
+        if epoch is not None:
+            trial.set_user_attr("epoch", epoch)
+            tags[TAG_PREFIX + f"{state}_epoch"] = epoch
+        run.tags(tags)
+        run.end(STATUS[state])

@@ -1,0 +1,268 @@
+"""``nnexp search``: create or resume an Optuna study, run its trials in one or more worker
+processes, and record the study in MLflow (a parent run per invocation, a child per trial).
+
+Resuming: the same study name in the same storage continues the study; ``n_trials`` more
+trials are added. Ctrl-C stops cleanly: the running trial is recorded as interrupted (Optuna
+FAIL, MLflow KILLED), the parent run is summarised and closed, and the next invocation
+resumes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnexp.errors import NnexpError
+from nnexp.search.objective import Objective, StudyContext
+from nnexp.search.progress import Progress
+from nnexp.search.samplers import make_pruner, make_sampler
+from nnexp.search.storage import open_storage
+from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+
+DEFAULT_TRIALS = 20
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Command-line overrides of the experiment's ``study`` and ``tracking`` sections."""
+
+    n_trials: int | None = None
+    timeout: float | None = None
+    jobs: int | None = None
+    storage: str | None = None
+    tracking_uri: str | None = None
+    study_name: str | None = None
+    seed: int | None = None
+    quiet: bool = False
+
+
+@dataclass
+class SearchResult:
+    """What one invocation did, for the command to display."""
+
+    study_name: str
+    storage_url: str
+    tracking_uri: str
+    parent_run_id: str
+    resumed: bool
+    interrupted: bool
+    new_trials: int
+    counts: dict[str, int] = field(default_factory=dict)
+    best: list = field(default_factory=list)
+    directions: list[str] = field(default_factory=list)
+    model_uri: str | None = None
+
+
+def git_commit(path: Path) -> str | None:
+    """The commit of the git repository holding ``path``, or None outside a repository."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path.parent, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _shares(total: int | None, jobs: int) -> list[int | None]:
+    """Split ``total`` trials over ``jobs`` workers (None: unbounded, a timeout stops them)."""
+    if total is None:
+        return [None] * jobs
+    return [total // jobs + (1 if i < total % jobs else 0) for i in range(jobs)]
+
+
+def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, index: int,
+               callbacks: list | None = None) -> None:
+    """Run trials of the study in this process until ``n_trials`` are done or time is up."""
+    import mlflow
+    import optuna
+    from threadpoolctl import threadpool_limits
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    mlflow.set_tracking_uri(ctx.tracking_uri)
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=ctx.tracking_uri)
+    exp = ctx.experiment
+    seed = None if ctx.study_seed is None else ctx.study_seed + index
+    study = optuna.load_study(
+        study_name=ctx.study_name, storage=open_storage(ctx.storage_url),
+        sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
+        pruner=make_pruner(ctx.pruner, exp.study.pruner_options))
+    if n_trials == 0:
+        return
+    with threadpool_limits(limits=ctx.blas_threads):
+        study.optimize(Objective(ctx, client), n_trials=n_trials, timeout=timeout,
+                       catch=(Exception,), callbacks=callbacks or [], gc_after_trial=False)
+
+
+def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
+                  index: int) -> None:
+    try:
+        run_worker(ctx, n_trials, timeout, index)
+    except KeyboardInterrupt:
+        pass  # the objective has recorded the interrupted trial; the parent summarises
+
+
+def _fail_orphans(study) -> int:
+    """Mark RUNNING trials whose worker process on this host is gone as failed (left behind by
+    a killed run); returns how many."""
+    import socket
+
+    import optuna
+
+    host = socket.gethostname()
+    count = 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker", "")
+        name, _, pid = worker.rpartition(":")
+        if name != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        study._storage.set_trial_user_attr(t._trial_id, "state", "interrupted")
+        study._storage.set_trial_user_attr(t._trial_id, "reason", "worker process died")
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        count += 1
+    return count
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptions()
+               ) -> SearchResult:
+    """Run (or resume) the study of an experiment file; see the module docstring."""
+    import optuna
+
+    from nnexp.config import load_experiment
+    from nnexp.data import prepare
+    from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
+    from nnexp.tracking.summary import summarize
+
+    exp = load_experiment(experiment_path)
+    splits = prepare(exp.dataset)
+    settings = exp.study
+    study_name = options.study_name or settings.name or exp.name
+    seed = options.seed if options.seed is not None else settings.seed
+    jobs = options.jobs or settings.jobs
+    storage_url = options.storage or settings.storage
+    pruner_name = settings.pruner or ("median" if len(exp.objective) == 1 else "none")
+    storage = open_storage(storage_url)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        existing = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        existing = None
+    if existing is not None and [d.name.lower() for d in existing.directions] != exp.directions:
+        raise NnexpError(
+            f"study {study_name!r} already exists in the storage with directions "
+            f"{[d.name.lower() for d in existing.directions]}, but {exp.path} now asks for "
+            f"{exp.directions}. Use another --study-name (or study.name) for the new objective.")
+    study = optuna.create_study(
+        storage=storage, study_name=study_name, directions=exp.directions, load_if_exists=True,
+        sampler=make_sampler(settings.sampler, settings.sampler_options, seed, exp.space),
+        pruner=make_pruner(pruner_name, settings.pruner_options))
+    resumed = existing is not None and len(study.trials) > 0
+    orphans = _fail_orphans(study) if resumed else 0
+    first_number = len(study.trials)
+    if not resumed:
+        study.set_user_attr("experiment_file", str(exp.path))
+        study.set_user_attr("seed", seed)
+        for point in exp.baselines:
+            study.enqueue_trial(point, skip_if_exists=True)
+    n_trials = options.n_trials or settings.n_trials
+    if n_trials is None and settings.sampler == "grid":
+        n_trials = exp.space.grid_size()
+    if n_trials is None and not (options.timeout or settings.timeout):
+        n_trials = DEFAULT_TRIALS
+    timeout = options.timeout or settings.timeout
+
+    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
+    client = connect(uri)
+    mlflow_name = exp.tracking.experiment_name or exp.name
+    experiment_id = ensure_experiment(client, mlflow_name, uri)
+    previous = client.search_runs(
+        [experiment_id], filter_string=f"tags.`{TAG_PREFIX}study` = '{study_name}' and "
+                                       f"tags.`{TAG_PREFIX}role` = 'parent'")
+    invocation = len(previous) + 1
+    commit = git_commit(Path(exp.path).resolve())
+    parent = RunLogger.start(client, experiment_id, f"{study_name} #{invocation}", {
+        TAG_PREFIX + "study": study_name, TAG_PREFIX + "role": "parent",
+        TAG_PREFIX + "invocation": invocation, TAG_PREFIX + "resumed": resumed,
+        TAG_PREFIX + "storage": storage_url or "embedded journal (mlruns/optuna.journal)",
+        TAG_PREFIX + "dataset": splits.name,
+        TAG_PREFIX + "dataset_fingerprint": splits.fingerprint,
+        TAG_PREFIX + "experiment_file": str(exp.path),
+        **({TAG_PREFIX + "git_commit": commit} if commit else {})})
+    parent.params({"sampler": settings.sampler, "pruner": pruner_name, "study_seed": seed,
+                   "n_trials": n_trials, "timeout": timeout, "jobs": jobs,
+                   "objective": [f"{m}:{d}" for m, d in exp.objective],
+                   "dataset": exp.dataset.describe(), "orphans_failed": orphans})
+    parent.flush()
+    cpus = os.cpu_count() or 1
+    ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, parent.run_id,
+                       settings.sampler, pruner_name, seed, max(1, cpus // jobs), commit)
+    progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
+    interrupted = False
+    try:
+        if jobs == 1:
+            run_worker(ctx, n_trials, timeout, 0,
+                       callbacks=[lambda s, t: progress.update(s.get_trials(deepcopy=False))])
+        else:
+            _run_processes(ctx, _shares(n_trials, jobs), timeout, study, progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.update(study.get_trials(deepcopy=False))
+        progress.close()
+        info = summarize(study, parent, mlflow_name, _example(splits))
+        parent.end("KILLED" if interrupted else "FINISHED")
+    best = info["best"]
+    if len(exp.directions) == 1:
+        complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+        best = sorted(complete, key=lambda t: t.values[0],
+                      reverse=exp.directions[0] == "maximize")[:5]
+    return SearchResult(study_name, storage_url or "embedded", uri, parent.run_id, resumed,
+                        interrupted, len(study.trials) - first_number, info["counts"],
+                        best, exp.directions, info["model_uri"])
+
+
+def _run_processes(ctx: StudyContext, shares: list[int | None], timeout: float | None,
+                   study, progress: Progress) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_worker_entry, args=(ctx, n, timeout, i), daemon=False)
+               for i, n in enumerate(shares)]
+    for w in workers:
+        w.start()
+    try:
+        while any(w.is_alive() for w in workers):
+            progress.update(study.get_trials(deepcopy=False))
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        for w in workers:
+            w.join()
+        raise
+    failed = [w.exitcode for w in workers if w.exitcode not in (0, None)]
+    if failed:
+        raise NnexpError(f"{len(failed)} worker process(es) exited with codes {failed}; "
+                         "completed trials are kept. Re-run the same command to resume.")
+
+
+def _example(splits) -> Any:
+    """A few raw (unscaled) dev rows as a DataFrame, the pyfunc model's input example."""
+    if splits.encoding:
+        return None
+    import pandas as pd
+
+    rows = splits.X_dev[:5] * splits.scaler.scale + splits.scaler.shift
+    return pd.DataFrame(rows, columns=splits.feature_names)

@@ -1,0 +1,55 @@
+"""Optuna storage: the embedded default under ``mlruns/`` or any Optuna storage URL.
+
+The default is Optuna's journal file (``mlruns/optuna.journal``): no server, and safe for
+several worker processes on one machine (Optuna's advice; measured in ``bench/storage.py``,
+where SQLite with 4 workers is slower per trial). ``--storage`` takes any Optuna RDB URL
+(``sqlite:///...``, ``postgresql://...``, ``mysql://...``) or ``journal:PATH``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nnexp.errors import NnexpError
+
+DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
+RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
+
+
+def default_storage_url() -> str:
+    return f"journal:{DEFAULT_JOURNAL.resolve()}"
+
+
+def open_storage(url: str | None):
+    """An Optuna storage object for ``url`` (None: the embedded journal under ``mlruns/``).
+
+    Raises ``NnexpError`` (exit 2) naming the URL and the accepted forms when it is malformed
+    or the database cannot be reached.
+    """
+    import optuna
+
+    url = url or default_storage_url()
+    if url.startswith("journal:"):
+        path = Path(url[len("journal:"):]).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            backend = optuna.storages.journal.JournalFileBackend(str(path))
+        except OSError as err:
+            raise NnexpError(f"cannot open the Optuna journal file {str(path)!r}: "
+                             f"{err.strerror or err}. Choose a writable path.") from None
+        return optuna.storages.JournalStorage(backend)
+    scheme = url.split(":", 1)[0].split("+", 1)[0] if "://" in url else ""
+    if scheme not in RDB_SCHEMES:
+        raise NnexpError(
+            f"storage URL {url!r} is not one Optuna can use. Give a database URL such as "
+            "sqlite:///mlruns/optuna.db or postgresql://user@host:5432/db, or journal:PATH for a "
+            "journal file (the default is journal:mlruns/optuna.journal). Fix --storage or "
+            "study.storage in the experiment file.")
+    try:
+        return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+    except Exception as err:  # noqa: BLE001 - any failure to connect is the user's URL
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise NnexpError(
+            f"cannot open the Optuna storage {url!r}: {first}. Check the URL, that the database "
+            "server is running and reachable, and the credentials (fix --storage or "
+            "study.storage in the experiment file).") from None

@@ -1,0 +1,114 @@
+"""What a study's parent run holds at the end: best trial, counts by state, the trials table,
+the study plots and the best model, registered in the model registry."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+
+PLOTS = ("optimization_history", "param_importances", "parallel_coordinate", "slice",
+         "intermediate_values")
+
+
+def trial_state(trial) -> str:
+    """nnexp's outcome of a trial: complete, pruned, diverged, failed, interrupted or running."""
+    return trial.user_attrs.get("state") or trial.state.name.lower()
+
+
+def state_counts(trials) -> dict[str, int]:
+    return dict(Counter(trial_state(t) for t in trials))
+
+
+def trials_table(study):
+    """One row per trial: number, state, value(s), params, seed, MLflow run id, duration."""
+    import pandas as pd
+
+    rows = []
+    names = [f"value_{i}" for i in range(len(study.directions))] if len(study.directions) > 1 \
+        else ["value"]
+    for t in study.get_trials(deepcopy=False):
+        row: dict[str, Any] = {"number": t.number, "state": trial_state(t)}
+        values = t.values or [None] * len(names)
+        row.update(dict(zip(names, values)))
+        row.update({f"params_{k}": v for k, v in t.params.items()})
+        for key in ("seed", "epoch", "reason", "mlflow_run_id"):
+            row[key] = t.user_attrs.get(key)
+        row["duration_seconds"] = t.duration.total_seconds() if t.duration else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_trials(study) -> list:
+    """The best trial (one objective) or the Pareto front (several); [] if none completed."""
+    try:
+        return [study.best_trial] if len(study.directions) == 1 else list(study.best_trials)
+    except ValueError:
+        return []
+
+
+def _plots(study, directory: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as vis
+
+    multi = len(study.directions) > 1
+    target = {"target": (lambda t: t.values[0]), "target_name": "objective 0"} if multi else {}
+    names = PLOTS + (("pareto_front",) if multi else ())
+    written = []
+    for name in names:
+        kwargs = {} if name in ("intermediate_values", "pareto_front") else target
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ax = getattr(vis, f"plot_{name}")(study, **kwargs)
+            except (ValueError, RuntimeError, ZeroDivisionError):
+                continue  # too few trials or parameters for this plot yet
+        fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+        path = directory / f"{name}.png"
+        fig.savefig(path, dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def summarize(study, parent: RunLogger, registered_name: str | None, example=None) -> dict:
+    """Write the study's summary into its parent run; returns what was logged (for display)."""
+    trials = study.get_trials(deepcopy=False)
+    counts = state_counts(trials)
+    parent.metrics({f"trials_{state}": n for state, n in counts.items()})
+    parent.metrics({"trials_total": len(trials)})
+    best = best_trials(study)
+    info: dict[str, Any] = {"counts": counts, "best": best, "model_uri": None}
+    if best and len(study.directions) == 1:
+        t = best[0]
+        parent.metrics({"best_value": t.value, "best_trial_number": t.number})
+        parent.tags({TAG_PREFIX + "best_trial": t.number,
+                     TAG_PREFIX + "best_run_id": t.user_attrs.get("mlflow_run_id", "")})
+        parent.tags({f"best.{k}": v for k, v in t.params.items()})
+    elif best:
+        parent.metrics({"pareto_front_size": len(best)})
+        parent.tags({TAG_PREFIX + "pareto_trials": [t.number for t in best]})
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        table = tmp / "trials.csv"
+        trials_table(study).to_csv(table, index=False)
+        parent.artifact(table)
+        for path in _plots(study, tmp):
+            parent.artifact(path, "plots")
+        parent.flush()
+        with_model = [t for t in best if t.user_attrs.get("model_logged")]
+        if with_model:
+            from nnexp.tracking.models import log_pyfunc
+
+            run_id = with_model[0].user_attrs["mlflow_run_id"]
+            local = parent.client.download_artifacts(run_id, "model", str(tmp))
+            info["model_uri"] = log_pyfunc(parent.run_id, Path(local), registered_name, example)
+            info["model_trial"] = with_model[0].number
+    return info
