@@ -101,6 +101,13 @@ class Model:
         for name in ("classes", "x_shift", "x_scale"):
             if getattr(self, name) is not None:
                 arrays[name] = getattr(self, name)
+        if self.classes is not None and self.classes.dtype == object:
+            # String labels from e.g. pandas arrive as objects, which np.savez would pickle
+            # (and load(allow_pickle=False) could not read): store them as unicode.
+            if not all(isinstance(c, str) for c in self.classes):
+                raise ValueError("classes of dtype object can be saved only if all are strings; "
+                                 f"got {self.classes.tolist()}")
+            arrays["classes"] = self.classes.astype(str)
         np.savez(path, **arrays)
         meta = {
             "format_version": FORMAT_VERSION,
