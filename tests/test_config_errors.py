@@ -210,3 +210,21 @@ def test_empty_experiment_file(tmp_path):
     path = write(tmp_path, "")
     with pytest.raises(ConfigError, match="empty"):
         load_experiment(path)
+
+
+def test_inline_space_mistakes_are_all_reported_under_search_space(tmp_path):
+    path = write(tmp_path, """\
+        dataset: {name: digits}
+        search_space:
+          parameters:
+            depth: 2
+            width: {type: int, low: 64, high: 16}
+            l2: {type: float, low: 0.1, high: 0.2, when: {depth: [3]}}
+            keep_prob: {type: float, low: 0.5, high: 0.9, when: {batch: 3}}
+        """)
+    with pytest.raises(ConfigError) as info:
+        load_experiment(path)
+    message = str(info.value)
+    assert "exp.yaml:5: search_space.parameters.width.low: low (64) must be <= high" in message
+    assert "search_space.parameters.l2.when.depth: depth never takes the value 3" in message
+    assert "search_space.parameters.keep_prob.when.batch: refers to unknown parameter" in message

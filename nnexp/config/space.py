@@ -341,10 +341,8 @@ def parse_space(raw: Any, src: Source, loc: Loc) -> SearchSpace | None:
         param = _parse_parameter(str(name), spec, src, ploc + (str(name),))
         if param is not None:
             params[param.name] = param
-    if len(src.problems) > before:
-        return None
     params = _parse_conditions(params, top.parameters, src, ploc)
-    _check_structure(params, src, ploc)
+    _check_structure(params, top.parameters, src, ploc)
     order = _dependency_order(params, src, ploc)
     if len(src.problems) > before or order is None:
         return None
@@ -458,9 +456,11 @@ def _parse_conditions(params: dict[str, Parameter], raw: dict[str, Any], src: So
             target = params.get(ref)
             if ref == name:
                 src.report(where, "a parameter cannot depend on itself")
+            elif target is None and ref in raw:
+                continue  # declared but invalid: already reported
             elif target is None:
                 src.report(where, f"refers to unknown parameter {ref!r}"
-                                  f"{did_you_mean(ref, params)}; parameters: {', '.join(params)}")
+                                  f"{did_you_mean(ref, raw)}; parameters: {', '.join(raw)}")
             elif target.per_layer:
                 src.report(where, f"{ref} is sampled per layer; conditions cannot refer to it")
             else:
@@ -498,9 +498,13 @@ def _parse_condition(ref: str, test: Any, target: Parameter, src: Source,
     return Condition(ref, values=values)
 
 
-def _check_structure(params: dict[str, Parameter], src: Source, loc: Loc) -> None:
-    """depth and width come together, replace hidden_layers; helpers must serve a condition."""
-    has = set(params)
+def _check_structure(params: dict[str, Parameter], raw: dict[str, Any], src: Source,
+                     loc: Loc) -> None:
+    """depth and width come together, replace hidden_layers; helpers must serve a condition.
+
+    ``params`` are the valid parameters, ``raw`` every declared one as written.
+    """
+    has = set(raw)
     if (DEPTH in has) != (WIDTH in has):
         missing, given = (WIDTH, DEPTH) if DEPTH in has else (DEPTH, WIDTH)
         src.report(loc + (given,), f"{given} needs {missing} too (hidden_layers = depth x width)"
@@ -512,8 +516,9 @@ def _check_structure(params: dict[str, Parameter], src: Source, loc: Loc) -> Non
     depth = params.get(DEPTH)
     if depth is not None and depth.kind == "float":
         src.report(loc + (DEPTH, "type"), "depth takes whole numbers: use type: int")
-    referenced = {c.param for p in params.values() for c in p.conditions}
-    for name in has - set(FIELD_NAMES) - {DEPTH, WIDTH} - referenced:
+    referenced = {ref for spec in raw.values() if isinstance(spec, dict)
+                  and isinstance(spec.get("when"), dict) for ref in spec["when"]}
+    for name in set(params) - set(FIELD_NAMES) - {DEPTH, WIDTH} - referenced:
         src.report(loc + (name,), f"{name!r} is not a training setting"
                                   f"{did_you_mean(name, [*FIELD_NAMES, DEPTH, WIDTH])} and no "
                                   "'when' refers to it (a helper parameter only serves in "
