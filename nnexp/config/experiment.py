@@ -179,14 +179,10 @@ def _parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Searc
                              "use pruner: none (the default then) or one objective")
     grid_size = space.grid_size() if space is not None else None
     if study.sampler == "grid" and space is not None:
-        if grid_size is None:
-            infinite = [p.name for p in space.sampled if p.values() is None]
-            bad(("sampler",), f"the grid sampler needs a finite space; {', '.join(infinite)} "
-                              "can take infinitely many values (give floats a step, or use "
-                              "categorical)")
-        elif space.is_conditional:
-            bad(("sampler",), "the grid sampler needs a space without conditions ('when' or "
-                              "per-layer values with a searched depth)")
+        try:
+            space.grid()
+        except ConfigError as err:
+            bad(("sampler",), str(err))
     n_trials = study.n_trials
     if n_trials is None and study.timeout is None:
         n_trials = grid_size if study.sampler == "grid" and grid_size else DEFAULT_TRIALS

@@ -229,11 +229,11 @@ class SearchSpace:
         if self.grid_size() is None:
             infinite = [p.name for p in self.sampled if p.values() is None]
             raise ConfigError(f"the grid sampler needs a finite space; {', '.join(infinite)} "
-                               "take(s) infinitely many values (give a float a step, or use "
-                               "categorical)")
+                              "can take infinitely many values (give floats a step, or use "
+                              "categorical)")
         if self.is_conditional:
-            raise ConfigError("the grid sampler needs a space without conditions (when, or "
-                               "per-layer parameters with a varying depth)")
+            raise ConfigError("the grid sampler needs a space without conditions ('when', or "
+                              "per-layer values with a searched depth)")
         return {name: p.values() for p in self.sampled for name in self.names(p, self.fixed)}
 
     def check_point(self, point: dict[str, Any]) -> list[tuple[str, str]]:

@@ -31,12 +31,15 @@ def dataset_section(spec) -> dict[str, Any]:
 
 def run_file(name: str, dataset_spec, train: dict[str, Any],
              objective: list[tuple[str, str]] | None = None,
-             source: dict[str, Any] | None = None) -> dict[str, Any]:
+             source: dict[str, Any] | None = None,
+             tracking: dict[str, Any] | None = None) -> dict[str, Any]:
     """The mapping of a run file (see ``nnexp.config.run``)."""
     out: dict[str, Any] = {"name": name, "dataset": dataset_section(dataset_spec),
                            "train": train}
     if objective:
         out["objective"] = [{"metric": m, "direction": d} for m, d in objective]
+    if tracking:
+        out["tracking"] = tracking
     if source:
         out["source"] = source
     return out

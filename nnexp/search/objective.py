@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from nnexp.config import to_train_config
-from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, flops_per_epoch, train
+from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.export.run_file import run_file, write_run_file
+from nnexp.tracking.records import epoch_record, final_metrics
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 
 STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
@@ -44,49 +45,13 @@ class StudyContext:
     storage_url: str | None
     tracking_uri: str
     mlflow_experiment_id: str
+    mlflow_experiment_name: str
     parent_run_id: str
     sampler: str
     pruner: str
     study_seed: int | None
     blas_threads: int
     git_commit: str | None
-
-
-def final_metrics(result, splits, task: str) -> dict[str, float]:
-    """Metrics of the trained model on train, dev and test (final_*, test_*)."""
-    model = result.model
-    out: dict[str, float] = {}
-    for prefix, X, y in (("final_train", splits.X_train, splits.y_train),
-                         ("final_dev", splits.X_dev, splits.y_dev),
-                         ("test", splits.X_test, splits.y_test)):
-        if len(y) == 0:
-            continue
-        scores = _evaluate(model, X, y)
-        out.update({f"{prefix}_{k}": v for k, v in scores.items()})
-    out.update(epochs_run=len(result.history), best_epoch=result.best_epoch,
-               train_seconds=result.seconds, n_params=model.n_params,
-               flops_per_epoch=flops_per_epoch(model.layer_dims, len(splits.y_train)))
-    return out
-
-
-def _evaluate(model, X, y) -> dict[str, float]:
-    """Like ``Model.evaluate`` but on already scaled X (the model's scaler is not applied)."""
-    from nnexp.core import metrics
-    from nnexp.core.losses import OUTPUTS
-    from nnexp.core.model import encode_labels
-    from nnexp.core.network import predict_logits
-
-    Z = predict_logits(model.params, np.asarray(X, dtype=model.dtype), model.activation)
-    if not model.is_classifier:
-        pred = Z[:, 0].astype(np.float64)
-        return {"rmse": metrics.rmse(y, pred), "r2": metrics.r2(y, pred),
-                "cost": metrics.rmse(y, pred) ** 2}
-    P = OUTPUTS[model.output].activate(Z)
-    if model.output == "sigmoid":
-        P = np.hstack([1 - P, P])
-    index = encode_labels(np.asarray(y), model.classes)
-    ll = metrics.log_loss(index, P)
-    return {"accuracy": metrics.accuracy(index, P.argmax(axis=1)), "log_loss": ll, "cost": ll}
 
 
 def objective_value(metric: str, final: dict[str, float], result) -> float:
@@ -109,13 +74,6 @@ def epoch_value(metric: str, m: EpochMetrics, dev_variance: float) -> float | No
     if metric == "train_cost":
         return m.train_cost
     return None
-
-
-def epoch_record(m: EpochMetrics) -> dict[str, float]:
-    """MLflow keys of one epoch's metrics (logged with step = epoch)."""
-    return {"train_cost": m.train_cost, f"train_{m.metric}": m.train_metric,
-            "dev_cost": m.dev_cost, f"dev_{m.metric}": m.dev_metric,
-            "learning_rate": m.learning_rate, "epoch_seconds": m.epoch_seconds}
 
 
 class Objective:
@@ -218,7 +176,9 @@ class Objective:
             content = run_file(f"{exp.name}-trial-{trial.number}", exp.dataset, config.to_dict(),
                                exp.objective, source={"experiment": str(exp.path),
                                                       "study": ctx.study_name,
-                                                      "trial": trial.number})
+                                                      "trial": trial.number,
+                                                      "blas_threads": ctx.blas_threads},
+                               tracking={"experiment_name": ctx.mlflow_experiment_name})
             run.artifact(write_run_file(Path(tmp) / "config.yaml", content))
             if self._keep_model(trial, values):
                 from nnexp.tracking.models import save_model_dir

@@ -33,9 +33,10 @@ class Progress:
         if self.quiet:
             return
         line = self.line(trials)
-        if line == self._last:
+        key = line.split(" | elapsed")[0]
+        if key == self._last and not self._tty:
             return
-        self._last = line
+        self._last = key
         if self._tty:
             self.stream.write("\r\033[K" + line)
         else:

@@ -82,7 +82,10 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     import optuna
     from threadpoolctl import threadpool_limits
 
+    from nnexp.tracking.store import quiet_mlflow
+
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    quiet_mlflow()
     mlflow.set_tracking_uri(ctx.tracking_uri)
     from mlflow import MlflowClient
 
@@ -210,7 +213,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
                    "dataset": exp.dataset.describe(), "orphans_failed": orphans})
     parent.flush()
     cpus = os.cpu_count() or 1
-    ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, parent.run_id,
+    ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
+                       parent.run_id,
                        settings.sampler, pruner_name, seed, max(1, cpus // jobs), commit)
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
     interrupted = False

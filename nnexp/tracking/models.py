@@ -9,11 +9,14 @@ original columns: ``mlflow.pyfunc.load_model(uri).predict(df)`` and ``mlflow mod
 from __future__ import annotations
 
 import json
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
+import pandas as pd
 
 MODEL_FILE = "model.npz"
 FEATURES_FILE = "features.json"
@@ -58,9 +61,7 @@ class NnexpPyfunc(mlflow.pyfunc.PythonModel):
         self.model = Model.load(directory / MODEL_FILE)
         self.features = json.loads((directory / FEATURES_FILE).read_text())
 
-    def predict(self, context, model_input, params=None):
-        import pandas as pd
-
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         X = frame_to_X(pd.DataFrame(model_input), self.features)
         out = pd.DataFrame({"prediction": self.model.predict(X)})
         if self.model.is_classifier:
@@ -75,11 +76,14 @@ def log_pyfunc(run_id: str, model_dir: Path, registered_name: str | None,
     """Log ``model_dir`` as a pyfunc model in run ``run_id`` (registering it under
     ``registered_name`` if given); returns the model URI."""
     import mlflow
-    import pandas as pd
 
     import nnexp
 
-    with mlflow.start_run(run_id=run_id):
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # MLflow warns about cloudpickle and integer columns
+    with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
+        warnings.simplefilter("ignore")
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=NnexpPyfunc(),
@@ -90,4 +94,5 @@ def log_pyfunc(run_id: str, model_dir: Path, registered_name: str | None,
             input_example=example,
             registered_model_name=registered_name,
         )
+    logger.setLevel(level)
     return info.model_uri

@@ -50,6 +50,15 @@ def _check_uri(uri: str) -> None:
             "a SQLite database instead, e.g. --tracking-uri sqlite:///mlruns/mlflow.db.")
 
 
+def quiet_mlflow() -> None:
+    """Keep MLflow's informational logs and progress bars out of nnexp's output."""
+    import logging
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def connect(uri: str):
     """Open (creating if needed) the tracking store at ``uri`` and return an ``MlflowClient``.
 
@@ -62,6 +71,7 @@ def connect(uri: str):
     import mlflow
     from mlflow import MlflowClient
 
+    quiet_mlflow()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

@@ -1,0 +1,27 @@
+"""``nnexp train CONFIG.yaml``: train one configuration as a single MLflow run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or "
+              "sqlite:///mlruns/mlflow.db).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the model here (.npz and .json).")
+@click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines.")
+def train(config: str, tracking_uri: str | None, output: Path | None, quiet: bool) -> None:
+    """Train CONFIG (a run file, e.g. a trial's exported config.yaml) as one MLflow run."""
+    from nnexp.tracking.train_run import train_run
+
+    result = train_run(config, tracking_uri, output, quiet)
+    shown = {k: v for k, v in result.metrics.items()
+             if k.startswith(("final_dev", "test_")) or k in ("epochs_run", "train_seconds")}
+    click.echo(f"run {result.run_id} finished: " +
+               ", ".join(f"{k}={v:.4g}" for k, v in sorted(shown.items())))
+    if result.model_path:
+        click.echo(f"model saved to {result.model_path}")

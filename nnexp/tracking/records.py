@@ -1,0 +1,60 @@
+"""What is recorded about a training run: per-epoch metrics and final metrics, by MLflow key.
+
+Per epoch (step = epoch): train_cost, train_<metric>, dev_cost, dev_<metric>, learning_rate,
+epoch_seconds, where <metric> is accuracy (classification) or rmse (regression).
+At the end: final_train_*, final_dev_*, test_* (accuracy, log_loss, cost or rmse, r2, cost),
+epochs_run, best_epoch, train_seconds, n_params, flops_per_epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnexp.core import EpochMetrics, flops_per_epoch
+
+
+def epoch_record(m: EpochMetrics) -> dict[str, float]:
+    """MLflow keys of one epoch's metrics (logged with step = epoch)."""
+    return {"train_cost": m.train_cost, f"train_{m.metric}": m.train_metric,
+            "dev_cost": m.dev_cost, f"dev_{m.metric}": m.dev_metric,
+            "learning_rate": m.learning_rate, "epoch_seconds": m.epoch_seconds}
+
+
+
+def final_metrics(result, splits, task: str) -> dict[str, float]:
+    """Metrics of the trained model on train, dev and test (final_*, test_*)."""
+    model = result.model
+    out: dict[str, float] = {}
+    for prefix, X, y in (("final_train", splits.X_train, splits.y_train),
+                         ("final_dev", splits.X_dev, splits.y_dev),
+                         ("test", splits.X_test, splits.y_test)):
+        if len(y) == 0:
+            continue
+        scores = _evaluate(model, X, y)
+        out.update({f"{prefix}_{k}": v for k, v in scores.items()})
+    out.update(epochs_run=len(result.history), best_epoch=result.best_epoch,
+               train_seconds=result.seconds, n_params=model.n_params,
+               flops_per_epoch=flops_per_epoch(model.layer_dims, len(splits.y_train)))
+    return out
+
+
+def _evaluate(model, X, y) -> dict[str, float]:
+    """Like ``Model.evaluate`` but on already scaled X (the model's scaler is not applied)."""
+    from nnexp.core import metrics
+    from nnexp.core.losses import OUTPUTS
+    from nnexp.core.model import encode_labels
+    from nnexp.core.network import predict_logits
+
+    Z = predict_logits(model.params, np.asarray(X, dtype=model.dtype), model.activation)
+    if not model.is_classifier:
+        pred = Z[:, 0].astype(np.float64)
+        return {"rmse": metrics.rmse(y, pred), "r2": metrics.r2(y, pred),
+                "cost": metrics.rmse(y, pred) ** 2}
+    P = OUTPUTS[model.output].activate(Z)
+    if model.output == "sigmoid":
+        P = np.hstack([1 - P, P])
+    index = encode_labels(np.asarray(y), model.classes)
+    ll = metrics.log_loss(index, P)
+    return {"accuracy": metrics.accuracy(index, P.argmax(axis=1)), "log_loss": ll, "cost": ll}
+
+

@@ -1,0 +1,86 @@
+"""``nnexp train``: train one run file's configuration as a single MLflow run, logged exactly
+like a study's trial (per-epoch curves, final metrics, config and model artifacts)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnexp.tracking.records import epoch_record, final_metrics
+from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+
+
+@dataclass
+class TrainRunResult:
+    run_id: str
+    tracking_uri: str
+    metrics: dict[str, float]
+    state: str
+    model_path: Path | None
+
+
+def train_run(config_path: str | Path, tracking_uri: str | None = None,
+              output: Path | None = None, quiet: bool = False) -> TrainRunResult:
+    """Train the configuration in ``config_path`` (a run file) and record it in MLflow.
+
+    ``output``: also save the model (``.npz`` + ``.json``) there. A diverged run is recorded
+    as FAILED and raises ``nnexp.errors.NnexpError``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from nnexp.config import load_run_config
+    from nnexp.core import DivergenceError, train
+    from nnexp.data import prepare
+    from nnexp.errors import NnexpError
+    from nnexp.export.run_file import run_file, write_run_file
+    from nnexp.tracking.models import save_model_dir
+    from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
+
+    rc = load_run_config(config_path)
+    splits = prepare(rc.dataset)
+    uri = resolve_tracking_uri(tracking_uri, rc.tracking.uri)
+    client = connect(uri)
+    experiment_id = ensure_experiment(client, rc.tracking.experiment_name or rc.name, uri)
+    threads = int(rc.source.get("blas_threads", 0)) or (os.cpu_count() or 1)
+    run = RunLogger.start(client, experiment_id, rc.name, {
+        TAG_PREFIX + "role": "train", TAG_PREFIX + "seed": rc.train.seed,
+        TAG_PREFIX + "dataset": splits.name, TAG_PREFIX + "blas_threads": threads,
+        TAG_PREFIX + "dataset_fingerprint": splits.fingerprint,
+        TAG_PREFIX + "run_file": str(Path(config_path).resolve()),
+        **{f"{TAG_PREFIX}source.{k}": v for k, v in rc.source.items()}})
+    run.params(rc.train.to_dict())
+
+    def on_epoch(m) -> None:
+        run.metrics(epoch_record(m), step=m.epoch)
+        if not quiet:
+            print(f"epoch {m.epoch:4d}/{rc.train.epochs}  cost {m.train_cost:.4f}  "
+                  f"dev {m.metric} {m.dev_metric:.4f}", flush=True)
+
+    try:
+        with threadpool_limits(limits=threads):
+            result = train(splits.X_train, splits.y_train, rc.train, splits.X_dev, splits.y_dev,
+                           callbacks=[on_epoch], x_shift=splits.scaler.shift,
+                           x_scale=splits.scaler.scale)
+    except DivergenceError as err:
+        run.tags({TAG_PREFIX + "state": "diverged", TAG_PREFIX + "reason": str(err)})
+        run.end("FAILED")
+        raise NnexpError(f"{config_path}: {err}. Lower train.learning_rate.") from None
+    except BaseException as err:
+        run.tags({TAG_PREFIX + "state": "failed", TAG_PREFIX + "reason": repr(err)})
+        run.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        raise
+    metrics = final_metrics(result, splits, splits.task)
+    run.metrics(metrics)
+    run.tags({TAG_PREFIX + "state": "complete", TAG_PREFIX + "stop_reason": result.stop_reason})
+    with tempfile.TemporaryDirectory() as tmp:
+        content = run_file(rc.name, rc.dataset, rc.train.to_dict(), rc.objective, rc.source,
+                           {"experiment_name": rc.tracking.experiment_name or rc.name})
+        run.artifact(write_run_file(Path(tmp) / "config.yaml", content))
+        model_dir = save_model_dir(result.model, splits.feature_names, splits.encoding,
+                                   splits.task, Path(tmp) / "model")
+        client.log_artifacts(run.run_id, str(model_dir), "model")
+    saved = result.model.save(output) if output else None
+    run.end("FINISHED")
+    return TrainRunResult(run.run_id, uri, metrics, "complete", saved)
