@@ -8,8 +8,12 @@ from pathlib import Path
 
 import optuna
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnexp.config import ConfigError, load_experiment, load_space, to_train_config
+from nnexp.config.source import Source
+from nnexp.config.space import parse_space
 from nnexp.core.config import TrainConfig
 from nnexp.search.samplers import make_sampler
 
@@ -249,3 +253,23 @@ def test_check_point_names_every_problem():
     problems = dict(space.check_point({"optimizer": "gd", "beta1": 0.9, "batch_size": 48}))
     assert "not used" in problems["beta1"] and "optimizer in [momentum, adam]" in problems["beta1"]
     assert "outside" in problems["batch_size"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(low=st.integers(1, 50), span=st.integers(0, 200), log=st.booleans(),
+       step=st.sampled_from([None, 0.5, 0.25]), seed=st.integers(0, 1000))
+def test_sampled_values_stay_inside_the_declared_ranges(low, span, log, step, seed):
+    float_spec = {"type": "float", "low": low / 100, "high": (low + span) / 100}
+    float_spec.update({"log": True} if log else ({"step": step / 100} if step else {}))
+    if step and not log:
+        float_spec["high"] = (low + step * 4) / 100
+    raw = {"parameters": {"depth": {"type": "int", "low": 0, "high": 3},
+                          "width": {"type": "int", "low": low, "high": low + span, "log": log},
+                          "learning_rate": float_spec}}
+    src = Source(Path("space.yaml"))
+    space = parse_space(raw, src, ())
+    assert space is not None, src.problems
+    for params in sample(space, 5, seed=seed):
+        assert all(space.get(k).contains(v) for k, v in params.items())
+        config = to_train_config(params, space.fixed, seed=0)
+        assert len(config.hidden_layers) == params["depth"]
