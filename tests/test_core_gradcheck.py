@@ -59,7 +59,7 @@ architectures = st.tuples(
 @pytest.mark.parametrize("l2", [0.0, 0.7])
 @pytest.mark.parametrize("output", sorted(OUTPUTS))
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-@settings(max_examples=12, deadline=None, derandomize=True, database=None)
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
 @given(arch=architectures)
 def test_backprop_matches_finite_differences(activation, output, l2, arch):
     seed, hidden, n_x, m = arch

@@ -377,3 +377,17 @@ def test_evaluate_matches_sklearn(moons):
     P = model.predict_proba(X)
     assert scores["accuracy"] == pytest.approx(np.mean(model.predict(X) == y))
     assert scores["log_loss"] == pytest.approx(log_loss(y, P, labels=model.classes), rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_training_and_prediction_leave_inputs_unchanged(moons, moons_dev, dtype):
+    X, y = (a.copy() for a in moons)
+    X_dev, y_dev = (a.copy() for a in moons_dev)
+    X, X_dev = X.astype(dtype), X_dev.astype(dtype)  # same dtype: no defensive conversion copy
+    saved = [a.copy() for a in (X, y, X_dev, y_dev)]
+    config = replace(SMALL, hidden_layers=(8, 8), keep_prob=0.8, patience=3, dtype=dtype)
+    model = train(X, y, config, X_dev, y_dev).model
+    model.predict(X)
+    model.predict_proba(X_dev)
+    for before, after in zip(saved, (X, y, X_dev, y_dev)):
+        np.testing.assert_array_equal(before, after)
