@@ -13,7 +13,8 @@ import yaml
 
 
 def dataset_section(spec) -> dict[str, Any]:
-    """A ``DatasetSpec`` as the YAML mapping it was read from (generator params flat)."""
+    """A ``DatasetSpec`` as a YAML mapping (generator parameters under ``params``, where a
+    generator's own ``seed`` cannot clash with the split seed)."""
     out: dict[str, Any] = {}
     if spec.name is not None:
         out["name"] = spec.name
@@ -23,7 +24,8 @@ def dataset_section(spec) -> dict[str, Any]:
             out["target"] = spec.target
         if spec.task is not None:
             out["task"] = spec.task
-    out.update(spec.params)
+    if spec.params:
+        out["params"] = dict(spec.params)
     out.update(dev_size=spec.dev_size, test_size=spec.test_size, seed=spec.seed,
                scale=spec.scale, stratify=spec.stratify)
     return out

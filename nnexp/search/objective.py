@@ -22,7 +22,7 @@ import numpy as np
 from nnexp.config import to_train_config
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.export.run_file import run_file, write_run_file
-from nnexp.tracking.records import epoch_record, final_metrics
+from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 
 STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
@@ -93,7 +93,7 @@ class Objective:
         ctx, exp = self.ctx, self.ctx.experiment
         params = exp.space.suggest(trial)
         seed = trial_seed(ctx.study_seed, trial.number)
-        config = to_train_config(params, exp.fixed, seed)
+        config = for_task(to_train_config(params, exp.fixed, seed), ctx.splits.task)
         trial.set_user_attr("seed", config.seed)
         trial.set_user_attr("config", config.to_dict())
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")

@@ -8,9 +8,19 @@ epochs_run, best_epoch, train_seconds, n_params, flops_per_epoch.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from nnexp.core import EpochMetrics, flops_per_epoch
+from nnexp.core import EpochMetrics, TrainConfig, flops_per_epoch
+
+
+def for_task(config: TrainConfig, task: str) -> TrainConfig:
+    """Pin ``output: auto`` to linear for a regression dataset (whole-number real targets
+    would otherwise look like classes); the recorded config then retrains the same way."""
+    if task == "regression" and config.output == "auto":
+        return replace(config, output="linear")
+    return config
 
 
 def epoch_record(m: EpochMetrics) -> dict[str, float]:

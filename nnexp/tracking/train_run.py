@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnexp.tracking.records import epoch_record, final_metrics
+from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 
 
@@ -40,27 +40,28 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
 
     rc = load_run_config(config_path)
     splits = prepare(rc.dataset)
+    config = for_task(rc.train, splits.task)
     uri = resolve_tracking_uri(tracking_uri, rc.tracking.uri)
     client = connect(uri)
     experiment_id = ensure_experiment(client, rc.tracking.experiment_name or rc.name, uri)
     threads = int(rc.source.get("blas_threads", 0)) or (os.cpu_count() or 1)
     run = RunLogger.start(client, experiment_id, rc.name, {
-        TAG_PREFIX + "role": "train", TAG_PREFIX + "seed": rc.train.seed,
+        TAG_PREFIX + "role": "train", TAG_PREFIX + "seed": config.seed,
         TAG_PREFIX + "dataset": splits.name, TAG_PREFIX + "blas_threads": threads,
         TAG_PREFIX + "dataset_fingerprint": splits.fingerprint,
         TAG_PREFIX + "run_file": str(Path(config_path).resolve()),
         **{f"{TAG_PREFIX}source.{k}": v for k, v in rc.source.items()}})
-    run.params(rc.train.to_dict())
+    run.params(config.to_dict())
 
     def on_epoch(m) -> None:
         run.metrics(epoch_record(m), step=m.epoch)
         if not quiet:
-            print(f"epoch {m.epoch:4d}/{rc.train.epochs}  cost {m.train_cost:.4f}  "
+            print(f"epoch {m.epoch:4d}/{config.epochs}  cost {m.train_cost:.4f}  "
                   f"dev {m.metric} {m.dev_metric:.4f}", flush=True)
 
     try:
         with threadpool_limits(limits=threads):
-            result = train(splits.X_train, splits.y_train, rc.train, splits.X_dev, splits.y_dev,
+            result = train(splits.X_train, splits.y_train, config, splits.X_dev, splits.y_dev,
                            callbacks=[on_epoch], x_shift=splits.scaler.shift,
                            x_scale=splits.scaler.scale)
     except DivergenceError as err:
@@ -75,7 +76,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
     run.metrics(metrics)
     run.tags({TAG_PREFIX + "state": "complete", TAG_PREFIX + "stop_reason": result.stop_reason})
     with tempfile.TemporaryDirectory() as tmp:
-        content = run_file(rc.name, rc.dataset, rc.train.to_dict(), rc.objective, rc.source,
+        content = run_file(rc.name, rc.dataset, config.to_dict(), rc.objective, rc.source,
                            {"experiment_name": rc.tracking.experiment_name or rc.name})
         run.artifact(write_run_file(Path(tmp) / "config.yaml", content))
         model_dir = save_model_dir(result.model, splits.feature_names, splits.encoding,

@@ -1,0 +1,60 @@
+"""Shared helpers for the end-to-end search tests: write small experiments, read the stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def write_experiment(directory: Path, name: str = "tiny", **sections) -> Path:
+    """Write experiments/<name>.yaml with a small moons study unless sections override it."""
+    content = {
+        "name": name,
+        "dataset": {"name": "moons", "n_samples": 240, "noise": 0.2, "dev_size": 0.25,
+                    "test_size": 0.2, "seed": 0},
+        "search_space": {"parameters": {
+            "depth": {"type": "int", "low": 1, "high": 2},
+            "width": {"type": "int", "low": 4, "high": 16},
+            "learning_rate": {"type": "float", "low": 0.003, "high": 0.05, "log": True},
+        }},
+        "train": {"epochs": 6, "batch_size": 32, "optimizer": "adam"},
+        "study": {"n_trials": 3, "seed": 1},
+        "tracking": {"log_models": "none"},
+    }
+    content.update(sections)
+    path = directory / "experiments" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return path
+
+
+def tracking_uri(directory: Path) -> str:
+    return f"sqlite:///{directory / 'mlruns' / 'mlflow.db'}"
+
+
+def client(directory: Path):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri(directory))
+
+
+def runs(directory: Path, experiment: str, role: str | None = None, child: bool = False):
+    """All runs of an MLflow experiment; parents (role='parent') or trial runs (child=True)."""
+    c = client(directory)
+    exp = c.get_experiment_by_name(experiment)
+    found = c.search_runs([exp.experiment_id], max_results=1000)
+    if role:
+        found = [r for r in found if r.data.tags.get("nnexp.role") == role]
+    if child:
+        found = [r for r in found if "mlflow.parentRunId" in r.data.tags]
+    return found
+
+
+def study(directory: Path, name: str):
+    import optuna
+
+    from nnexp.search.storage import open_storage
+
+    storage = open_storage(f"journal:{directory / 'mlruns' / 'optuna.journal'}")
+    return optuna.load_study(study_name=name, storage=storage)
