@@ -128,7 +128,12 @@ class Objective:
             state, reason = "interrupted", "interrupted by the user (Ctrl-C)"
             raise
         finally:
-            if state != "complete":
+            if state == "interrupted":
+                try:  # a second Ctrl-C or a broken connection must not mask the interruption
+                    self._close(trial, run, state, reason, epoch)
+                except Exception:  # noqa: BLE001 - the runner closes dangling runs at the end
+                    pass
+            elif state != "complete":
                 self._close(trial, run, state, reason, epoch)
         run.metrics(final)
         run.metrics({f"objective_{i}" if len(values) > 1 else "objective": v

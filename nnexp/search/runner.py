@@ -22,7 +22,7 @@ from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import open_storage
-from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 
 DEFAULT_TRIALS = 20
 
@@ -229,6 +229,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     finally:
         progress.update(study.get_trials(deepcopy=False))
         progress.close()
+        close_dangling_runs(client, experiment_id, parent.run_id)
         info = summarize(study, parent, mlflow_name, _example(splits))
         parent.end("KILLED" if interrupted else "FINISHED")
     best = info["best"]

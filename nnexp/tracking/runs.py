@@ -87,6 +87,22 @@ class RunLogger:
             self.client.set_terminated(self.run_id, status)
 
 
+def close_dangling_runs(client, experiment_id: str, parent_run_id: str) -> int:
+    """Mark child runs of ``parent_run_id`` still RUNNING (their worker was interrupted or
+    killed before it could close them) as KILLED / interrupted; returns how many."""
+    from mlflow.entities import RunTag
+
+    dangling = client.search_runs(
+        [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and "
+                                       "attributes.status = 'RUNNING'")
+    for run in dangling:
+        client.log_batch(run.info.run_id, tags=[
+            RunTag(f"{TAG_PREFIX}state", "interrupted"),
+            RunTag(f"{TAG_PREFIX}reason", "worker stopped before closing the run")])
+        client.set_terminated(run.info.run_id, "KILLED")
+    return len(dangling)
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)

@@ -1,0 +1,61 @@
+"""Ctrl-C during a study: the running trial is recorded as interrupted, MLflow runs are
+closed, and the next invocation resumes the study. Runs ``nnexp search`` as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from search_helpers import runs, study, write_experiment
+
+
+def test_ctrl_c_records_the_running_trial_and_the_next_run_resumes(tmp_path):
+    exp = write_experiment(
+        tmp_path, name="slow",
+        train={"epochs": 400, "batch_size": 16, "optimizer": "adam"},
+        study={"n_trials": 50, "seed": 0})
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    command = [sys.executable, "-m", "nnexp.cli", "search", str(exp), "--quiet"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    journal = tmp_path / "mlruns" / "optuna.journal"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until one trial is done and the next is running
+        if journal.exists():
+            trials = study(tmp_path, "slow").trials
+            if any(t.state.name == "COMPLETE" for t in trials) and \
+                    trials[-1].state.name == "RUNNING":
+                break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError("the study did not start in time")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "interrupted" in output and "Traceback" not in output
+
+    trials = study(tmp_path, "slow").trials
+    assert not any(t.state.name == "RUNNING" for t in trials)
+    stopped = [t for t in trials if t.user_attrs.get("state") == "interrupted"]
+    assert len(stopped) == 1 and stopped[0].state.name == "FAIL"
+    children = runs(tmp_path, "slow", child=True)
+    assert len(children) == len(trials)
+    assert not any(r.info.status == "RUNNING" for r in runs(tmp_path, "slow"))
+    killed = [r for r in children if r.data.tags["nnexp.state"] == "interrupted"]
+    assert len(killed) == 1 and killed[0].info.status == "KILLED"
+    parent = runs(tmp_path, "slow", role="parent")[0]
+    assert parent.info.status == "KILLED"
+
+    before = len(trials)
+    again = subprocess.run([*command, "--n-trials", "1"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "resumed" in again.stdout
+    trials = study(tmp_path, "slow").trials
+    assert len(trials) == before + 1 and trials[-1].state.name == "COMPLETE"
+    assert len(runs(tmp_path, "slow", role="parent")) == 2
