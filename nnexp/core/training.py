@@ -137,6 +137,7 @@ def _correct(output: str, ZL: np.ndarray, Y: np.ndarray) -> float:
     return float(np.vdot(diff, diff))
 
 
+@np.errstate(over="ignore", invalid="ignore")  # a diverging cost is detected and raised
 def train(
     X,
     y,

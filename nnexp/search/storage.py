@@ -8,6 +8,7 @@ where SQLite with 4 workers is slower per trial). ``--storage`` takes any Optuna
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from nnexp.errors import NnexpError
@@ -46,7 +47,9 @@ def open_storage(url: str | None):
             "journal file (the default is journal:mlruns/optuna.journal). Fix --storage or "
             "study.storage in the experiment file.")
     try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
     except Exception as err:  # noqa: BLE001 - any failure to connect is the user's URL
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise NnexpError(
