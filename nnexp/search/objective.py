@@ -24,6 +24,7 @@ from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.export.run_file import run_file, write_run_file
 from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.writer import Writer
 
 STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
           "interrupted": "KILLED"}
@@ -79,9 +80,10 @@ def epoch_value(metric: str, m: EpochMetrics, dev_variance: float) -> float | No
 class Objective:
     """Callable for ``study.optimize``: trains one trial and returns its objective value(s)."""
 
-    def __init__(self, ctx: StudyContext, client) -> None:
+    def __init__(self, ctx: StudyContext, client, writer: Writer | None = None) -> None:
         self.ctx = ctx
         self.client = client
+        self.writer = writer
         self.metrics = [metric for metric, _ in ctx.experiment.objective]
         self.directions = [d for _, d in ctx.experiment.objective]
         y_dev = ctx.splits.y_dev
@@ -98,7 +100,8 @@ class Objective:
         trial.set_user_attr("config", config.to_dict())
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         run = RunLogger.start(self.client, ctx.mlflow_experiment_id, f"trial-{trial.number}",
-                              self._tags(trial, config), parent_run_id=ctx.parent_run_id)
+                              self._tags(trial, config), parent_run_id=ctx.parent_run_id,
+                              writer=self.writer)
         trial.set_user_attr("mlflow_run_id", run.run_id)
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
@@ -176,23 +179,24 @@ class Objective:
 
     def _artifacts(self, trial, run: RunLogger, config: TrainConfig, result,
                    values: list[float]) -> None:
+        """The train-ready config.yaml, and the model when it is kept, as one artifact upload
+        (staged in a temporary folder that the upload removes)."""
         ctx, exp = self.ctx, self.ctx.experiment
-        with tempfile.TemporaryDirectory() as tmp:
-            content = run_file(f"{exp.name}-trial-{trial.number}", exp.dataset, config.to_dict(),
-                               exp.objective, source={"experiment": str(exp.path),
-                                                      "study": ctx.study_name,
-                                                      "trial": trial.number,
-                                                      "blas_threads": ctx.blas_threads},
-                               tracking={"experiment_name": ctx.mlflow_experiment_name})
-            run.artifact(write_run_file(Path(tmp) / "config.yaml", content))
-            if self._keep_model(trial, values):
-                from nnexp.tracking.models import save_model_dir
+        stage = Path(tempfile.mkdtemp(prefix="nnexp-trial-"))
+        content = run_file(f"{exp.name}-trial-{trial.number}", exp.dataset, config.to_dict(),
+                           exp.objective, source={"experiment": str(exp.path),
+                                                  "study": ctx.study_name,
+                                                  "trial": trial.number,
+                                                  "blas_threads": ctx.blas_threads},
+                           tracking={"experiment_name": ctx.mlflow_experiment_name})
+        write_run_file(stage / "config.yaml", content)
+        if self._keep_model(trial, values):
+            from nnexp.tracking.models import save_model_dir
 
-                model_dir = save_model_dir(result.model, ctx.splits.feature_names,
-                                           ctx.splits.encoding, ctx.splits.task,
-                                           Path(tmp) / "model")
-                self.client.log_artifacts(run.run_id, str(model_dir), "model")
-                trial.set_user_attr("model_logged", True)
+            save_model_dir(result.model, ctx.splits.feature_names, ctx.splits.encoding,
+                           ctx.splits.task, stage / "model")
+            trial.set_user_attr("model_logged", True)
+        run.artifact(stage)
 
     def _keep_model(self, trial, values: list[float]) -> bool:
         mode = self.ctx.experiment.tracking.log_models

@@ -23,6 +23,7 @@ from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import open_storage
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
+from nnexp.tracking.writer import Writer
 
 DEFAULT_TRIALS = 20
 
@@ -98,9 +99,13 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         pruner=make_pruner(ctx.pruner, exp.study.pruner_options))
     if n_trials == 0:
         return
-    with threadpool_limits(limits=ctx.blas_threads):
-        study.optimize(Objective(ctx, client), n_trials=n_trials, timeout=timeout,
-                       catch=(Exception,), callbacks=callbacks or [], gc_after_trial=False)
+    writer = Writer()
+    try:
+        with threadpool_limits(limits=ctx.blas_threads):
+            study.optimize(Objective(ctx, client, writer), n_trials=n_trials, timeout=timeout,
+                           catch=(Exception,), callbacks=callbacks or [], gc_after_trial=False)
+    finally:
+        writer.drain()
 
 
 def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,

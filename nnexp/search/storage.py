@@ -21,6 +21,30 @@ def default_storage_url() -> str:
     return f"journal:{DEFAULT_JOURNAL.resolve()}"
 
 
+def _journal_backend(path: str):
+    """Optuna's journal file without an fsync per append.
+
+    A trial appends ~30 records (one per epoch report); Optuna's backend fsyncs each (~1.5 ms
+    here, ~0.17 ms without). Appends still take the file lock and are flushed to the OS, so a
+    crashed or killed process loses nothing; only a power cut can lose the last records.
+    """
+    import json
+
+    from optuna.storages.journal import JournalFileBackend
+
+    class JournalFile(JournalFileBackend):
+        def append_logs(self, logs: list[dict]) -> None:
+            text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+            self._lock.acquire()
+            try:
+                with open(self._file_path, "ab") as f:
+                    f.write(text.encode("utf-8"))
+            finally:
+                self._lock.release()
+
+    return JournalFile(path)
+
+
 def open_storage(url: str | None):
     """An Optuna storage object for ``url`` (None: the embedded journal under ``mlruns/``).
 
@@ -34,7 +58,7 @@ def open_storage(url: str | None):
         path = Path(url[len("journal:"):]).expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            backend = optuna.storages.journal.JournalFileBackend(str(path))
+            backend = _journal_backend(str(path))
         except OSError as err:
             raise NnexpError(f"cannot open the Optuna journal file {str(path)!r}: "
                              f"{err.strerror or err}. Choose a writable path.") from None

@@ -3,16 +3,20 @@
 A ``RunLogger`` buffers params, tags and metrics for one run and flushes them when the buffer
 is full, when ``flush_seconds`` have passed since the last flush (so a long trial's learning
 curves appear in the UI while it trains) and when the run ends. MLflow caps one ``log_batch``
-at 1000 metrics, 100 params and 100 tags; flushes are split accordingly.
+at 1000 metrics, 100 params and 100 tags; flushes are split accordingly. With a ``Writer``,
+flushes, artifacts and the run's end happen on the writer's thread, in order.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 from nnexp import __version__
+from nnexp.tracking.writer import Writer
 
 MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
 PARAM_VALUE_LIMIT = 6000
@@ -26,10 +30,12 @@ def _now_ms() -> int:
 class RunLogger:
     """Buffered logging into one MLflow run (created by ``start``)."""
 
-    def __init__(self, client, run_id: str, flush_seconds: float = 2.0) -> None:
+    def __init__(self, client, run_id: str, flush_seconds: float = 2.0,
+                 writer: Writer | None = None) -> None:
         self.client = client
         self.run_id = run_id
         self.flush_seconds = flush_seconds
+        self.writer = writer
         self._metrics: list = []
         self._params: list = []
         self._tags: list = []
@@ -37,14 +43,15 @@ class RunLogger:
 
     @classmethod
     def start(cls, client, experiment_id: str, run_name: str, tags: dict[str, Any],
-              parent_run_id: str | None = None, flush_seconds: float = 2.0) -> RunLogger:
+              parent_run_id: str | None = None, flush_seconds: float = 2.0,
+              writer: Writer | None = None) -> RunLogger:
         """Create a run (nested under ``parent_run_id`` if given) with its tags set at once."""
         all_tags = {f"{TAG_PREFIX}version": __version__, **tags}
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         run = client.create_run(experiment_id, run_name=run_name,
                                 tags={k: _text(v) for k, v in all_tags.items()})
-        return cls(client, run.info.run_id, flush_seconds)
+        return cls(client, run.info.run_id, flush_seconds, writer)
 
     def params(self, values: dict[str, Any]) -> None:
         from mlflow.entities import Param
@@ -73,18 +80,40 @@ class RunLogger:
             m, self._metrics = self._metrics[:MAX_METRICS], self._metrics[MAX_METRICS:]
             p, self._params = self._params[:MAX_PARAMS], self._params[MAX_PARAMS:]
             t, self._tags = self._tags[:MAX_TAGS], self._tags[MAX_TAGS:]
-            self.client.log_batch(self.run_id, metrics=m, params=p, tags=t)
+            self._call(self.client.log_batch, self.run_id, metrics=m, params=p, tags=t)
         self._last_flush = time.monotonic()
 
-    def artifact(self, path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), artifact_path)
+    def artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        """Log a file or a directory's files; with a writer, ``path`` is deleted once sent."""
+        path = Path(path)
+        if self.writer is None:
+            _send(self.client, self.run_id, path, artifact_path, False)
+        else:
+            self.writer.submit(_send, self.client, self.run_id, path, artifact_path, True)
 
     def end(self, status: str = "FINISHED") -> None:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
         try:
             self.flush()
         finally:
-            self.client.set_terminated(self.run_id, status)
+            self._call(self.client.set_terminated, self.run_id, status)
+
+    def _call(self, fn, *args, **kwargs) -> None:
+        if self.writer is None:
+            fn(*args, **kwargs)
+        else:
+            self.writer.submit(fn, *args, **kwargs)
+
+
+def _send(client, run_id: str, path: Path, artifact_path: str | None, remove: bool) -> None:
+    try:
+        if path.is_dir():
+            client.log_artifacts(run_id, str(path), artifact_path)
+        else:
+            client.log_artifact(run_id, str(path), artifact_path)
+    finally:
+        if remove:
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def close_dangling_runs(client, experiment_id: str, parent_run_id: str) -> int:

@@ -81,7 +81,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
         run.artifact(write_run_file(Path(tmp) / "config.yaml", content))
         model_dir = save_model_dir(result.model, splits.feature_names, splits.encoding,
                                    splits.task, Path(tmp) / "model")
-        client.log_artifacts(run.run_id, str(model_dir), "model")
+        run.artifact(model_dir, "model")
     saved = result.model.save(output) if output else None
     run.end("FINISHED")
     return TrainRunResult(run.run_id, uri, metrics, "complete", saved)
