@@ -102,7 +102,6 @@ class Objective:
         run = RunLogger.start(self.client, ctx.mlflow_experiment_id, f"trial-{trial.number}",
                               self._tags(trial, config), parent_run_id=ctx.parent_run_id,
                               writer=self.writer)
-        trial.set_user_attr("mlflow_run_id", run.run_id)
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
         run.metrics({"trial_number": trial.number})

@@ -30,7 +30,7 @@ def _now_ms() -> int:
 class RunLogger:
     """Buffered logging into one MLflow run (created by ``start``)."""
 
-    def __init__(self, client, run_id: str, flush_seconds: float = 2.0,
+    def __init__(self, client, run_id: str | None, flush_seconds: float = 2.0,
                  writer: Writer | None = None) -> None:
         self.client = client
         self.run_id = run_id
@@ -45,13 +45,23 @@ class RunLogger:
     def start(cls, client, experiment_id: str, run_name: str, tags: dict[str, Any],
               parent_run_id: str | None = None, flush_seconds: float = 2.0,
               writer: Writer | None = None) -> RunLogger:
-        """Create a run (nested under ``parent_run_id`` if given) with its tags set at once."""
+        """Create a run (nested under ``parent_run_id`` if given) with its tags set at once.
+
+        With a ``writer`` the run is created on the writer's thread (its first job), so
+        ``run_id`` is None until then; every later job of this logger runs after it.
+        """
         all_tags = {f"{TAG_PREFIX}version": __version__, **tags}
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
-        run = client.create_run(experiment_id, run_name=run_name,
-                                tags={k: _text(v) for k, v in all_tags.items()})
-        return cls(client, run.info.run_id, flush_seconds, writer)
+        logger = cls(client, None, flush_seconds, writer)
+
+        def create() -> None:
+            run = client.create_run(experiment_id, run_name=run_name,
+                                    tags={k: _text(v) for k, v in all_tags.items()})
+            logger.run_id = run.info.run_id
+
+        logger._call(create)
+        return logger
 
     def params(self, values: dict[str, Any]) -> None:
         from mlflow.entities import Param
@@ -80,29 +90,29 @@ class RunLogger:
             m, self._metrics = self._metrics[:MAX_METRICS], self._metrics[MAX_METRICS:]
             p, self._params = self._params[:MAX_PARAMS], self._params[MAX_PARAMS:]
             t, self._tags = self._tags[:MAX_TAGS], self._tags[MAX_TAGS:]
-            self._call(self.client.log_batch, self.run_id, metrics=m, params=p, tags=t)
+            self._call(lambda m=m, p=p, t=t: self.client.log_batch(self.run_id, metrics=m,
+                                                                  params=p, tags=t))
         self._last_flush = time.monotonic()
 
     def artifact(self, path: Path, artifact_path: str | None = None) -> None:
         """Log a file or a directory's files; with a writer, ``path`` is deleted once sent."""
         path = Path(path)
-        if self.writer is None:
-            _send(self.client, self.run_id, path, artifact_path, False)
-        else:
-            self.writer.submit(_send, self.client, self.run_id, path, artifact_path, True)
+        remove = self.writer is not None
+        self._call(lambda: _send(self.client, self.run_id, path, artifact_path, remove))
 
     def end(self, status: str = "FINISHED") -> None:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
         try:
             self.flush()
         finally:
-            self._call(self.client.set_terminated, self.run_id, status)
+            self._call(lambda: self.client.set_terminated(self.run_id, status))
 
-    def _call(self, fn, *args, **kwargs) -> None:
+    def _call(self, job) -> None:
+        """Run ``job`` now, or on the writer's thread after every earlier job."""
         if self.writer is None:
-            fn(*args, **kwargs)
+            job()
         else:
-            self.writer.submit(fn, *args, **kwargs)
+            self.writer.submit(job)
 
 
 def _send(client, run_id: str, path: Path, artifact_path: str | None, remove: bool) -> None:

@@ -36,7 +36,7 @@ def trials_table(study):
         values = t.values or [None] * len(names)
         row.update(dict(zip(names, values)))
         row.update({f"params_{k}": v for k, v in t.params.items()})
-        for key in ("seed", "epoch", "reason", "mlflow_run_id"):
+        for key in ("seed", "epoch", "reason"):
             row[key] = t.user_attrs.get(key)
         row["duration_seconds"] = t.duration.total_seconds() if t.duration else None
         rows.append(row)
@@ -51,19 +51,32 @@ def best_trials(study) -> list:
         return []
 
 
+def trial_run_id(parent: RunLogger, study, number: int) -> str | None:
+    """The MLflow run of trial ``number`` of ``study`` (found by its tags), or None."""
+    experiment_id = parent.client.get_run(parent.run_id).info.experiment_id
+    found = parent.client.search_runs(
+        [experiment_id], max_results=1,
+        filter_string=f"tags.`{TAG_PREFIX}study` = '{study.study_name}' and "
+                      f"tags.`{TAG_PREFIX}trial_number` = '{number}'")
+    return found[0].info.run_id if found else None
+
+
 def _plots(study, directory: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as vis
+    from optuna.importance import PedAnovaImportanceEvaluator
 
     multi = len(study.directions) > 1
     target = {"target": (lambda t: t.values[0]), "target_name": "objective 0"} if multi else {}
     names = PLOTS + (("pareto_front",) if multi else ())
     written = []
     for name in names:
-        kwargs = {} if name in ("intermediate_values", "pareto_front") else target
+        kwargs = {} if name in ("intermediate_values", "pareto_front") else dict(target)
+        if name == "param_importances":  # PED-ANOVA: ~50x faster than the fANOVA default
+            kwargs["evaluator"] = PedAnovaImportanceEvaluator()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -90,7 +103,7 @@ def summarize(study, parent: RunLogger, registered_name: str | None, example=Non
         t = best[0]
         parent.metrics({"best_value": t.value, "best_trial_number": t.number})
         parent.tags({TAG_PREFIX + "best_trial": t.number,
-                     TAG_PREFIX + "best_run_id": t.user_attrs.get("mlflow_run_id", "")})
+                     TAG_PREFIX + "best_run_id": trial_run_id(parent, study, t.number) or ""})
         parent.tags({f"best.{k}": v for k, v in t.params.items()})
     elif best:
         parent.metrics({"pareto_front_size": len(best)})
@@ -107,7 +120,7 @@ def summarize(study, parent: RunLogger, registered_name: str | None, example=Non
         if with_model:
             from nnexp.tracking.models import log_pyfunc
 
-            run_id = with_model[0].user_attrs["mlflow_run_id"]
+            run_id = trial_run_id(parent, study, with_model[0].number)
             local = parent.client.download_artifacts(run_id, "model", str(tmp))
             info["model_uri"] = log_pyfunc(parent.run_id, Path(local), registered_name, example)
             info["model_trial"] = with_model[0].number
