@@ -74,6 +74,12 @@ def open_storage(url: str | None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+    except ImportError:
+        raise NnexpError(
+            f"the Optuna storage {url!r} needs a database driver that is not installed. "
+            "Install it (for PostgreSQL: pip install 'psycopg[binary]', or use a "
+            "postgresql+psycopg2:// URL with psycopg2-binary) or choose another --storage.") \
+            from None
     except Exception as err:  # noqa: BLE001 - any failure to connect is the user's URL
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise NnexpError(
