@@ -74,9 +74,14 @@ def connect(uri: str):
     quiet_mlflow()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         client.search_experiments(max_results=1)
+    except ImportError as err:
+        raise NnexpError(
+            f"the MLflow tracking store {uri!r} needs a database driver that is not installed "
+            f"({err}). Install it (for PostgreSQL: pip install 'psycopg[binary]') or use "
+            "another --tracking-uri.") from None
     except Exception as err:  # noqa: BLE001 - any failure to open the store is the user's URI
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise NnexpError(

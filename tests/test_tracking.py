@@ -1,0 +1,93 @@
+"""Tracking against a real MLflow SQLite store: batched logging within MLflow's limits, the
+background writer, dangling runs, URI errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from nnexp.errors import NnexpError
+from nnexp.tracking.runs import RunLogger, close_dangling_runs
+from nnexp.tracking.store import connect, ensure_experiment
+from nnexp.tracking.writer import Writer
+
+
+@pytest.fixture()
+def store(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    client = connect(uri)
+    return client, ensure_experiment(client, "t", uri)
+
+
+def test_batches_respect_mlflow_limits_and_keep_every_value(store):
+    client, exp = store
+    run = RunLogger.start(client, exp, "big", {"a": 1}, flush_seconds=1e9)
+    run.params({f"p{i}": i for i in range(250)})          # > 100 params per call
+    for epoch in range(1, 401):                             # 2400 metrics > 1000 per call
+        run.metrics({f"m{k}": epoch * 10 + k for k in range(6)}, step=epoch)
+    run.end()
+    got = client.get_run(run.run_id)
+    assert len(got.data.params) == 250 and got.data.params["p249"] == "249"
+    history = client.get_metric_history(run.run_id, "m5")
+    assert [m.step for m in history] == list(range(1, 401))
+    assert [m.value for m in history] == [e * 10 + 5 for e in range(1, 401)]
+    assert got.info.status == "FINISHED"
+
+
+def test_non_finite_metrics_are_skipped(store):
+    client, exp = store
+    run = RunLogger.start(client, exp, "nan", {})
+    run.metrics({"ok": 1.0, "bad": float("nan"), "inf": float("inf")})
+    run.end()
+    assert set(client.get_run(run.run_id).data.metrics) == {"ok"}
+
+
+def test_writer_runs_jobs_in_order_and_creates_the_run_first(store, tmp_path):
+    client, exp = store
+    writer = Writer()
+    run = RunLogger.start(client, exp, "async", {"x": "y"}, writer=writer)
+    run.metrics({"a": 1.0}, step=1)
+    staged = tmp_path / "stage"
+    staged.mkdir()
+    (staged / "config.yaml").write_text("a: 1\n")
+    run.artifact(staged)
+    run.end("KILLED")
+    writer.drain()
+    got = client.get_run(run.run_id)
+    assert got.info.status == "KILLED" and got.data.metrics["a"] == 1.0
+    assert [a.path for a in client.list_artifacts(run.run_id)] == ["config.yaml"]
+    assert not staged.exists()  # the upload removed the staged folder
+
+
+def test_writer_reports_failed_writes_on_drain():
+    writer = Writer()
+
+    def broken() -> None:
+        raise RuntimeError("disk full")
+
+    writer.submit(broken)
+    with pytest.raises(NnexpError, match="disk full"):
+        writer.drain()
+    writer.drain()  # reported once
+
+
+def test_dangling_child_runs_are_closed_as_killed(store):
+    client, exp = store
+    parent = RunLogger.start(client, exp, "parent", {})
+    child = RunLogger.start(client, exp, "child", {}, parent_run_id=parent.run_id)
+    done = RunLogger.start(client, exp, "done", {}, parent_run_id=parent.run_id)
+    done.end()
+    assert close_dangling_runs(client, exp, parent.run_id) == 1
+    got = client.get_run(child.run_id)
+    assert got.info.status == "KILLED" and got.data.tags["nnexp.state"] == "interrupted"
+    assert client.get_run(done.run_id).info.status == "FINISHED"
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("nowhere://x", "is not one MLflow can use"),
+    ("file:///tmp/plain", "plain file store"),
+    ("postgresql://nobody@127.0.0.1:1/none", "MLflow tracking store"),
+])
+def test_bad_tracking_uris_are_user_errors(uri, message, monkeypatch):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    with pytest.raises(NnexpError, match=message):
+        connect(uri)
