@@ -1,0 +1,64 @@
+"""Bad input at the command line: one clear paragraph, exit code 2, no traceback, and nothing
+already recorded is lost or changed."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from search_helpers import runs, study, write_experiment
+
+from nnexp.cli import main
+
+
+@pytest.fixture()
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_user_error(result, *needles: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in result.output, (needle, result.output)
+
+
+def test_missing_experiment_file(workdir):
+    assert_user_error(invoke("search", "experiments/nope.yaml"), "nope.yaml")
+
+
+def test_malformed_yaml_names_line_and_column(workdir):
+    path = workdir / "bad.yaml"
+    path.write_text("dataset: {name: digits\nsearch_space: x\n")
+    assert_user_error(invoke("search", str(path)), "bad.yaml", "line")
+
+
+def test_missing_run_file_for_train(workdir):
+    assert_user_error(invoke("train", "missing.yaml"), "missing.yaml")
+
+
+def test_unknown_field_in_run_file(workdir):
+    path = workdir / "run.yaml"
+    path.write_text("dataset: {name: moons}\ntrain: {epochs: 3, learnin_rate: 0.1}\n")
+    assert_user_error(invoke("train", str(path)), "run.yaml", "learnin_rate", "learning_rate")
+
+
+def test_nan_in_data_stops_before_anything_is_recorded_and_keeps_the_study(workdir):
+    exp = write_experiment(workdir, name="keep")
+    assert invoke("search", str(exp), "--quiet").exit_code == 0
+    before = [(t.number, t.state.name, t.values) for t in study(workdir, "keep").trials]
+    csv = workdir / "data.csv"
+    csv.write_text("a,b,label\n1,2,0\n3,,1\n5,6,0\n7,8,1\n" * 5)
+    write_experiment(workdir, name="keep",
+                     dataset={"path": str(csv), "target": "label", "dev_size": 0.25,
+                              "test_size": 0.2})
+    result = invoke("search", str(exp), "--quiet")
+    assert_user_error(result, "data.csv", "b")
+    after = [(t.number, t.state.name, t.values) for t in study(workdir, "keep").trials]
+    assert after == before
+    assert len(runs(workdir, "keep", role="parent")) == 1
