@@ -226,3 +226,14 @@ def test_trial_seeds_depend_on_study_seed_and_number():
     assert len(seeds) == 50
     assert trial_seed(1, 3) == trial_seed(1, 3) != trial_seed(2, 3)
     assert np.iinfo(np.uint32).max >= max(seeds)
+
+
+def test_long_trials_record_a_bounded_curve_with_first_and_last_epoch(workdir):
+    exp = write_experiment(workdir, name="long", train={"epochs": 450, "batch_size": None},
+                           study={"n_trials": 1, "seed": 0, "pruner": "none"})
+    assert search(str(exp)).exit_code == 0
+    run = runs(workdir, "long", child=True)[0]
+    steps = [m.step for m in client(workdir).get_metric_history(run.info.run_id, "train_cost")]
+    assert steps[0] == 1 and steps[-1] == 450
+    assert len(steps) <= 201 and steps[1:-1] == list(range(3, 450, 3))
+    assert run.data.metrics["epochs_run"] == 450

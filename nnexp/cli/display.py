@@ -7,22 +7,26 @@ import click
 
 def _fmt(value) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
     return str(value)
 
 
-def trials_table(trials, directions: list[str], limit: int = 5) -> str:
-    """A small text table of trials: number, value(s) and parameters."""
+def trials_table(trials, directions: list[str], limit: int = 5,
+                 names: list[str] | None = None) -> str:
+    """A small text table of trials: number, value(s) (headed by ``names``), parameters."""
     if not trials:
         return "  (no completed trial)"
     if len(directions) == 1:
         trials = sorted(trials, key=lambda t: t.values[0], reverse=directions[0] == "maximize")
     trials = trials[:limit]
-    names = sorted({k for t in trials for k in t.params})
-    header = ["trial", *(["value"] if len(directions) == 1 else
-                         [f"value{i}" for i in range(len(directions))]), *names]
+    params = sorted({k for t in trials for k in t.params})
+    values = names or (["value"] if len(directions) == 1 else
+                       [f"value{i}" for i in range(len(directions))])
+    header = ["trial", *values, *params]
     rows = [[str(t.number), *(_fmt(v) for v in t.values),
-             *(_fmt(t.params.get(k, "-")) for k in names)] for t in trials]
+             *(_fmt(t.params.get(k, "-")) for k in params)] for t in trials]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  " + "  ".join(h.ljust(w) for h, w in zip(header, widths))]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
@@ -36,7 +40,8 @@ def print_search_result(result) -> None:
                f"all trials: {counts}")
     label = "best trials" if len(result.directions) == 1 else "Pareto front"
     click.echo(f"{label}:")
-    click.echo(trials_table(list(result.best), result.directions, limit=10))
+    click.echo(trials_table(list(result.best), result.directions, limit=10,
+                            names=result.metrics))
     if result.model_uri:
         click.echo(f"best model: {result.model_uri}")
     if result.interrupted:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nnexp.config.errors import Loc, did_you_mean, pydantic_messages, unknown_name
 from nnexp.config.metrics import DIRECTIONS, METRICS, default_metric
@@ -19,13 +19,16 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Tracking(BaseModel):
-    """Where MLflow records runs (``uri`` null: MLflow's default) and which models it keeps."""
+    """Where MLflow records runs (``uri`` null: MLflow's default), which models it keeps, and
+    how often a trial records its epoch (``log_every`` null: often enough for about 200 points
+    per learning curve; pruning sees the same epochs)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     uri: str | None = None
     experiment_name: str | None = None
     log_models: Literal["none", "best", "all"] = "best"
+    log_every: int | None = Field(None, ge=1)
 
 
 def check_top_level(raw: dict[str, Any], src: Source, allowed: tuple[str, ...],

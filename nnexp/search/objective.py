@@ -26,6 +26,7 @@ from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.writer import Writer
 
+CURVE_POINTS = 200
 STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
           "interrupted": "KILLED"}
 
@@ -50,6 +51,7 @@ class StudyContext:
     parent_run_id: str
     sampler: str
     pruner: str
+    pruner_options: dict[str, Any]
     study_seed: int | None
     blas_threads: int
     git_commit: str | None
@@ -62,6 +64,13 @@ def objective_value(metric: str, final: dict[str, float], result) -> float:
     if metric in ("n_params", "train_seconds"):
         return float(final[metric])
     return float(final["final_" + metric])
+
+
+def log_every(configured: int | None, epochs: int) -> int:
+    """Record (and report for pruning) every k-th epoch: ``configured``, or a k that gives
+    about ``CURVE_POINTS`` points, so a 15000-epoch full-batch trial is not dominated by
+    logging. The first and last epochs are always recorded."""
+    return configured or max(1, math.ceil(epochs / CURVE_POINTS))
 
 
 def epoch_value(metric: str, m: EpochMetrics, dev_variance: float) -> float | None:
@@ -110,7 +119,7 @@ class Objective:
         try:
             result = train(ctx.splits.X_train, ctx.splits.y_train, config,
                            ctx.splits.X_dev, ctx.splits.y_dev,
-                           callbacks=[self._epoch_callback(trial, run)],
+                           callbacks=[self._epoch_callback(trial, run, config.epochs)],
                            x_shift=ctx.splits.scaler.shift, x_scale=ctx.splits.scaler.scale)
             final = final_metrics(result, ctx.splits, ctx.splits.task)
             values = [objective_value(m, final, result) for m in self.metrics]
@@ -157,12 +166,15 @@ class Objective:
         out["mlflow.source.git.commit"] = ctx.git_commit or ""
         return out
 
-    def _epoch_callback(self, trial, run: RunLogger):
+    def _epoch_callback(self, trial, run: RunLogger, epochs: int):
         import optuna
 
         prune = len(self.metrics) == 1
+        every = log_every(self.ctx.experiment.tracking.log_every, epochs)
 
         def on_epoch(m: EpochMetrics) -> None:
+            if m.epoch % every and m.epoch not in (1, epochs):
+                return
             run.metrics(epoch_record(m), step=m.epoch)
             self._last_epoch = m.epoch
             if not prune:

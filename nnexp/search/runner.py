@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnexp.core.config import TrainConfig
 from nnexp.errors import NnexpError
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
@@ -56,6 +57,7 @@ class SearchResult:
     counts: dict[str, int] = field(default_factory=dict)
     best: list = field(default_factory=list)
     directions: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
     model_uri: str | None = None
 
 
@@ -67,6 +69,14 @@ def git_commit(path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def pruner_options(name: str, options: dict[str, Any], epochs: int) -> dict[str, Any]:
+    """The pruner's options, with a warm-up for median and percentile pruning unless given:
+    no trial is judged in its first tenth of epochs, when learning curves are noisiest."""
+    if name in ("median", "percentile") and "n_warmup_steps" not in options:
+        return {**options, "n_warmup_steps": max(1, epochs // 10)}
+    return dict(options)
 
 
 def _shares(total: int | None, jobs: int) -> list[int | None]:
@@ -96,7 +106,7 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     study = optuna.load_study(
         study_name=ctx.study_name, storage=open_storage(ctx.storage_url),
         sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
-        pruner=make_pruner(ctx.pruner, exp.study.pruner_options))
+        pruner=make_pruner(ctx.pruner, ctx.pruner_options))
     if n_trials == 0:
         return
     writer = Writer()
@@ -165,6 +175,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     jobs = options.jobs or settings.jobs
     storage_url = options.storage or settings.storage
     pruner_name = settings.pruner or ("median" if len(exp.objective) == 1 else "none")
+    pruning = pruner_options(pruner_name, settings.pruner_options,
+                             int(exp.fixed.get("epochs", TrainConfig.epochs)))
     storage = open_storage(storage_url)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
@@ -179,7 +191,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     study = optuna.create_study(
         storage=storage, study_name=study_name, directions=exp.directions, load_if_exists=True,
         sampler=make_sampler(settings.sampler, settings.sampler_options, seed, exp.space),
-        pruner=make_pruner(pruner_name, settings.pruner_options))
+        pruner=make_pruner(pruner_name, pruning))
     resumed = existing is not None and len(study.trials) > 0
     orphans = _fail_orphans(study) if resumed else 0
     first_number = len(study.trials)
@@ -213,14 +225,15 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         TAG_PREFIX + "experiment_file": str(exp.path),
         **({TAG_PREFIX + "git_commit": commit} if commit else {})})
     parent.params({"sampler": settings.sampler, "pruner": pruner_name, "study_seed": seed,
+                   **{f"pruner.{k}": v for k, v in pruning.items()},
                    "n_trials": n_trials, "timeout": timeout, "jobs": jobs,
                    "objective": [f"{m}:{d}" for m, d in exp.objective],
                    "dataset": exp.dataset.describe(), "orphans_failed": orphans})
     parent.flush()
     cpus = os.cpu_count() or 1
     ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
-                       parent.run_id,
-                       settings.sampler, pruner_name, seed, max(1, cpus // jobs), commit)
+                       parent.run_id, settings.sampler, pruner_name, pruning, seed,
+                       max(1, cpus // jobs), commit)
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
     interrupted = False
     try:
@@ -244,7 +257,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
                       reverse=exp.directions[0] == "maximize")[:5]
     return SearchResult(study_name, storage_url or "embedded", uri, parent.run_id, resumed,
                         interrupted, len(study.trials) - first_number, info["counts"],
-                        best, exp.directions, info["model_uri"])
+                        best, exp.directions, [m for m, _ in exp.objective], info["model_uri"])
 
 
 def _run_processes(ctx: StudyContext, shares: list[int | None], timeout: float | None,

@@ -77,15 +77,15 @@ def _plots(study, directory: Path) -> list[Path]:
         kwargs = {} if name in ("intermediate_values", "pareto_front") else dict(target)
         if name == "param_importances":  # PED-ANOVA: ~50x faster than the fANOVA default
             kwargs["evaluator"] = PedAnovaImportanceEvaluator()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # experimental-API and layout warnings are noise here
             warnings.simplefilter("ignore")
             try:
                 ax = getattr(vis, f"plot_{name}")(study, **kwargs)
             except (ValueError, RuntimeError, ZeroDivisionError):
                 continue  # too few trials or parameters for this plot yet
-        fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
-        path = directory / f"{name}.png"
-        fig.savefig(path, dpi=90, bbox_inches="tight")
+            fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+            path = directory / f"{name}.png"
+            fig.savefig(path, dpi=90, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
     return written
