@@ -66,9 +66,10 @@ class Adam:
     v = b1 v + (1 - b1) g;  s = b2 s + (1 - b2) g^2;  t += 1
     theta -= lr * (v / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
 
-    Computed, with the same result, as theta -= lr_t * v / (sqrt(s) + eps_t) where
-    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t) (Kingma & Ba,
-    section 2), so each step is a handful of in-place passes over each array.
+    Stored scaled, as v' = v / (1 - b1) and s' = s / (1 - b2), the moments update with two
+    and three in-place passes (v' = b1 v' + g, s' = b2 s' + g^2) and the step becomes
+    theta -= k v' / (sqrt(s') + e) with k = lr (1 - b1) / (1 - b1^t) / r,
+    e = eps / r, r = sqrt((1 - b2) / (1 - b2^t)): the same update, in fewer passes over memory.
     """
 
     def __init__(
@@ -88,22 +89,19 @@ class Adam:
     def update(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
         b1, b2 = self.beta1, self.beta2
         self.t += 1
-        root_c2 = math.sqrt(1.0 - b2**self.t)
-        step = float(lr) * root_c2 / (1.0 - b1**self.t)
-        eps = self.epsilon * root_c2
+        r = math.sqrt((1.0 - b2) / (1.0 - b2**self.t))
+        k = float(lr) * (1.0 - b1) / (1.0 - b1**self.t) / r
+        e = self.epsilon / r
         for p, g, v, s, buf in zip(params, grads, self.v, self.s, self._buf):
-            # v += (1 - b1) (g - v);  s += (1 - b2) (g^2 - s)
-            np.subtract(g, v, out=buf)
-            buf *= 1.0 - b1
-            v += buf
+            v *= b1
+            v += g
             np.multiply(g, g, out=buf)
-            buf -= s
-            buf *= 1.0 - b2
+            s *= b2
             s += buf
             np.sqrt(s, out=buf)
-            buf += eps
+            buf += e
             np.divide(v, buf, out=buf)
-            buf *= step
+            buf *= k
             p -= buf
 
 

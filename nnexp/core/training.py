@@ -196,10 +196,10 @@ def train(
         lr = schedule(config.learning_rate, epoch - 1, config.epochs, config.decay_rate,
                       config.decay_steps, config.min_learning_rate)
         perm = rng.permutation(m)
-        Xs, Ys = X[perm], Y[perm]
         cost_sum, correct = 0.0, 0.0
         for lo in range(0, m, batch):
-            Xb, Yb = Xs[lo:lo + batch], Ys[lo:lo + batch]
+            take = perm[lo:lo + batch]  # gathered per batch: the rows stay in cache
+            Xb, Yb = X[take], Y[take]
             ZL, cache = forward(params, Xb, config.activation, keep_probs, rng)
             correct += _correct(output, ZL, Yb)
             cost, dZL = loss.cost_and_grad(ZL, Yb)
