@@ -15,7 +15,7 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,10 @@ from nnexp.export.run_file import run_file, write_run_file
 from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.writer import Writer
+
+if TYPE_CHECKING:
+    from nnexp.config import Experiment
+    from nnexp.data import Splits
 
 CURVE_POINTS = 200
 STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
@@ -41,8 +45,8 @@ def trial_seed(study_seed: int | None, number: int) -> int:
 class StudyContext:
     """Everything a worker process needs to run trials (picklable)."""
 
-    experiment: Any            # nnexp.config.Experiment
-    splits: Any                # nnexp.data.Splits
+    experiment: Experiment
+    splits: Splits
     study_name: str
     storage_url: str | None
     tracking_uri: str
@@ -104,7 +108,12 @@ class Objective:
         ctx, exp = self.ctx, self.ctx.experiment
         params = exp.space.suggest(trial)
         seed = trial_seed(ctx.study_seed, trial.number)
-        config = for_task(to_train_config(params, exp.fixed, seed), ctx.splits.task)
+        try:
+            config = for_task(to_train_config(params, exp.fixed, seed), ctx.splits.task)
+        except ValueError as err:  # sampled values that do not make a valid network together
+            trial.set_user_attr("state", "failed")
+            trial.set_user_attr("reason", f"invalid configuration: {err}")
+            raise
         trial.set_user_attr("seed", config.seed)
         trial.set_user_attr("config", config.to_dict())
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
