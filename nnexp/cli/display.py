@@ -46,5 +46,6 @@ def print_search_result(result) -> None:
         click.echo(f"best model: {result.model_uri}")
     if result.interrupted:
         click.echo("interrupted: re-run the same command to resume the study.")
-    click.echo("compare runs in the MLflow UI:\n"
-               f"  mlflow ui --backend-store-uri {result.tracking_uri} --workers 1")
+    click.echo("compare runs in the MLflow UI (then open http://127.0.0.1:5000):\n"
+               "  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "
+               f"mlflow ui --backend-store-uri {result.tracking_uri} --workers 1")
