@@ -237,3 +237,19 @@ def test_long_trials_record_a_bounded_curve_with_first_and_last_epoch(workdir):
     assert steps[0] == 1 and steps[-1] == 450
     assert len(steps) <= 201 and steps[1:-1] == list(range(3, 450, 3))
     assert run.data.metrics["epochs_run"] == 450
+
+
+def test_resume_fails_trials_left_running_by_a_dead_worker(workdir):
+    import socket
+
+    exp = write_experiment(workdir, name="orphan", study={"n_trials": 1, "seed": 0})
+    assert search(str(exp)).exit_code == 0
+    s = study(workdir, "orphan")
+    left = s.ask()  # a trial whose worker process died without closing it
+    left.set_user_attr("worker", f"{socket.gethostname()}:999999999")
+    result = search(str(exp), "--n-trials", "1")
+    assert result.exit_code == 0, result.output
+    trials = {t.number: t for t in study(workdir, "orphan").trials}
+    assert trials[left.number].state.name == "FAIL"
+    assert trials[left.number].user_attrs["state"] == "interrupted"
+    assert [t.state.name for t in trials.values()].count("COMPLETE") == 2
