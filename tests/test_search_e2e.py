@@ -253,3 +253,27 @@ def test_resume_fails_trials_left_running_by_a_dead_worker(workdir):
     assert trials[left.number].state.name == "FAIL"
     assert trials[left.number].user_attrs["state"] == "interrupted"
     assert [t.state.name for t in trials.values()].count("COMPLETE") == 2
+
+
+def test_a_study_on_a_real_postgresql_storage(workdir):
+    import uuid
+
+    import optuna
+
+    url = "postgresql://postgres@127.0.0.1:5432/test"
+    try:
+        storage = optuna.storages.RDBStorage(url)
+    except Exception as err:  # noqa: BLE001 - only a missing server skips
+        pytest.skip(f"no PostgreSQL server at {url}: {err}")
+    name = f"pg-{uuid.uuid4().hex[:8]}"
+    exp = write_experiment(workdir, name="pg", study={"n_trials": 2, "seed": 0})
+    try:
+        result = search(str(exp), "--storage", url, "--study-name", name, "--jobs", "2")
+        assert result.exit_code == 0, result.output
+        trials = optuna.load_study(study_name=name, storage=storage).trials
+        assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+        children = [r for r in runs(workdir, "pg", child=True)
+                    if r.data.tags["nnexp.study"] == name]
+        assert len(children) == 2
+    finally:
+        optuna.delete_study(study_name=name, storage=storage)
