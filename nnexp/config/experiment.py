@@ -28,7 +28,13 @@ from nnexp.config.source import Source, read_mapping
 from nnexp.config.space import SearchSpace, parse_space
 from nnexp.config.train import to_train_config
 from nnexp.core.config import TrainConfig
-from nnexp.search.samplers import PRUNERS, SAMPLERS, SINGLE_OBJECTIVE_SAMPLERS, check_options
+from nnexp.search.samplers import (
+    PRUNERS,
+    SAMPLERS,
+    SINGLE_OBJECTIVE_SAMPLERS,
+    check_options,
+    missing_requirement,
+)
 
 FIELDS = ("name", "description", "dataset", "search_space", "objective", "train", "study",
           "baselines", "tracking")
@@ -166,6 +172,9 @@ def _parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Searc
     else:
         for option, message in check_options("sampler", study.sampler, study.sampler_options):
             bad(("sampler_options", option), message)
+        missing = missing_requirement(study.sampler)
+        if missing:
+            bad(("sampler",), missing)
         if multi and study.sampler in SINGLE_OBJECTIVE_SAMPLERS:
             bad(("sampler",), f"{study.sampler} optimises one objective; this experiment has "
                               f"{len(objective)} (use tpe, nsga2, gp, random, qmc or grid)")

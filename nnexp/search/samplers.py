@@ -29,6 +29,24 @@ PRUNERS: dict[str, str] = {
     "none": "NopPruner",
 }
 
+REQUIRES: dict[str, tuple[str, str]] = {
+    "gp": ("torch", "Optuna's GPSampler needs PyTorch, which nnexp does not install (a "
+                    "multi-GB download); install a CPU build yourself "
+                    "(pip install torch --index-url https://download.pytorch.org/whl/cpu) or "
+                    "choose tpe, which models the space without it"),
+}
+"""Samplers that need a package nnexp does not depend on: module name, what to do."""
+
+
+def missing_requirement(name: str) -> str | None:
+    """Why sampler ``name`` cannot run here (a package it needs is absent), or None."""
+    import importlib.util
+
+    if name in REQUIRES and importlib.util.find_spec(REQUIRES[name][0]) is None:
+        return REQUIRES[name][1]
+    return None
+
+
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
 """Samplers that raise on a study with several objectives."""
 
