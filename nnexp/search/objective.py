@@ -22,6 +22,7 @@ import numpy as np
 from nnexp.config import to_train_config
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.export.run_file import run_file, write_run_file
+from nnexp.search.interrupt import Interrupt
 from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.writer import Writer
@@ -93,10 +94,12 @@ def epoch_value(metric: str, m: EpochMetrics, dev_variance: float) -> float | No
 class Objective:
     """Callable for ``study.optimize``: trains one trial and returns its objective value(s)."""
 
-    def __init__(self, ctx: StudyContext, client, writer: Writer | None = None) -> None:
+    def __init__(self, ctx: StudyContext, client, writer: Writer | None = None,
+                 interrupt: Interrupt | None = None) -> None:
         self.ctx = ctx
         self.client = client
         self.writer = writer
+        self.interrupt = interrupt
         self.metrics = [metric for metric, _ in ctx.experiment.objective]
         self.directions = [d for _, d in ctx.experiment.objective]
         y_dev = ctx.splits.y_dev
@@ -106,6 +109,9 @@ class Objective:
         import optuna
 
         ctx, exp = self.ctx, self.ctx.experiment
+        if self.interrupt is not None and self.interrupt.requested:
+            trial.set_user_attr("state", "interrupted")
+            raise KeyboardInterrupt
         params = exp.space.suggest(trial)
         seed = trial_seed(ctx.study_seed, trial.number)
         try:
@@ -182,6 +188,8 @@ class Objective:
         every = log_every(self.ctx.experiment.tracking.log_every, epochs)
 
         def on_epoch(m: EpochMetrics) -> None:
+            if self.interrupt is not None:
+                self.interrupt.check()
             if m.epoch % every and m.epoch not in (1, epochs):
                 return
             run.metrics(epoch_record(m), step=m.epoch)

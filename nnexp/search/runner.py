@@ -19,6 +19,7 @@ from typing import Any
 
 from nnexp.core.config import TrainConfig
 from nnexp.errors import NnexpError
+from nnexp.search.interrupt import Interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
@@ -111,9 +112,10 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         return
     writer = Writer()
     try:
-        with threadpool_limits(limits=ctx.blas_threads):
-            study.optimize(Objective(ctx, client, writer), n_trials=n_trials, timeout=timeout,
-                           catch=(Exception,), callbacks=callbacks or [], gc_after_trial=False)
+        with threadpool_limits(limits=ctx.blas_threads), Interrupt() as interrupt:
+            study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
+                           timeout=timeout, catch=(Exception,), gc_after_trial=False,
+                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
     finally:
         writer.drain()
 
