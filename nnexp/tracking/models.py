@@ -9,7 +9,6 @@ original columns: ``mlflow.pyfunc.load_model(uri).predict(df)`` and ``mlflow mod
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -74,25 +73,28 @@ class NnexpPyfunc(mlflow.pyfunc.PythonModel):
 def log_pyfunc(run_id: str, model_dir: Path, registered_name: str | None,
                example) -> str:
     """Log ``model_dir`` as a pyfunc model in run ``run_id`` (registering it under
-    ``registered_name`` if given); returns the model URI."""
+    ``registered_name`` if given); returns the registered ``models:/name/version`` URI."""
     import mlflow
+    from mlflow.utils.logging_utils import disable_logging, enable_logging
 
     import nnexp
 
-    logger = logging.getLogger("mlflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # MLflow warns about cloudpickle and integer columns
-    with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
-        warnings.simplefilter("ignore")
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=NnexpPyfunc(),
-            artifacts={"model": str(model_dir)},
-            code_paths=[str(Path(nnexp.__file__).parent)],
-            pip_requirements=[f"numpy=={np.__version__}", f"pandas=={pd.__version__}",
-                              f"mlflow=={mlflow.__version__}"],
-            input_example=example,
-            registered_model_name=registered_name,
-        )
-    logger.setLevel(level)
-    return info.model_uri
+    disable_logging()  # MLflow notes on cloudpickle, int columns, "registered": nnexp says it
+    try:
+        with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
+            warnings.simplefilter("ignore")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=NnexpPyfunc(),
+                artifacts={"model": str(model_dir)},
+                code_paths=[str(Path(nnexp.__file__).parent)],
+                pip_requirements=[f"numpy=={np.__version__}", f"pandas=={pd.__version__}",
+                                  f"mlflow=={mlflow.__version__}"],
+                input_example=example,
+                registered_model_name=registered_name,
+            )
+    finally:
+        enable_logging()
+    version = info.registered_model_version
+    return f"models:/{registered_name}/{version}" if registered_name and version else \
+        info.model_uri
