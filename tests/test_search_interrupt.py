@@ -59,3 +59,20 @@ def test_ctrl_c_records_the_running_trial_and_the_next_run_resumes(tmp_path):
     trials = study(tmp_path, "slow").trials
     assert len(trials) == before + 1 and trials[-1].state.name == "COMPLETE"
     assert len(runs(tmp_path, "slow", role="parent")) == 2
+
+
+def test_first_ctrl_c_is_deferred_to_a_safe_point_and_the_second_is_immediate():
+    import pytest
+
+    from nnexp.search.interrupt import Interrupt
+
+    with Interrupt() as interrupt:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        assert interrupt.requested  # no KeyboardInterrupt yet: a flag for the next safe point
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
