@@ -52,25 +52,26 @@ class Model:
     def is_classifier(self) -> bool:
         return self.output != "linear"
 
-    def _prepare(self, X) -> np.ndarray:
-        X = check_X(X, "X", n_features=self.layer_dims[0])
-        X = np.asarray(X, dtype=self.dtype)
-        if self.x_shift is not None:
+    def _prepare(self, X, scaled: bool) -> np.ndarray:
+        X = np.asarray(check_X(X, "X", n_features=self.layer_dims[0]), dtype=self.dtype)
+        if not scaled and self.x_shift is not None:
             X = (X - self.x_shift.astype(self.dtype)) / self.x_scale.astype(self.dtype)
         return X
 
-    def logits(self, X) -> np.ndarray:
-        """X: (m, n_x) raw features -> output logits Z_L: (m, n_L), in the model's dtype."""
-        return predict_logits(self.params, self._prepare(X), self.activation)
+    def logits(self, X, *, scaled: bool = False) -> np.ndarray:
+        """X: (m, n_x) raw features (or already scaled ones, ``scaled=True``) -> output logits
+        Z_L: (m, n_L), in the model's dtype."""
+        return predict_logits(self.params, self._prepare(X, scaled), self.activation)
+
+    def _probabilities(self, Z: np.ndarray) -> np.ndarray:
+        P = OUTPUTS[self.output].activate(Z)
+        return np.hstack([1 - P, P]) if self.output == "sigmoid" else P
 
     def predict_proba(self, X) -> np.ndarray:
         """X: (m, n_x) -> class probabilities (m, C), columns ordered as ``classes``."""
         if not self.is_classifier:
             raise ValueError("predict_proba needs a classifier; this model is a regressor")
-        P = OUTPUTS[self.output].activate(self.logits(X))
-        if self.output == "sigmoid":
-            P = np.hstack([1 - P, P])
-        return P
+        return self._probabilities(self.logits(X))
 
     def predict(self, X) -> np.ndarray:
         """X: (m, n_x) -> labels (m,) drawn from ``classes``, or real values (m,) for regression."""
@@ -80,14 +81,14 @@ class Model:
         index = (Z[:, 0] > 0).astype(np.intp) if self.output == "sigmoid" else Z.argmax(axis=1)
         return self.classes[index]
 
-    def evaluate(self, X, y) -> dict[str, float]:
-        """Metrics on (X (m, n_x), y (m,)): accuracy and log_loss, or rmse and r2."""
-        X = check_X(X)
-        y = check_y(y, X.shape[0])
+    def evaluate(self, X, y, *, scaled: bool = False) -> dict[str, float]:
+        """Metrics on (X (m, n_x), y (m,)): accuracy and log_loss, or rmse and r2.
+        ``scaled=True``: X is already scaled (the model's scaler is not applied again)."""
+        Z = self.logits(X, scaled=scaled)
+        y = check_y(y, Z.shape[0])
         if not self.is_classifier:
-            pred = self.predict(X)
-            return {"rmse": metrics.rmse(y, pred), "r2": metrics.r2(y, pred)}
-        P = self.predict_proba(X)
+            return {"rmse": metrics.rmse(y, Z[:, 0]), "r2": metrics.r2(y, Z[:, 0])}
+        P = self._probabilities(Z)
         index = encode_labels(y, self.classes, "y")
         return {"accuracy": metrics.accuracy(index, P.argmax(axis=1)),
                 "log_loss": metrics.log_loss(index, P)}

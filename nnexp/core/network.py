@@ -42,11 +42,14 @@ class Cache:
     """What backprop keeps of one forward pass (m examples).
 
     ``A[l]`` (m, n_l) is layer l's activation before dropout (``A[0]`` is the input X);
-    ``D[l]`` (m, n_l) is the scaled dropout mask (``mask / keep_prob``) or None.
+    ``D[l]`` (m, n_l) is the scaled dropout mask (``mask / keep_prob``) or None;
+    ``inputs[l]`` (m, n_l) is what layer l + 1 received: ``A[l] * D[l]`` (``A[l]`` without
+    dropout), kept so that backprop does not multiply again.
     """
 
     A: list[np.ndarray]
     D: list[np.ndarray | None]
+    inputs: list[np.ndarray]
 
 
 def initialize_parameters(
@@ -81,7 +84,7 @@ def forward(
     hidden activations; without them (prediction time) dropout is off.
     """
     act = ACTIVATIONS[activation]
-    A, cache = X, Cache([X], [None])
+    A, cache = X, Cache([X], [None], [X])
     for l in range(len(params.W) - 1):
         Z = A @ params.W[l].T
         Z += params.b[l]
@@ -95,6 +98,7 @@ def forward(
             A = A * D
         else:
             cache.D.append(None)
+        cache.inputs.append(A)
     ZL = A @ params.W[-1].T
     ZL += params.b[-1]
     return ZL, cache
@@ -151,10 +155,7 @@ def backward(
                            [np.empty_like(b) for b in params.b])
     dZ = dZL
     for l in range(L - 1, -1, -1):
-        A_prev = cache.A[l]
-        if cache.D[l] is not None:
-            A_prev = A_prev * cache.D[l]
-        np.matmul(dZ.T, A_prev, out=grads.W[l])
+        np.matmul(dZ.T, cache.inputs[l], out=grads.W[l])
         if l2:
             grads.W[l] += (l2 / m) * params.W[l]
         np.sum(dZ, axis=0, out=grads.b[l])

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nnexp.core import metrics
 from nnexp.core.config import TrainConfig
 from nnexp.core.inputs import check_X, check_y
 from nnexp.core.losses import OUTPUTS
@@ -118,23 +117,20 @@ def encode_targets(y: np.ndarray, output: str, classes: np.ndarray | None,
     return index.astype(dtype).reshape(-1, 1) if output == "sigmoid" else index
 
 
-def _score(output: str, ZL: np.ndarray, Y: np.ndarray) -> float:
-    """accuracy (classification) or rmse (regression) of logits ZL against encoded Y."""
-    if output == "sigmoid":
-        return metrics.accuracy(Y[:, 0], ZL[:, 0] > 0)
-    if output == "softmax":
-        return metrics.accuracy(Y, ZL.argmax(axis=1))
-    return metrics.rmse(Y[:, 0], ZL[:, 0])
-
-
 def _correct(output: str, ZL: np.ndarray, Y: np.ndarray) -> float:
-    """Number of correct predictions (classification) or sum of squared errors (regression)."""
+    """Number of correct predictions (classification) or sum of squared errors (regression)
+    of logits ZL (m, n_L) against encoded Y."""
     if output == "sigmoid":
         return float(np.count_nonzero((ZL[:, 0] > 0) == (Y[:, 0] > 0.5)))
     if output == "softmax":
         return float(np.count_nonzero(ZL.argmax(axis=1) == Y))
-    diff = ZL - Y
+    diff = ZL.astype(np.float64) - Y
     return float(np.vdot(diff, diff))
+
+
+def _metric(output: str, total: float, m: int) -> float:
+    """accuracy (classification) or rmse (regression) from ``_correct`` summed over m rows."""
+    return total / m if output != "linear" else float(np.sqrt(total / m))
 
 
 @np.errstate(over="ignore", invalid="ignore")  # a diverging cost is detected and raised
@@ -210,12 +206,12 @@ def train(
         train_cost = cost_sum / m
         if not np.isfinite(train_cost):
             raise DivergenceError(epoch, train_cost)
-        train_metric = correct / m if higher_is_better else float(np.sqrt(correct / m))
+        train_metric = _metric(output, correct, m)
         dev_cost = dev_metric = float("nan")
         if has_dev:
             Zd = predict_logits(params, X_dev, config.activation)
             dev_cost = loss.cost(Zd, Y_dev)
-            dev_metric = _score(output, Zd, Y_dev)
+            dev_metric = _metric(output, _correct(output, Zd, Y_dev), len(Y_dev))
         now = time.perf_counter()
         record = EpochMetrics(epoch, metric_name, train_cost, train_metric, dev_cost, dev_metric,
                               lr, now - t0, now - start)

@@ -136,7 +136,7 @@ class Objective:
                            ctx.splits.X_dev, ctx.splits.y_dev,
                            callbacks=[self._epoch_callback(trial, run, config.epochs)],
                            x_shift=ctx.splits.scaler.shift, x_scale=ctx.splits.scaler.scale)
-            final = final_metrics(result, ctx.splits, ctx.splits.task)
+            final = final_metrics(result, ctx.splits)
             values = [objective_value(m, final, result) for m in self.metrics]
             bad = [m for m, v in zip(self.metrics, values) if not math.isfinite(v)]
             if bad:

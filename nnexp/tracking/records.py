@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
 from nnexp.core import EpochMetrics, TrainConfig, flops_per_epoch
 
 
@@ -30,8 +28,7 @@ def epoch_record(m: EpochMetrics) -> dict[str, float]:
             "learning_rate": m.learning_rate, "epoch_seconds": m.epoch_seconds}
 
 
-
-def final_metrics(result, splits, task: str) -> dict[str, float]:
+def final_metrics(result, splits) -> dict[str, float]:
     """Metrics of the trained model on train, dev and test (final_*, test_*)."""
     model = result.model
     out: dict[str, float] = {}
@@ -40,31 +37,10 @@ def final_metrics(result, splits, task: str) -> dict[str, float]:
                          ("test", splits.X_test, splits.y_test)):
         if len(y) == 0:
             continue
-        scores = _evaluate(model, X, y)
+        scores = model.evaluate(X, y, scaled=True)
+        scores["cost"] = scores["log_loss"] if model.is_classifier else scores["rmse"] ** 2
         out.update({f"{prefix}_{k}": v for k, v in scores.items()})
     out.update(epochs_run=len(result.history), best_epoch=result.best_epoch,
                train_seconds=result.seconds, n_params=model.n_params,
                flops_per_epoch=flops_per_epoch(model.layer_dims, len(splits.y_train)))
     return out
-
-
-def _evaluate(model, X, y) -> dict[str, float]:
-    """Like ``Model.evaluate`` but on already scaled X (the model's scaler is not applied)."""
-    from nnexp.core import metrics
-    from nnexp.core.losses import OUTPUTS
-    from nnexp.core.model import encode_labels
-    from nnexp.core.network import predict_logits
-
-    Z = predict_logits(model.params, np.asarray(X, dtype=model.dtype), model.activation)
-    if not model.is_classifier:
-        pred = Z[:, 0].astype(np.float64)
-        return {"rmse": metrics.rmse(y, pred), "r2": metrics.r2(y, pred),
-                "cost": metrics.rmse(y, pred) ** 2}
-    P = OUTPUTS[model.output].activate(Z)
-    if model.output == "sigmoid":
-        P = np.hstack([1 - P, P])
-    index = encode_labels(np.asarray(y), model.classes)
-    ll = metrics.log_loss(index, P)
-    return {"accuracy": metrics.accuracy(index, P.argmax(axis=1)), "log_loss": ll, "cost": ll}
-
-

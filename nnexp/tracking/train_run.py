@@ -72,7 +72,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
         run.tags({TAG_PREFIX + "state": "failed", TAG_PREFIX + "reason": repr(err)})
         run.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
         raise
-    metrics = final_metrics(result, splits, splits.task)
+    metrics = final_metrics(result, splits)
     run.metrics(metrics)
     run.tags({TAG_PREFIX + "state": "complete", TAG_PREFIX + "stop_reason": result.stop_reason})
     with tempfile.TemporaryDirectory() as tmp:
