@@ -3,18 +3,10 @@ already recorded is lost or changed."""
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 from search_helpers import runs, study, write_experiment
 
 from nnexp.cli import main
-
-
-@pytest.fixture()
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
 
 
 def invoke(*args: str):

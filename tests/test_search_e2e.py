@@ -13,13 +13,6 @@ from search_helpers import client, runs, study, tracking_uri, write_experiment
 from nnexp.cli import main
 
 
-@pytest.fixture()
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
-
-
 def search(*args: str):
     result = CliRunner().invoke(main, ["search", *args, "--quiet"], catch_exceptions=False)
     return result

@@ -18,10 +18,10 @@ from nnexp.config.dataset import DatasetSpec, known_task, parse_dataset
 from nnexp.config.errors import ConfigError, Loc, unknown_name
 from nnexp.config.sections import (
     Tracking,
-    check_top_level,
     parse_objective,
     parse_tracking,
     parse_train,
+    read_top_level,
     validate_section,
 )
 from nnexp.config.source import Source, read_mapping
@@ -104,10 +104,7 @@ class Experiment:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; raise ``ConfigError`` listing every mistake."""
     path = Path(path)
-    raw, src = read_mapping(path, [])
-    if raw is None:
-        raise ConfigError(src.problems)
-    check_top_level(raw, src, FIELDS, REQUIRED)
+    raw, src = read_top_level(path, FIELDS, REQUIRED)
     name = raw.get("name", path.stem)
     description = raw.get("description")
     for key, value in (("name", name), ("description", description)):

@@ -16,12 +16,11 @@ from nnexp.config.dataset import DatasetSpec, known_task, parse_dataset
 from nnexp.config.errors import ConfigError
 from nnexp.config.sections import (
     Tracking,
-    check_top_level,
     parse_objective,
     parse_tracking,
     parse_train,
+    read_top_level,
 )
-from nnexp.config.source import read_mapping
 from nnexp.core.config import TrainConfig
 
 FIELDS = ("name", "description", "dataset", "train", "objective", "tracking", "source")
@@ -45,10 +44,7 @@ class RunConfig:
 def load_run_config(path: str | Path) -> RunConfig:
     """Read and validate a run file; raise ``ConfigError`` listing every mistake."""
     path = Path(path)
-    raw, src = read_mapping(path, [])
-    if raw is None:
-        raise ConfigError(src.problems)
-    check_top_level(raw, src, FIELDS, REQUIRED)
+    raw, src = read_top_level(path, FIELDS, REQUIRED)
     name = raw.get("name", path.stem)
     description, source = raw.get("description"), raw.get("source") or {}
     for key, value, kind in (("name", name, str), ("description", description, str | None),

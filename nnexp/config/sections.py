@@ -6,13 +6,14 @@ None when the section is unusable.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nnexp.config.errors import Loc, did_you_mean, pydantic_messages, unknown_name
+from nnexp.config.errors import ConfigError, Loc, did_you_mean, pydantic_messages, unknown_name
 from nnexp.config.metrics import DIRECTIONS, METRICS, default_metric
-from nnexp.config.source import Source
+from nnexp.config.source import Source, read_mapping
 from nnexp.config.train import check_setting
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,6 +30,17 @@ class Tracking(BaseModel):
     experiment_name: str | None = None
     log_models: Literal["none", "best", "all"] = "best"
     log_every: int | None = Field(None, ge=1)
+
+
+def read_top_level(path: Path, allowed: tuple[str, ...],
+                   required: tuple[str, ...]) -> tuple[dict[str, Any], Source]:
+    """Read a YAML file's mapping and check its top-level fields; raise ``ConfigError`` when
+    the file cannot be read as a mapping at all (other problems are collected in the Source)."""
+    raw, src = read_mapping(path, [])
+    if raw is None:
+        raise ConfigError(src.problems)
+    check_top_level(raw, src, allowed, required)
+    return raw, src
 
 
 def check_top_level(raw: dict[str, Any], src: Source, allowed: tuple[str, ...],
