@@ -11,3 +11,16 @@ class NnexpError(Exception):
     """
 
     exit_code = 2
+
+
+def url_scheme(url: str) -> str:
+    """The database or protocol part of a URL: 'postgresql' for postgresql+psycopg2://..., ''
+    when there is none."""
+    return url.split(":", 1)[0].split("+", 1)[0] if ":" in url else ""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty),
+    for quoting a library's error inside a one-paragraph ``NnexpError``."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

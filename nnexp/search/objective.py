@@ -12,16 +12,14 @@ from __future__ import annotations
 import math
 import os
 import socket
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnexp.config import to_train_config
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
-from nnexp.export.run_file import run_file, write_run_file
+from nnexp.export.run_file import run_file
 from nnexp.search.interrupt import Interrupt
 from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
@@ -207,24 +205,20 @@ class Objective:
 
     def _artifacts(self, trial, run: RunLogger, config: TrainConfig, result,
                    values: list[float]) -> None:
-        """The train-ready config.yaml, and the model when it is kept, as one artifact upload
-        (staged in a temporary folder that the upload removes)."""
+        """The train-ready config.yaml, and the model when it is kept, as one upload."""
+        from nnexp.tracking.models import stage_artifacts
+
         ctx, exp = self.ctx, self.ctx.experiment
-        stage = Path(tempfile.mkdtemp(prefix="nnexp-trial-"))
         content = run_file(f"{exp.name}-trial-{trial.number}", exp.dataset, config.to_dict(),
                            exp.objective, source={"experiment": str(exp.path),
                                                   "study": ctx.study_name,
                                                   "trial": trial.number,
                                                   "blas_threads": ctx.blas_threads},
                            tracking={"experiment_name": ctx.mlflow_experiment_name})
-        write_run_file(stage / "config.yaml", content)
-        if self._keep_model(trial, values):
-            from nnexp.tracking.models import save_model_dir
-
-            save_model_dir(result.model, ctx.splits.feature_names, ctx.splits.encoding,
-                           ctx.splits.task, stage / "model")
+        keep = self._keep_model(trial, values)
+        run.artifact(stage_artifacts(content, result.model if keep else None, ctx.splits))
+        if keep:
             trial.set_user_attr("model_logged", True)
-        run.artifact(stage)
 
     def _keep_model(self, trial, values: list[float]) -> bool:
         mode = self.ctx.experiment.tracking.log_models

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from nnexp.errors import NnexpError
+from nnexp.errors import NnexpError, first_line, url_scheme
 
 DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
@@ -63,7 +63,7 @@ def open_storage(url: str | None):
             raise NnexpError(f"cannot open the Optuna journal file {str(path)!r}: "
                              f"{err.strerror or err}. Choose a writable path.") from None
         return optuna.storages.JournalStorage(backend)
-    scheme = url.split(":", 1)[0].split("+", 1)[0] if "://" in url else ""
+    scheme = url_scheme(url) if "://" in url else ""
     if scheme not in RDB_SCHEMES:
         raise NnexpError(
             f"storage URL {url!r} is not one Optuna can use. Give a database URL such as "
@@ -81,8 +81,7 @@ def open_storage(url: str | None):
             "postgresql+psycopg2:// URL with psycopg2-binary) or choose another --storage.") \
             from None
     except Exception as err:  # noqa: BLE001 - any failure to connect is the user's URL
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise NnexpError(
-            f"cannot open the Optuna storage {url!r}: {first}. Check the URL, that the database "
-            "server is running and reachable, and the credentials (fix --storage or "
+            f"cannot open the Optuna storage {url!r}: {first_line(err)}. Check the URL, that "
+            "the database server is running and reachable, and the credentials (fix --storage or "
             "study.storage in the experiment file).") from None

@@ -38,6 +38,22 @@ def save_model_dir(model, feature_names: list[str], encoding: dict[str, list], t
     return directory
 
 
+def stage_artifacts(run_file_content: dict[str, Any], model=None, splits=None) -> Path:
+    """A new temporary folder holding ``config.yaml`` (a run file) and, when ``model`` is
+    given, ``model/`` (see ``save_model_dir``; ``splits`` describes its features), ready to be
+    handed to ``RunLogger.artifact``, which uploads and removes it."""
+    import tempfile
+
+    from nnexp.export.run_file import write_run_file
+
+    stage = Path(tempfile.mkdtemp(prefix="nnexp-run-"))
+    write_run_file(stage / "config.yaml", run_file_content)
+    if model is not None:
+        save_model_dir(model, splits.feature_names, splits.encoding, splits.task,
+                       stage / "model")
+    return stage
+
+
 def frame_to_X(frame, features: dict[str, Any]) -> np.ndarray:
     """A DataFrame of the original columns -> X (m, n_x) as the model was trained on."""
     from nnexp.data import one_hot

@@ -95,10 +95,10 @@ class RunLogger:
         self._last_flush = time.monotonic()
 
     def artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        """Log a file or a directory's files; with a writer, ``path`` is deleted once sent."""
+        """Log a file or a directory's files. The path is handed over: it is deleted once sent
+        (with a writer, that is later, on the writer's thread)."""
         path = Path(path)
-        remove = self.writer is not None
-        self._call(lambda: _send(self.client, self.run_id, path, artifact_path, remove))
+        self._call(lambda: _send(self.client, self.run_id, path, artifact_path))
 
     def end(self, status: str = "FINISHED") -> None:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
@@ -115,15 +115,14 @@ class RunLogger:
             self.writer.submit(job)
 
 
-def _send(client, run_id: str, path: Path, artifact_path: str | None, remove: bool) -> None:
+def _send(client, run_id: str, path: Path, artifact_path: str | None) -> None:
     try:
         if path.is_dir():
             client.log_artifacts(run_id, str(path), artifact_path)
         else:
             client.log_artifact(run_id, str(path), artifact_path)
     finally:
-        if remove:
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def close_dangling_runs(client, experiment_id: str, parent_run_id: str) -> int:

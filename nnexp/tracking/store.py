@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nnexp.errors import NnexpError
+from nnexp.errors import NnexpError, first_line, url_scheme
 
 HOME = Path("mlruns")
 DB_NAME = "mlflow.db"
@@ -38,7 +38,7 @@ def artifact_root(uri: str) -> str | None:
 
 
 def _check_uri(uri: str) -> None:
-    scheme = uri.split(":", 1)[0].split("+", 1)[0] if ":" in uri else ""
+    scheme = url_scheme(uri)
     if scheme not in SCHEMES:
         raise NnexpError(
             f"tracking URI {uri!r} is not one MLflow can use: it must start with one of "
@@ -83,10 +83,9 @@ def connect(uri: str):
             f"({err}). Install it (for PostgreSQL: pip install 'psycopg[binary]') or use "
             "another --tracking-uri.") from None
     except Exception as err:  # noqa: BLE001 - any failure to open the store is the user's URI
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise NnexpError(
-            f"cannot open the MLflow tracking store {uri!r}: {first}. Check that the URI is "
-            "right and the database or server is reachable (fix --tracking-uri, "
+            f"cannot open the MLflow tracking store {uri!r}: {first_line(err)}. Check that the "
+            "URI is right and the database or server is reachable (fix --tracking-uri, "
             "MLFLOW_TRACKING_URI or tracking.uri in the experiment file).") from None
     return client
 

@@ -51,10 +51,9 @@ def best_trials(study) -> list:
         return []
 
 
-def trial_run_id(parent: RunLogger, study, number: int) -> str | None:
+def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
     """The MLflow run of trial ``number`` of ``study`` (found by its tags), or None."""
-    experiment_id = parent.client.get_run(parent.run_id).info.experiment_id
-    found = parent.client.search_runs(
+    found = client.search_runs(
         [experiment_id], max_results=1,
         filter_string=f"tags.`{TAG_PREFIX}study` = '{study.study_name}' and "
                       f"tags.`{TAG_PREFIX}trial_number` = '{number}'")
@@ -91,19 +90,22 @@ def _plots(study, directory: Path) -> list[Path]:
     return written
 
 
-def summarize(study, parent: RunLogger, registered_name: str | None, example=None) -> dict:
+def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str | None,
+              example=None) -> dict:
     """Write the study's summary into its parent run; returns what was logged (for display)."""
     trials = study.get_trials(deepcopy=False)
     counts = state_counts(trials)
     parent.metrics({f"trials_{state}": n for state, n in counts.items()})
     parent.metrics({"trials_total": len(trials)})
     best = best_trials(study)
+    best_run_id = trial_run_id(parent.client, experiment_id, study, best[0].number) \
+        if best else None
     info: dict[str, Any] = {"counts": counts, "best": best, "model_uri": None}
     if best and len(study.directions) == 1:
         t = best[0]
         parent.metrics({"best_value": t.value, "best_trial_number": t.number})
         parent.tags({TAG_PREFIX + "best_trial": t.number,
-                     TAG_PREFIX + "best_run_id": trial_run_id(parent, study, t.number) or ""})
+                     TAG_PREFIX + "best_run_id": best_run_id or ""})
         parent.tags({f"best.{k}": v for k, v in t.params.items()})
     elif best:
         parent.metrics({"pareto_front_size": len(best)})
@@ -120,8 +122,10 @@ def summarize(study, parent: RunLogger, registered_name: str | None, example=Non
         if with_model:
             from nnexp.tracking.models import log_pyfunc
 
-            run_id = trial_run_id(parent, study, with_model[0].number)
+            model_trial = with_model[0].number
+            run_id = best_run_id if model_trial == best[0].number else \
+                trial_run_id(parent.client, experiment_id, study, model_trial)
             local = parent.client.download_artifacts(run_id, "model", str(tmp))
             info["model_uri"] = log_pyfunc(parent.run_id, Path(local), registered_name, example)
-            info["model_trial"] = with_model[0].number
+            info["model_trial"] = model_trial
     return info

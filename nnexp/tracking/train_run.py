@@ -4,7 +4,6 @@ like a study's trial (per-epoch curves, final metrics, config and model artifact
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +33,8 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
     from nnexp.core import DivergenceError, train
     from nnexp.data import prepare
     from nnexp.errors import NnexpError
-    from nnexp.export.run_file import run_file, write_run_file
-    from nnexp.tracking.models import save_model_dir
+    from nnexp.export.run_file import run_file
+    from nnexp.tracking.models import stage_artifacts
     from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
 
     rc = load_run_config(config_path)
@@ -75,13 +74,9 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
     metrics = final_metrics(result, splits)
     run.metrics(metrics)
     run.tags({TAG_PREFIX + "state": "complete", TAG_PREFIX + "stop_reason": result.stop_reason})
-    with tempfile.TemporaryDirectory() as tmp:
-        content = run_file(rc.name, rc.dataset, config.to_dict(), rc.objective, rc.source,
-                           {"experiment_name": rc.tracking.experiment_name or rc.name})
-        run.artifact(write_run_file(Path(tmp) / "config.yaml", content))
-        model_dir = save_model_dir(result.model, splits.feature_names, splits.encoding,
-                                   splits.task, Path(tmp) / "model")
-        run.artifact(model_dir, "model")
+    content = run_file(rc.name, rc.dataset, config.to_dict(), rc.objective, rc.source,
+                       {"experiment_name": rc.tracking.experiment_name or rc.name})
+    run.artifact(stage_artifacts(content, result.model, splits))
     saved = result.model.save(output) if output else None
     run.end("FINISHED")
     return TrainRunResult(run.run_id, uri, metrics, "complete", saved)
