@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs, make_moons
 
-from nnexp.core import Model, TrainConfig, predict_logits, train
+from nnexp.core import Model, Parameters, TrainConfig, predict_logits, train
 
 CONFIG = TrainConfig(hidden_layers=(6, 4), activation="tanh", keep_prob=(0.9, 1.0),
                      optimizer="adam", learning_rate=0.01, batch_size=16, epochs=5, seed=3)
@@ -118,3 +118,45 @@ def test_evaluate_rejects_unknown_labels():
     model = train(X, y, replace(CONFIG, epochs=1)).model
     with pytest.raises(ValueError, match=r"y contains label\(s\) \[7\]"):
         model.evaluate(X, np.where(y == 1, 7, 0))
+
+
+# --- evaluate's log_loss comes from the logits -------------------------------------------------
+
+def linear_model(W, b, output: str, dtype: str) -> Model:
+    """A network without hidden layers (logistic/softmax regression): Z = X @ W.T + b."""
+    W, b = np.asarray(W, dtype=dtype), np.asarray(b, dtype=dtype)
+    n_out, n_x = W.shape
+    classes = np.arange(max(n_out, 2))
+    return Model((n_x, n_out), "relu", output, Parameters([W], [b]), classes)
+
+
+@pytest.mark.parametrize(("dtype", "logit"), [("float32", -20.0), ("float64", -40.0)])
+def test_evaluate_log_loss_of_confident_sigmoid_mistake_is_exact(dtype, logit):
+    # Label 1 with logit z: loss = log(1 + e^-z) = -z + log1p(e^z). Through probabilities,
+    # sigmoid(z) rounds to 0 and the clipped log gave 87.3 (float32) or 708 (float64).
+    model = linear_model([[1.0]], [0.0], "sigmoid", dtype)
+    scores = model.evaluate(np.array([[logit]], dtype=dtype), np.array([1]))
+    assert scores["log_loss"] == pytest.approx(-logit, abs=1e-5)
+    assert scores["accuracy"] == 0.0
+
+
+@pytest.mark.parametrize(("dtype", "margin"), [("float32", 200.0), ("float64", 1000.0)])
+def test_evaluate_log_loss_of_confident_softmax_mistake_is_exact(dtype, margin):
+    # Class 1 beats the true class 0 by `margin`: loss = margin + log(1 + 2 e^-margin).
+    model = linear_model([[0.0], [margin], [0.0]], [0.0, 0.0, 0.0], "softmax", dtype)
+    X = np.ones((2, 1), dtype=dtype)
+    scores = model.evaluate(X, np.array([0, 1]))  # one confident mistake, one confident hit
+    assert scores["log_loss"] == pytest.approx(margin / 2, rel=1e-6)
+    assert scores["accuracy"] == 0.5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_evaluate_log_loss_is_the_dev_cost_training_reports(dtype):
+    X_raw, X, y, shift, scale = scaled_moons()
+    config = replace(CONFIG, keep_prob=1.0, dtype=dtype)
+    result = train(X, y, config, X, y, x_shift=shift, x_scale=scale)
+    scores = result.model.evaluate(X, y, scaled=True)
+    assert scores["log_loss"] == result.history[-1].dev_cost
+    assert scores["accuracy"] == result.history[-1].dev_metric
+    assert result.model.evaluate(X_raw, y)["log_loss"] == pytest.approx(scores["log_loss"],
+                                                                         rel=1e-4)

@@ -12,7 +12,7 @@ from nnexp.core.config import TrainConfig
 from nnexp.core.gradcheck import GradCheck, gradient_check
 from nnexp.core.initializers import INITIALIZERS
 from nnexp.core.losses import OUTPUTS
-from nnexp.core.model import Model
+from nnexp.core.model import Model, encode_targets
 from nnexp.core.network import (
     Parameters,
     backward,
@@ -27,7 +27,6 @@ from nnexp.core.training import (
     DivergenceError,
     EpochMetrics,
     TrainResult,
-    encode_targets,
     flops_per_epoch,
     resolve_output,
     train,

@@ -1,4 +1,5 @@
-"""Evaluation metrics. Labels are 1-D arrays of length m; probabilities are (m, C)."""
+"""Evaluation metrics on 1-D arrays of length m. (The log-loss is the output's loss, computed
+from the logits: see ``losses``.)"""
 
 from __future__ import annotations
 
@@ -8,18 +9,6 @@ import numpy as np
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of equal labels. y_true, y_pred: (m,)."""
     return float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else float("nan")
-
-
-def log_loss(y_index: np.ndarray, proba: np.ndarray) -> float:
-    """Mean negative log-probability of the true class.
-
-    y_index: (m,) integer class indices; proba: (m, C). Probabilities are clipped at the
-    dtype's tiny value so a confident mistake gives a large finite loss, not inf.
-    """
-    if len(y_index) == 0:
-        return float("nan")
-    p = proba[np.arange(len(y_index)), y_index]
-    return float(-np.mean(np.log(np.maximum(p, np.finfo(proba.dtype).tiny)), dtype=np.float64))
 
 
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:

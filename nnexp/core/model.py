@@ -63,35 +63,36 @@ class Model:
         Z_L: (m, n_L), in the model's dtype."""
         return predict_logits(self.params, self._prepare(X, scaled), self.activation)
 
-    def _probabilities(self, Z: np.ndarray) -> np.ndarray:
-        P = OUTPUTS[self.output].activate(Z)
-        return np.hstack([1 - P, P]) if self.output == "sigmoid" else P
-
     def predict_proba(self, X) -> np.ndarray:
         """X: (m, n_x) -> class probabilities (m, C), columns ordered as ``classes``."""
         if not self.is_classifier:
             raise ValueError("predict_proba needs a classifier; this model is a regressor")
-        return self._probabilities(self.logits(X))
+        P = OUTPUTS[self.output].activate(self.logits(X))
+        return np.hstack([1 - P, P]) if self.output == "sigmoid" else P
+
+    def _class_index(self, Z: np.ndarray) -> np.ndarray:
+        """Logits Z (m, n_L) -> predicted class indices (m,) into ``classes``."""
+        return (Z[:, 0] > 0).astype(np.intp) if self.output == "sigmoid" else Z.argmax(axis=1)
 
     def predict(self, X) -> np.ndarray:
         """X: (m, n_x) -> labels (m,) drawn from ``classes``, or real values (m,) for regression."""
         Z = self.logits(X)
-        if self.output == "linear":
-            return Z[:, 0]
-        index = (Z[:, 0] > 0).astype(np.intp) if self.output == "sigmoid" else Z.argmax(axis=1)
-        return self.classes[index]
+        return Z[:, 0] if self.output == "linear" else self.classes[self._class_index(Z)]
 
     def evaluate(self, X, y, *, scaled: bool = False) -> dict[str, float]:
         """Metrics on (X (m, n_x), y (m,)): accuracy and log_loss, or rmse and r2.
+
+        log_loss is the output's loss computed from the logits (as training computes it), so a
+        confident mistake counts in full rather than through a probability rounded to 0.
         ``scaled=True``: X is already scaled (the model's scaler is not applied again)."""
         Z = self.logits(X, scaled=scaled)
         y = check_y(y, Z.shape[0])
         if not self.is_classifier:
             return {"rmse": metrics.rmse(y, Z[:, 0]), "r2": metrics.r2(y, Z[:, 0])}
-        P = self._probabilities(Z)
+        Y = encode_targets(y, self.output, self.classes, self.dtype, "y")
         index = encode_labels(y, self.classes, "y")
-        return {"accuracy": metrics.accuracy(index, P.argmax(axis=1)),
-                "log_loss": metrics.log_loss(index, P)}
+        return {"accuracy": metrics.accuracy(index, self._class_index(Z)),
+                "log_loss": OUTPUTS[self.output].cost(Z, Y)}
 
     def save(self, path: str | Path) -> Path:
         """Write ``<path>.npz`` (arrays) and ``<path>.json`` (configuration); return the .npz."""
@@ -145,3 +146,12 @@ def encode_labels(y: np.ndarray, classes: np.ndarray, name: str = "y") -> np.nda
         raise ValueError(f"{name} contains label(s) {np.unique(y[bad])[:5].tolist()} not seen in "
                          f"training (known classes: {classes.tolist()})")
     return index
+
+
+def encode_targets(y: np.ndarray, output: str, classes: np.ndarray | None,
+                   dtype: np.dtype, name: str = "y") -> np.ndarray:
+    """Targets in the loss's encoding (see ``losses``): (m, 1) floats or (m,) indices."""
+    if output == "linear":
+        return np.asarray(y, dtype=dtype).reshape(-1, 1)
+    index = encode_labels(y, classes, name)
+    return index.astype(dtype).reshape(-1, 1) if output == "sigmoid" else index

@@ -22,7 +22,7 @@ import numpy as np
 from nnexp.core.config import TrainConfig
 from nnexp.core.inputs import check_X, check_y
 from nnexp.core.losses import OUTPUTS
-from nnexp.core.model import Model, encode_labels
+from nnexp.core.model import Model, encode_targets
 from nnexp.core.network import (
     Parameters,
     backward,
@@ -106,15 +106,6 @@ def resolve_output(y: np.ndarray, output: str) -> tuple[str, np.ndarray | None]:
     if output == "sigmoid" and len(classes) != 2:
         raise ValueError(f"output='sigmoid' needs exactly two classes; y has {len(classes)}")
     return output, classes
-
-
-def encode_targets(y: np.ndarray, output: str, classes: np.ndarray | None,
-                   dtype: np.dtype, name: str = "y") -> np.ndarray:
-    """Targets in the loss's encoding (see ``losses``): (m, 1) floats or (m,) indices."""
-    if output == "linear":
-        return np.asarray(y, dtype=dtype).reshape(-1, 1)
-    index = encode_labels(y, classes, name)
-    return index.astype(dtype).reshape(-1, 1) if output == "sigmoid" else index
 
 
 def _correct(output: str, ZL: np.ndarray, Y: np.ndarray) -> float:
