@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_blobs, make_moons
+from sklearn.datasets import make_blobs, make_moons, make_regression
 from sklearn.metrics import r2_score
 
 from nnexp.core import (
@@ -106,6 +106,60 @@ def test_huge_learning_rate_raises_divergence_error_with_epoch(moons):
     assert str(error.epoch) in str(error)
     assert seen == list(range(1, error.epoch))  # epochs before it completed normally
     assert isinstance(error, ArithmeticError)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    return make_regression(400, 10, noise=5, random_state=0)
+
+
+EXPLODING = TrainConfig(hidden_layers=(64, 32), optimizer="gd", learning_rate=1e3,
+                        batch_size=None, epochs=2, seed=0)
+
+
+def diverge(X, y, config, *dev) -> tuple[DivergenceError, list[int]]:
+    """Train expecting a DivergenceError; return it and the epochs the callback saw."""
+    seen: list[int] = []
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError) as info:
+        train(X, y, config, *dev, callbacks=[lambda mt: seen.append(mt.epoch)])
+    return info.value, seen
+
+
+def test_divergence_in_the_last_epoch_is_caught(regression):
+    # The train cost (measured before each update) is finite in both epochs; after epoch 2
+    # the float32 dev logits overflow. This used to end "completed" with NaN predictions.
+    X, y = regression
+    with np.errstate(all="ignore"):
+        one = train(X[:300], y[:300], replace(EXPLODING, epochs=1), X[300:], y[300:])
+    assert one.stop_reason == "completed" and math.isfinite(one.history[0].dev_cost)
+    error, seen = diverge(X[:300], y[:300], EXPLODING, X[300:], y[300:])
+    assert error.epoch == 2 and seen == [1]
+    assert error.what == "dev cost" and math.isnan(error.cost)
+    assert str(error) == "training diverged at epoch 2: dev cost is nan"
+
+
+def test_non_finite_dev_cost_alone_raises(moons):
+    # Training is healthy; only the dev set's cost overflows float64 (rmse = sqrt(1e400)).
+    X, y = moons
+    X_dev = np.full((5, 2), 1e200)
+    config = replace(SMALL, output="linear", dtype="float64", epochs=3)
+    error, seen = diverge(X, y.astype(float), config, X_dev, np.zeros(5))
+    assert error.epoch == 1 and seen == []
+    assert error.what == "dev cost" and error.cost == math.inf
+    assert "dev cost is inf" in str(error)
+
+
+def test_non_finite_weights_without_dev_set_raise(regression):
+    # Epoch 2's update overflows float32 weights while its (pre-update) cost is still finite.
+    X, y = regression
+    config = replace(EXPLODING, learning_rate=1e6)
+    with np.errstate(all="ignore"):
+        one = train(X, y, replace(config, epochs=1))
+    assert all(np.isfinite(p).all() for p in one.model.params.flat())
+    error, seen = diverge(X, y, config)
+    assert error.epoch == 2 and seen == [1]
+    assert error.what == "weights" and math.isfinite(error.cost)
+    assert str(error) == "training diverged at epoch 2: weights are not finite"
 
 
 # --- early stopping ----------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 ``train(X, y, config, X_dev, y_dev, callbacks)`` is what a search trial calls. After every
 epoch it builds an ``EpochMetrics`` and calls each callback with it; a callback that returns a
 true value stops training (a pruner may instead raise its own exception, which propagates).
-A cost that becomes NaN or inf raises ``DivergenceError`` carrying the epoch.
+After every epoch (the last one included) the train cost, the weights and the dev cost and
+metric are checked: the first that is NaN or inf raises ``DivergenceError`` carrying the epoch,
+before the callbacks see that epoch.
 
 Determinism: everything random (initialisation, shuffling, dropout) is drawn from one
 ``numpy.random.default_rng(config.seed)``, so the same seed, config and data give bit-identical
@@ -36,12 +38,19 @@ from nnexp.core.schedules import SCHEDULES
 
 
 class DivergenceError(ArithmeticError):
-    """Training diverged: the cost became NaN or inf at ``epoch`` (1-based)."""
+    """Training diverged at ``epoch`` (1-based): ``what`` became NaN or inf.
 
-    def __init__(self, epoch: int, cost: float) -> None:
-        super().__init__(f"training diverged at epoch {epoch}: cost is {cost}")
+    what: "train cost", "weights", "dev cost", "dev accuracy"/"dev rmse", or "cost" (the
+    default, for callers that only know some cost diverged). cost: the non-finite value; for
+    "weights", the epoch's train cost (measured before the updates, still finite).
+    """
+
+    def __init__(self, epoch: int, cost: float, what: str = "cost") -> None:
+        detail = "weights are not finite" if what == "weights" else f"{what} is {cost}"
+        super().__init__(f"training diverged at epoch {epoch}: {detail}")
         self.epoch = epoch
         self.cost = cost
+        self.what = what
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,7 @@ def _metric(output: str, total: float, m: int) -> float:
     return total / m if output != "linear" else float(np.sqrt(total / m))
 
 
-@np.errstate(over="ignore", invalid="ignore")  # a diverging cost is detected and raised
+@np.errstate(over="ignore", invalid="ignore")  # divergence is detected and raised
 def train(
     X,
     y,
@@ -140,7 +149,8 @@ def train(
     X_dev (m_dev, n_x), y_dev (m_dev,): optional dev set, evaluated after every epoch (needed
     for early stopping). x_shift/x_scale (n_x,): the scaling already applied to X, stored in the
     model so that ``Model.predict`` takes raw features. Raises ``ValueError`` for bad input and
-    ``DivergenceError`` if the cost becomes NaN or inf.
+    ``DivergenceError`` if the train cost, the weights or the dev cost or metric become NaN or
+    inf after any epoch.
     """
     dtype = np.dtype(config.dtype)
     X = check_X(X, "X")
@@ -196,13 +206,18 @@ def train(
             optimizer.update(flat, flat_grads, lr)
         train_cost = cost_sum / m
         if not np.isfinite(train_cost):
-            raise DivergenceError(epoch, train_cost)
+            raise DivergenceError(epoch, train_cost, "train cost")
+        if not all(np.isfinite(p).all() for p in flat):
+            raise DivergenceError(epoch, train_cost, "weights")
         train_metric = _metric(output, correct, m)
         dev_cost = dev_metric = float("nan")
         if has_dev:
             Zd = predict_logits(params, X_dev, config.activation)
             dev_cost = loss.cost(Zd, Y_dev)
             dev_metric = _metric(output, _correct(output, Zd, Y_dev), len(Y_dev))
+            for what, value in (("dev cost", dev_cost), (f"dev {metric_name}", dev_metric)):
+                if not np.isfinite(value):
+                    raise DivergenceError(epoch, value, what)
         now = time.perf_counter()
         record = EpochMetrics(epoch, metric_name, train_cost, train_metric, dev_cost, dev_metric,
                               lr, now - t0, now - start)
