@@ -83,23 +83,19 @@ def _mse_grad(Z: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
 
 @dataclass(frozen=True)
 class OutputLoss:
-    """An output activation with the loss it pairs with.
+    """An output activation with the loss it pairs with (``OUTPUTS`` maps names to them).
 
     ``activate(Z)`` maps logits (m, n_L) to probabilities or predictions (m, n_L);
     ``cost(Z, Y)`` is the mean loss; ``cost_and_grad(Z, Y)`` also returns dJ/dZ (m, n_L).
     """
 
-    name: str
-    loss: str
     activate: Callable[[np.ndarray], np.ndarray]
     cost: Callable[[np.ndarray, np.ndarray], float]
     cost_and_grad: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
 
 
 OUTPUTS: dict[str, OutputLoss] = {
-    "sigmoid": OutputLoss(
-        "sigmoid", "binary_cross_entropy", lambda Z: sigmoid(Z.copy()), _bce, _bce_grad
-    ),
-    "softmax": OutputLoss("softmax", "categorical_cross_entropy", softmax, _cce, _cce_grad),
-    "linear": OutputLoss("linear", "mean_squared_error", lambda Z: Z, _mse, _mse_grad),
+    "sigmoid": OutputLoss(lambda Z: sigmoid(Z.copy()), _bce, _bce_grad),  # binary cross-entropy
+    "softmax": OutputLoss(softmax, _cce, _cce_grad),  # categorical cross-entropy
+    "linear": OutputLoss(lambda Z: Z, _mse, _mse_grad),  # mean squared error
 }

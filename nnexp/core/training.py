@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,11 +71,6 @@ class EpochMetrics:
     learning_rate: float
     epoch_seconds: float
     elapsed_seconds: float
-
-    def as_dict(self) -> dict[str, float]:
-        out = asdict(self)
-        del out["metric"]
-        return out
 
 
 Callback = Callable[[EpochMetrics], object]
