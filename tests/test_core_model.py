@@ -160,3 +160,23 @@ def test_evaluate_log_loss_is_the_dev_cost_training_reports(dtype):
     assert scores["accuracy"] == result.history[-1].dev_metric
     assert result.model.evaluate(X_raw, y)["log_loss"] == pytest.approx(scores["log_loss"],
                                                                          rel=1e-4)
+
+
+@pytest.mark.parametrize("version", [2, "1", None])
+def test_load_rejects_unknown_format_version(tmp_path, version):
+    X, y = make_moons(n_samples=40, random_state=0)
+    path = train(X, y, replace(CONFIG, epochs=1)).model.save(tmp_path / "model")
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    assert meta["format_version"] == 1
+    if version is None:
+        del meta["format_version"]
+    else:
+        meta["format_version"] = version
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError) as info:
+        Model.load(path)
+    message = str(info.value)
+    assert str(meta_path) in message
+    assert f"format_version {version!r} is not supported" in message
+    assert "reads format_version 1" in message

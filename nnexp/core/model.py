@@ -20,6 +20,7 @@ from nnexp.core.losses import OUTPUTS
 from nnexp.core.network import Parameters, predict_logits
 
 FORMAT_VERSION = 1
+"""The layout ``save`` writes (the .json's ``format_version``); ``load`` reads this one only."""
 
 
 @dataclass
@@ -124,9 +125,17 @@ class Model:
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
-        """Read a model written by ``save`` (the .npz path or its stem)."""
+        """Read a model written by ``save`` (the .npz path or its stem).
+
+        A .json of another ``format_version`` (e.g. from a newer nnexp) raises ValueError."""
         path = Path(path).with_suffix(".npz")
-        meta = json.loads(path.with_suffix(".json").read_text())
+        meta_path = path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text())
+        version = meta.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(f"{meta_path}: format_version {version!r} is not supported; this "
+                             f"nnexp reads format_version {FORMAT_VERSION} (a newer nnexp may "
+                             "have written this model)")
         with np.load(path, allow_pickle=False) as data:
             L = len(meta["layer_dims"]) - 1
             params = Parameters([data[f"W{i}"] for i in range(1, L + 1)],
