@@ -1,5 +1,5 @@
-"""Evaluation metrics on 1-D arrays of length m. (The log-loss is the output's loss, computed
-from the logits: see ``losses``.)"""
+"""Evaluation metrics on 1-D arrays of length m >= 1 (``Model.evaluate`` rejects empty input).
+The log-loss is not here: it is the output's loss, computed from the logits (see ``losses``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import numpy as np
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of equal labels. y_true, y_pred: (m,)."""
-    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else float("nan")
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
 
 
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Root mean squared error. y_true, y_pred: (m,)."""
-    if len(y_true) == 0:
-        return float("nan")
     diff = np.asarray(y_pred, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)
     return float(np.sqrt(np.mean(diff * diff)))
 
@@ -22,8 +20,6 @@ def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Coefficient of determination 1 - SS_res / SS_tot. y_true, y_pred: (m,)."""
     y_true = np.asarray(y_true, dtype=np.float64)
-    if len(y_true) == 0:
-        return float("nan")
     ss_res = float(np.sum((y_true - np.asarray(y_pred, dtype=np.float64)) ** 2))
     ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
