@@ -30,7 +30,7 @@ def test_shipped_experiment_validates(path):
     experiment = load_experiment(path)
     assert experiment.name == path.stem
     assert path.read_text().startswith("#"), "each experiment says what it reproduces"
-    experiment.train_config(experiment.space.example())
+    experiment.train_config(experiment.space.example(), 0)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok\n")
@@ -45,8 +45,8 @@ def test_shipped_experiments_cover_the_brief():
     planar = load_experiment(ROOT / "experiments" / "planar_hidden_size.yaml")
     assert planar.study.sampler == "grid" and planar.study.n_trials == 7
     assert planar.space.grid() == {"width": [1, 2, 3, 4, 5, 20, 50]}
-    assert planar.train_config({"width": 4}).hidden_layers == (4,)
-    assert planar.train_config({"width": 4}).activation == "tanh"
+    assert planar.train_config({"width": 4}, 0).hidden_layers == (4,)
+    assert planar.train_config({"width": 4}, 0).activation == "tanh"
 
 
 def test_validate_prints_the_summary():
