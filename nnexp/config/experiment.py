@@ -10,6 +10,7 @@ every other field has a default documented here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,11 +139,18 @@ def _read_schema(dataset: DatasetSpec | None, src: Source) -> DataSchema | None:
     from nnexp.data import DataError, SchemaError, read_schema
 
     try:
-        return read_schema(dataset)
+        schema = read_schema(dataset)
     except SchemaError as err:
         src.report(("dataset", err.field), str(err))
     except DataError as err:
         src.report(("dataset",), str(err))
+    else:
+        rows = schema.n_rows
+        if rows is not None and math.floor(dataset.dev_size * rows + 0.5) < 1:
+            src.report(("dataset", "dev_size"), f"dev_size {dataset.dev_size:g} of {rows} rows "
+                                                "leaves no dev examples, which every trial is "
+                                                "judged on; use more rows or a larger dev_size")
+        return schema
     return None
 
 

@@ -195,7 +195,7 @@ def parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Any,
             bad(("pruner",), f"Optuna cannot prune a study with {len(objective)} objectives: "
                              "use pruner: none (the default then) or one objective")
     if study.seed is not None:
-        message = check_seed(study.seed, "study.seed", jobs=study.jobs)
+        message = check_seed(study.seed, "seed", jobs=study.jobs)
         if message:
             bad(("seed",), message)
     grid_size = space.grid_size() if space is not None else None

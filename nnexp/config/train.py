@@ -153,7 +153,7 @@ def check_seed(value: Any, where: str, jobs: int = 1) -> str | None:
         top = SEED_HIGH - jobs
         extra = f" (with {jobs} worker processes: at most {top})" if jobs > 1 else ""
         return (f"{where}={value}: a seed must be a whole number from 0 to {SEED_HIGH - 1}"
-                f"{extra}, the range Optuna's samplers and NumPy accept; use a smaller one")
+                f"{extra}, the range Optuna's samplers and NumPy accept; use one in that range")
     return None
 
 

@@ -222,11 +222,21 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
+_PROBE_ROWS = 50
+"""Rows a generator makes to check its parameters without making the whole dataset."""
+
+
 def builtin_shape(name: str, **params: Any) -> Shape:
     """The shape of built-in dataset ``name`` with ``params``, without loading or generating
     it; ``DataError`` for a name or parameters ``load_builtin`` would reject."""
     info = _checked(name, params)
-    return info.shape(**params)
+    shape = info.shape(**params)
+    if "n_samples" in info.params:  # a generator: a few rows show whether it takes params
+        try:
+            info.load(**{**params, "n_samples": min(shape.n_rows, _PROBE_ROWS)})
+        except (TypeError, ValueError) as err:
+            raise DataError(f"Dataset {name!r} rejected the parameters {params}: {err}") from None
+    return shape
 
 
 def load_builtin(name: str, **params: Any) -> Dataset:

@@ -283,8 +283,9 @@ def _npz(path: Path, task: str | None) -> DataSchema:
             headers = {name.removesuffix(".npy"): _npy_header(archive, name)
                        for name in archive.namelist() if name.endswith(".npy")}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
-        raise _unreadable(path, "NPZ (a zip of .npy arrays, as numpy.savez writes)",
-                          err) from None
+        raise SchemaError(f"{str(path)!r} could not be read as NPZ ({first_line(err)}); an NPZ "
+                          "dataset is a zip of .npy arrays X and y, as numpy.savez writes.",
+                          "path") from None
     missing = [k for k in ("X", "y") if k not in headers]
     if ("X_test" in headers) != ("y_test" in headers):
         missing.append("y_test" if "X_test" in headers else "X_test")
