@@ -89,7 +89,8 @@ def test_dataset_generator_parameters_and_file_paths(tmp_path):
     """))
     assert experiment.dataset.params == {"n_samples": 300, "noise": 0.3, "seed": 9}
     assert experiment.dataset.seed == 4
-    write(tmp_path, "data/points.csv", "a,b,label\n1,2,0\n")
+    write(tmp_path, "data/points.csv",  # enough rows for a dev split, which is now checked
+          "a,b,label\n" + "".join(f"{i},2,{i % 3}\n" for i in range(10)))
     experiment = load_experiment(write(tmp_path, "sub/e.yaml", """
         dataset: {path: ../data/points.csv, target: label, task: regression}
         search_space: {parameters: {epochs: 3}}
