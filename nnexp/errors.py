@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class NnexpError(Exception):
     """A mistake in what the user gave nnexp (a file, a field, a value, a URL).
@@ -24,3 +26,17 @@ def first_line(err: BaseException) -> str:
     for quoting a library's error inside a one-paragraph ``NnexpError``."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def did_you_mean(word: object, candidates: Iterable[str], sentence: bool = False) -> str:
+    """' (did you mean 'x'?)' for the candidate closest to ``word``, or '' when none is close
+    (or ``word`` is not a string); ``sentence=True`` gives " Did you mean 'x'?" to follow a
+    full stop. The one did-you-mean of every nnexp message."""
+    import difflib
+
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in candidates], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f" Did you mean '{close[0]}'?" if sentence else f" (did you mean '{close[0]}'?)"

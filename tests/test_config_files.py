@@ -30,7 +30,7 @@ def test_shipped_experiment_validates(path):
     experiment = load_experiment(path)
     assert experiment.name == path.stem
     assert path.read_text().startswith("#"), "each experiment says what it reproduces"
-    experiment.train_config(experiment.space.example())
+    experiment.train_config(experiment.space.example(), 0)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok\n")
@@ -45,8 +45,8 @@ def test_shipped_experiments_cover_the_brief():
     planar = load_experiment(ROOT / "experiments" / "planar_hidden_size.yaml")
     assert planar.study.sampler == "grid" and planar.study.n_trials == 7
     assert planar.space.grid() == {"width": [1, 2, 3, 4, 5, 20, 50]}
-    assert planar.train_config({"width": 4}).hidden_layers == (4,)
-    assert planar.train_config({"width": 4}).activation == "tanh"
+    assert planar.train_config({"width": 4}, 0).hidden_layers == (4,)
+    assert planar.train_config({"width": 4}, 0).activation == "tanh"
 
 
 def test_validate_prints_the_summary():
@@ -89,7 +89,8 @@ def test_dataset_generator_parameters_and_file_paths(tmp_path):
     """))
     assert experiment.dataset.params == {"n_samples": 300, "noise": 0.3, "seed": 9}
     assert experiment.dataset.seed == 4
-    write(tmp_path, "data/points.csv", "a,b,label\n1,2,0\n")
+    write(tmp_path, "data/points.csv",  # enough rows for a dev split, which is now checked
+          "a,b,label\n" + "".join(f"{i},2,{i % 3}\n" for i in range(10)))
     experiment = load_experiment(write(tmp_path, "sub/e.yaml", """
         dataset: {path: ../data/points.csv, target: label, task: regression}
         search_space: {parameters: {epochs: 3}}

@@ -28,7 +28,7 @@ def test_every_sampler_runs_trials_of_a_real_space(name):
     study = optuna.create_study(sampler=sampler, direction="maximize")
 
     def objective(trial) -> float:
-        config = exp.train_config(exp.space.suggest(trial))
+        config = exp.train_config(exp.space.suggest(trial), trial.number)
         return config.learning_rate * sum(config.hidden_layers)
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnexp.config import ConfigError, load_experiment, load_space, to_train_config
+from nnexp.config import ConfigError, load_experiment, load_space, to_train_config, trial_seed
 from nnexp.config.source import Source
 from nnexp.config.space import parse_space
 from nnexp.core.config import TrainConfig
@@ -222,7 +222,7 @@ def test_baselines_are_enqueued_first(tmp_path):
         trial = study.ask()
         params = experiment.space.suggest(trial)
         assert baseline.items() <= params.items()
-        experiment.train_config(params)
+        experiment.train_config(params, trial.number)
         study.tell(trial, 0.5)
 
 
@@ -236,15 +236,17 @@ def test_round_trip_stored_trial_params_rebuild_the_config(tmp_path):
     built = {}
 
     def objective(trial):
-        built[trial.number] = experiment.train_config(experiment.space.suggest(trial))
+        built[trial.number] = experiment.train_config(experiment.space.suggest(trial),
+                                                      trial.number)
         return built[trial.number].learning_rate
 
     study = optuna.create_study(sampler=make_sampler("tpe", {}, seed=7))
     study.optimize(objective, n_trials=25)
     for trial in study.trials:
-        again = to_train_config(trial.params, experiment.fixed, experiment.train_seed)
+        seed = trial_seed(7, trial.number)  # each trial trains with its own seed
+        again = to_train_config(trial.params, experiment.fixed, seed)
         assert again == built[trial.number]
-        assert again.hidden_layers == (32, 16) and again.epochs == 5 and again.seed == 7
+        assert again.hidden_layers == (32, 16) and again.epochs == 5 and again.seed == seed
 
 
 def test_check_point_names_every_problem():

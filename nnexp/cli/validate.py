@@ -22,6 +22,9 @@ def validate(experiment: Path) -> None:
     click.echo("ok")
     click.echo(f"experiment: {exp.name}" + (f" - {exp.description}" if exp.description else ""))
     click.echo(f"dataset:    {exp.dataset.describe()}")
+    click.echo(f"schema:     {exp.schema.describe()}")
+    if exp.memory is not None:
+        click.echo(f"memory:     {exp.memory.describe()}")
     click.echo(f"objective:  {objective}")
     click.echo(f"study:      sampler {study.sampler}, pruner {study.pruner}, {budget}, "
                f"seed {study.seed}, jobs {study.jobs}")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nnexp.config.errors import Loc, did_you_mean, pydantic_messages, unknown_name
 from nnexp.config.source import Source
+from nnexp.config.train import check_seed
 
 
 class DatasetSpec(BaseModel):
@@ -127,6 +128,10 @@ def parse_dataset(raw: Any, src: Source, loc: Loc) -> DatasetSpec | None:
         for where, message in pydantic_messages(err, FIELDS):
             src.report(loc + where, message)
         return None
+    seed_problem = check_seed(spec.seed, "seed")
+    if seed_problem:
+        src.report(loc + ("seed",), seed_problem)
+        ok = False
     return spec if ok else None
 
 

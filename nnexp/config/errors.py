@@ -6,7 +6,6 @@ Validation never stops at the first mistake: every check appends a ``Problem`` t
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nnexp.errors import NnexpError
+from nnexp.errors import NnexpError, did_you_mean
+
+__all__ = ["ConfigError", "Loc", "Problem", "did_you_mean", "display_path", "format_loc",
+           "format_problems", "pydantic_messages", "unknown_name"]
 
 Loc = tuple[str | int, ...]
 
@@ -71,14 +73,6 @@ def format_loc(loc: Loc) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def did_you_mean(word: Any, candidates: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
-    if not isinstance(word, str):
-        return ""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def unknown_name(kind: str, word: Any, valid: Iterable[str]) -> str:

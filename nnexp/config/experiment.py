@@ -1,69 +1,43 @@
 """Experiment files: which data, which search space, which metric, which budget.
 
 ``load_experiment(path)`` reads ``experiments/<name>.yaml`` and the search space it refers to,
-checks everything that can be checked without loading data or training, and returns an
-``Experiment`` or raises ``ConfigError`` listing every mistake. Only ``dataset`` and
-``search_space`` are required; every other field has a default documented here.
+reads the dataset's schema cheaply (``nnexp.data.read_schema``: task, features, outputs,
+rows), checks everything that can be checked without training (including that the largest
+network of the space fits in memory), and returns an ``Experiment`` or raises
+``ConfigError`` listing every mistake. Only ``dataset`` and ``search_space`` are required;
+every other field has a default documented here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any
 
 from nnexp.config.dataset import DatasetSpec, known_task, parse_dataset
-from nnexp.config.errors import ConfigError, Loc, unknown_name
+from nnexp.config.errors import ConfigError, Loc
+from nnexp.config.memory import MemoryEstimate, estimate_memory, human, memory_limit
+from nnexp.config.names import check_name
 from nnexp.config.sections import (
     Tracking,
     parse_objective,
     parse_tracking,
     parse_train,
     read_top_level,
-    validate_section,
 )
 from nnexp.config.source import Source, read_mapping
 from nnexp.config.space import SearchSpace, parse_space
-from nnexp.config.train import to_train_config
+from nnexp.config.study import StudySettings, parse_study
+from nnexp.config.train import for_task, to_train_config, trial_seed
 from nnexp.core.config import TrainConfig
-from nnexp.search.samplers import (
-    PRUNERS,
-    SAMPLERS,
-    SINGLE_OBJECTIVE_SAMPLERS,
-    check_options,
-    missing_requirement,
-)
+
+if TYPE_CHECKING:
+    from nnexp.data import DataSchema
 
 FIELDS = ("name", "description", "dataset", "search_space", "objective", "train", "study",
           "baselines", "tracking")
 REQUIRED = ("dataset", "search_space")
-DEFAULT_TRIALS = 20
-
-
-class StudySettings(BaseModel):
-    """The ``study`` section: budget, sampler, pruner, seed, Optuna storage, parallel jobs.
-
-    ``n_trials`` null means: the grid size for the grid sampler, unlimited when a ``timeout``
-    (seconds) is set, else 20. ``pruner`` null means ``median`` for one objective and ``none``
-    for several (Optuna cannot prune multi-objective studies; naming another pruner then is an
-    error). ``seed`` seeds the sampler and is the default training seed; ``name`` defaults to
-    the experiment's name.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    n_trials: int | None = Field(None, ge=1)
-    timeout: float | None = Field(None, gt=0)
-    sampler: str = "tpe"
-    sampler_options: dict[str, Any] = Field(default_factory=dict)
-    pruner: str | None = None
-    pruner_options: dict[str, Any] = Field(default_factory=dict)
-    seed: int | None = 0
-    name: str | None = None
-    storage: str | None = None
-    jobs: int = Field(1, ge=1)
 
 
 @dataclass(frozen=True)
@@ -80,6 +54,8 @@ class Experiment:
     study: StudySettings
     baselines: list[dict[str, Any]]
     tracking: Tracking
+    schema: DataSchema
+    memory: MemoryEstimate | None = None
 
     @property
     def directions(self) -> list[str]:
@@ -92,13 +68,18 @@ class Experiment:
         return {**self.train, **self.space.fixed}
 
     @property
-    def train_seed(self) -> int:
-        """Default training seed: the study seed (``train.seed`` or a sampled seed win)."""
-        return self.study.seed if self.study.seed is not None else 0
+    def task(self) -> str:
+        """The dataset's task: ``"binary"``, ``"multiclass"`` or ``"regression"``."""
+        return self.schema.task
 
-    def train_config(self, params: dict[str, Any]) -> TrainConfig:
-        """The ``TrainConfig`` of a trial whose sampled values are ``params``."""
-        return to_train_config(params, self.fixed, self.train_seed)
+    def train_config(self, params: dict[str, Any], number: int,
+                     study_seed: int | None = None) -> TrainConfig:
+        """The ``TrainConfig`` trial ``number`` trains when it samples ``params``: its seed is
+        ``trial_seed(study_seed, number)`` (``study_seed`` defaults to ``study.seed``; the
+        command line may override it) unless ``seed`` is fixed or sampled, and ``output`` is
+        pinned to linear for a regression dataset."""
+        seed = trial_seed(self.study.seed if study_seed is None else study_seed, number)
+        return for_task(to_train_config(params, self.fixed, seed), self.task)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -111,90 +92,117 @@ def load_experiment(path: str | Path) -> Experiment:
         if value is not None and not isinstance(value, str):
             src.report((key,), f"expected a string, got {value!r}")
     dataset = parse_dataset(raw["dataset"], src, ("dataset",)) if "dataset" in raw else None
-    task = known_task(raw.get("dataset"))
-    space = _parse_space_field(raw["search_space"], src) if "search_space" in raw else None
+    schema = _read_schema(dataset, src)
+    task = schema.task if schema is not None else known_task(raw.get("dataset"))
+    space, space_src, space_loc = (_parse_space_field(raw["search_space"], src)
+                                   if "search_space" in raw else (None, src, ("search_space",)))
     objective = parse_objective(raw.get("objective"), task, src)
     train = parse_train(raw.get("train"), src)
-    study = _parse_study(raw.get("study"), objective, space, src)
+    fixed = {**train, **space.fixed} if train is not None and space is not None else None
+    study = parse_study(raw.get("study"), objective, space, fixed, src)
     baselines = _parse_baselines(raw.get("baselines"), space, src)
     tracking = parse_tracking(raw.get("tracking"), src)
+    _check_names(raw, name, study, tracking, src)
     if src.problems:
         raise ConfigError(src.problems)
     experiment = Experiment(path=path, name=name, description=description, dataset=dataset,
                             space=space, objective=objective, train=train, study=study,
-                            baselines=baselines, tracking=tracking)
+                            baselines=baselines, tracking=tracking, schema=schema)
     example = space.example()
     try:
-        experiment.train_config(example)
+        experiment.train_config(example, 0)
     except ValueError as err:
         src.report(("train",), f"with the search space this gives an invalid configuration: "
                                f"{err} (for example at {example})")
         raise ConfigError(src.problems) from None
-    return experiment
+    memory = estimate_memory(space, experiment.fixed, schema.n_features, schema.n_outputs,
+                             schema.n_rows, 1 - dataset.dev_size - dataset.test_size)
+    limit = memory_limit()
+    if memory.total > limit:
+        where_src, loc = _memory_location(memory.culprit, space, train, src,
+                                           space_src, space_loc)
+        fix = {"width": "lower the high end of width (or of depth)",
+               "hidden_layers": "use fewer or smaller hidden_layers",
+               "batch_size": "use a smaller batch_size",
+               "data": "use a smaller data file, or fewer features"}[memory.culprit]
+        where_src.report(loc, f"training would need {memory.describe()}; that is more than "
+                              f"the {human(limit)} nnexp allows on this machine (the smaller of "
+                              f"its memory and 8 GiB): {fix}")
+        raise ConfigError(where_src.problems) from None
+    return replace(experiment, memory=memory)
 
 
-def _parse_space_field(raw: Any, src: Source) -> SearchSpace | None:
-    """``search_space``: a path relative to the experiment file, or an inline mapping."""
-    if isinstance(raw, dict):
-        return parse_space(raw, src, ("search_space",))
-    if not isinstance(raw, str):
-        src.report(("search_space",), f"expected a file path or a mapping with parameters, "
-                                      f"got {raw!r}")
+def _read_schema(dataset: DatasetSpec | None, src: Source) -> DataSchema | None:
+    """The dataset's schema, read cheaply; its problems are reported under ``dataset``."""
+    if dataset is None:
         return None
+    from nnexp.data import DataError, SchemaError, read_schema
+
+    try:
+        schema = read_schema(dataset)
+    except SchemaError as err:
+        src.report(("dataset", err.field), str(err))
+    except DataError as err:
+        src.report(("dataset",), str(err))
+    else:
+        rows = schema.n_rows
+        if rows is not None and math.floor(dataset.dev_size * rows + 0.5) < 1:
+            src.report(("dataset", "dev_size"), f"dev_size {dataset.dev_size:g} of {rows} rows "
+                                                "leaves no dev examples, which every trial is "
+                                                "judged on; use more rows or a larger dev_size")
+        return schema
+    return None
+
+
+def _check_names(raw: dict[str, Any], name: Any, study: StudySettings | None,
+                 tracking: Tracking | None, src: Source) -> None:
+    """Names MLflow and nnexp must accept: the study's, the MLflow experiment's (also the
+    registered model's)."""
+    study_name = study.name if study is not None else None
+    mlflow_name = tracking.experiment_name if tracking is not None else None
+    if isinstance(name, str):
+        roles = (("study",) if study_name is None else ()) + \
+                (("mlflow",) if mlflow_name is None else ())
+        message = check_name(name, roles)
+        if message:
+            src.report(("name",), message + ("" if "name" in raw else
+                                             " (the name defaults to the file's stem)"))
+    for loc, value, roles in ((("study", "name"), study_name, ("study",)),
+                              (("tracking", "experiment_name"), mlflow_name, ("mlflow",))):
+        message = check_name(value, roles) if value is not None else None
+        if message:
+            src.report(loc, message)
+
+
+def _memory_location(culprit: str, space: SearchSpace, train: dict[str, Any], src: Source,
+                     space_src: Source, space_loc: Loc) -> tuple[Source, Loc]:
+    """Where to report a network too big for memory: the setting that drives its size."""
+    if culprit in ("width", "batch_size", "hidden_layers") and space.get(culprit) is not None:
+        return space_src, space_loc + ("parameters", culprit)
+    if culprit in train:
+        return src, ("train", culprit)
+    if culprit == "data":
+        return src, ("dataset",)
+    return space_src, space_loc
+def _parse_space_field(raw: Any, src: Source) -> tuple[SearchSpace | None, Source, Loc]:
+    """``search_space``: a path relative to the experiment file, or an inline mapping.
+
+    Returns the space, the file it is in and the field path of its mapping there.
+    """
+    loc: Loc = ("search_space",)
+    if isinstance(raw, dict):
+        return parse_space(raw, src, loc), src, loc
+    if not isinstance(raw, str):
+        src.report(loc, f"expected a file path or a mapping with parameters, got {raw!r}")
+        return None, src, loc
     space_path = src.path.parent / raw
     if not space_path.exists():
-        src.report(("search_space",), f"search space file not found: {space_path}")
-        return None
+        src.report(loc, f"search space file not found: {space_path}")
+        return None, src, loc
     space_raw, space_src = read_mapping(space_path, src.problems)
     if space_raw is None:
-        return None
-    return parse_space(space_raw, space_src, ())
-
-
-def _parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: SearchSpace | None,
-                 src: Source) -> StudySettings | None:
-    loc: Loc = ("study",)
-    before = len(src.problems)
-    study = validate_section(StudySettings, raw, src, loc)
-    if study is None:
-        return None
-
-    def bad(where: Loc, message: str) -> None:
-        src.report(loc + where, message)
-
-    multi = objective is not None and len(objective) > 1
-    pruner = study.pruner or ("none" if multi else "median")
-    if study.sampler not in SAMPLERS:
-        bad(("sampler",), unknown_name("sampler", study.sampler, SAMPLERS))
-    else:
-        for option, message in check_options("sampler", study.sampler, study.sampler_options):
-            bad(("sampler_options", option), message)
-        missing = missing_requirement(study.sampler)
-        if missing:
-            bad(("sampler",), missing)
-        if multi and study.sampler in SINGLE_OBJECTIVE_SAMPLERS:
-            bad(("sampler",), f"{study.sampler} optimises one objective; this experiment has "
-                              f"{len(objective)} (use tpe, nsga2, gp, random, qmc or grid)")
-    if pruner not in PRUNERS:
-        bad(("pruner",), unknown_name("pruner", pruner, PRUNERS))
-    else:
-        for option, message in check_options("pruner", pruner, study.pruner_options):
-            bad(("pruner_options", option), message)
-        if multi and pruner != "none":
-            bad(("pruner",), f"Optuna cannot prune a study with {len(objective)} objectives: "
-                             "use pruner: none (the default then) or one objective")
-    grid_size = space.grid_size() if space is not None else None
-    if study.sampler == "grid" and space is not None:
-        try:
-            space.grid()
-        except ConfigError as err:
-            bad(("sampler",), str(err))
-    n_trials = study.n_trials
-    if n_trials is None and study.timeout is None:
-        n_trials = grid_size if study.sampler == "grid" and grid_size else DEFAULT_TRIALS
-    if len(src.problems) > before:
-        return None
-    return study.model_copy(update={"pruner": pruner, "n_trials": n_trials})
+        return None, space_src, ()
+    return parse_space(space_raw, space_src, ()), space_src, ()
 
 
 def _parse_baselines(raw: Any, space: SearchSpace | None,

@@ -59,7 +59,8 @@ def parse_objective(raw: Any, task: str | None, src: Source,
                     loc: Loc = ("objective",)) -> list[tuple[str, str]] | None:
     """[(metric, direction), ...] from a metric name, a {metric, direction} or a list of them.
 
-    Missing: accuracy for classification, rmse for regression, the dev cost for data files.
+    Missing: accuracy for classification, rmse for regression (``task`` comes from the
+    dataset's schema), the dev cost when the task is unknown.
     Checks metric names, directions, duplicates and that each metric suits the dataset's task.
     """
     if raw is None:

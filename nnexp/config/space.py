@@ -479,7 +479,19 @@ def _parse_condition(ref: str, test: Any, target: Parameter, src: Source,
             src.report(where, f"a range condition is {{low: number, high: number}} (either may "
                               f"be left out), got {test!r}")
             return None
-        return Condition(ref, low=test.get("low"), high=test.get("high"))
+        condition = Condition(ref, low=test.get("low"), high=test.get("high"))
+        if condition.low is not None and condition.high is not None \
+                and condition.low > condition.high:
+            src.report(where, f"low ({_show(condition.low)}) > high ({_show(condition.high)}): "
+                              "no value lies in this range, so the parameter is never sampled; "
+                              "swap them")
+            return None
+        if not _range_reachable(condition, target):
+            src.report(where, f"{ref} never lies in this range (it takes "
+                              f"{target.describe()}), so the parameter is never sampled; give "
+                              "a range that overlaps it")
+            return None
+        return condition
     values = tuple(test) if isinstance(test, list) else (test,)
     if not values:
         src.report(where, "an empty list never matches; list the values that enable it")
@@ -498,6 +510,16 @@ def _parse_condition(ref: str, test: Any, target: Parameter, src: Source,
     return Condition(ref, values=values)
 
 
+def _range_reachable(condition: Condition, target: Parameter) -> bool:
+    """Whether some value of ``target`` lies in the range of ``condition``."""
+    possible = target.values()
+    if possible is not None:
+        return any(condition.holds({target.name: v}) for v in possible)
+    low = target.low if condition.low is None else max(target.low, condition.low)
+    high = target.high if condition.high is None else min(target.high, condition.high)
+    return low <= high
+
+
 def _check_structure(params: dict[str, Parameter], raw: dict[str, Any], src: Source,
                      loc: Loc) -> None:
     """depth and width come together, replace hidden_layers; helpers must serve a condition.
@@ -514,6 +536,13 @@ def _check_structure(params: dict[str, Parameter], raw: dict[str, Any], src: Sou
     if any(p.per_layer for p in params.values()) and DEPTH not in has:
         src.report(loc, "per-layer parameters need a depth parameter (fixed or searched)")
     depth = params.get(DEPTH)
+    depths = depth.values() if depth is not None else None
+    if depths is not None and all(isinstance(d, int) for d in depths) and max(depths) == 0:
+        for p in params.values():
+            if p.per_layer:
+                src.report(loc + (p.name, "per_layer"),
+                           f"depth is always 0, so there is no hidden layer to sample "
+                           f"{p.name}_1 .. for; allow depth >= 1 or drop per_layer")
     if depth is not None and depth.kind == "float":
         src.report(loc + (DEPTH, "type"), "depth takes whole numbers: use type: int")
     referenced = {ref for spec in raw.values() if isinstance(spec, dict)

@@ -7,9 +7,11 @@ module only adds YAML-facing types and did-you-mean hints on top of ``TrainConfi
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 from typing import Any, get_type_hints
 
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from nnexp.config.errors import did_you_mean
@@ -28,6 +30,13 @@ CHOICE_FIELDS: dict[str, tuple[str, ...]] = {
     "dtype": tuple(DTYPES),
 }
 """Training settings that take a name, with the names the core accepts."""
+
+SEED_HIGH = 2**32
+"""Seeds are whole numbers in [0, 2**32): what Optuna's samplers, NumPy's legacy generators
+and scikit-learn's ``random_state`` accept."""
+
+MAX_EPOCHS = 1_000_000
+"""The most epochs a trial may ask for: more would run for days without a sign of life."""
 
 DEPTH, WIDTH = "depth", "width"
 """Search-space parameters that build ``hidden_layers``: depth layers of width units."""
@@ -62,6 +71,10 @@ def check_setting(name: str, value: Any) -> tuple[Any, str | None]:
     """
     if name not in FIELD_NAMES:
         return value, f"unknown training setting{did_you_mean(name, FIELD_NAMES)}"
+    if name in ("seed", "epochs") and isinstance(value, int) and not isinstance(value, bool):
+        error = check_seed(value, "seed") if name == "seed" else _check_epochs(value)
+        if error:
+            return value, error
     expected = get_type_hints(TrainConfig)[name]
     if isinstance(value, bool) or (
             isinstance(value, list | tuple) and any(isinstance(v, bool) for v in value)):
@@ -128,3 +141,38 @@ def to_train_config(params: dict[str, Any], fixed: dict[str, Any], seed: int) ->
             values["keep_prob"] = tuple(values[layer_name("keep_prob", i)]
                                         for i in range(1, depth + 1))
     return TrainConfig.from_dict({k: v for k, v in values.items() if k in FIELD_NAMES})
+
+
+def check_seed(value: Any, where: str, jobs: int = 1) -> str | None:
+    """Why ``value`` cannot be a seed (``where`` names it, e.g. 'study.seed' or '--seed'), or
+    None. Seeds are whole numbers in [0, 2**32); with ``jobs`` worker processes the study
+    seed s seeds the workers' samplers with s .. s + jobs - 1, which must fit too."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        return f"{where}={value!r}: a seed is a whole number in [0, 2**32)"
+    if not 0 <= value < SEED_HIGH - (jobs - 1):
+        top = SEED_HIGH - jobs
+        extra = f" (with {jobs} worker processes: at most {top})" if jobs > 1 else ""
+        return (f"{where}={value}: a seed must be a whole number from 0 to {SEED_HIGH - 1}"
+                f"{extra}, the range Optuna's samplers and NumPy accept; use one in that range")
+    return None
+
+
+def _check_epochs(value: int) -> str | None:
+    if value > MAX_EPOCHS:
+        return (f"epochs={value}: at most {MAX_EPOCHS:,} (more would train for days with no "
+                "output); use fewer epochs, or patience to stop early")
+    return None
+
+
+def trial_seed(study_seed: int | None, number: int) -> int:
+    """The training seed of trial ``number``: determined by the study seed and the number."""
+    seq = np.random.SeedSequence([0 if study_seed is None else study_seed, number])
+    return int(seq.generate_state(1)[0])
+
+
+def for_task(config: TrainConfig, task: str | None) -> TrainConfig:
+    """Pin ``output: auto`` to linear for a regression dataset (whole-number real targets
+    would otherwise look like classes); the recorded config then retrains the same way."""
+    if task == "regression" and config.output == "auto":
+        return replace(config, output="linear")
+    return config

@@ -14,6 +14,7 @@ from nnexp.data.files import SUFFIXES, load_file
 from nnexp.data.fingerprint import fingerprint
 from nnexp.data.prepare import load, prepare
 from nnexp.data.scaling import SCALERS, Scaler, fit_scaler
+from nnexp.data.schema import DataSchema, SchemaError, read_schema
 from nnexp.data.splits import Splits, split
 
 __all__ = [
@@ -22,9 +23,11 @@ __all__ = [
     "SUFFIXES",
     "TASKS",
     "DataError",
+    "DataSchema",
     "Dataset",
     "DatasetInfo",
     "Scaler",
+    "SchemaError",
     "Splits",
     "fingerprint",
     "fit_scaler",
@@ -34,5 +37,6 @@ __all__ = [
     "load_file",
     "one_hot",
     "prepare",
+    "read_schema",
     "split",
 ]

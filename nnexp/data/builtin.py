@@ -7,29 +7,39 @@ one entry. scikit-learn is imported inside the loaders so importing this module 
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from nnexp.data.dataset import Dataset
 from nnexp.data.errors import DataError
+from nnexp.errors import did_you_mean
+
+
+class Shape(NamedTuple):
+    """How big a built-in dataset is for given parameters, known without generating it."""
+
+    n_rows: int
+    n_features: int
+    n_classes: int | None  # None for regression
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A built-in dataset: its task, a one-line description, its parameters (name -> default)
-    and the function ``load(**params) -> Dataset``."""
+    """A built-in dataset: its task, a one-line description, its parameters (name -> default),
+    the function ``load(**params) -> Dataset`` and ``shape(**params) -> Shape`` (which raises
+    ``DataError`` for parameters the generator would reject)."""
 
     name: str
     task: str
     description: str
     params: dict[str, Any]
     load: Callable[..., Dataset]
+    shape: Callable[..., Shape]
 
 
 def _columns(n_x: int) -> list[str]:
@@ -154,39 +164,94 @@ def regression(
                    feature_names=_columns(n_features))
 
 
-def _info(name: str, task: str, description: str, load: Callable[..., Dataset]) -> DatasetInfo:
+def _fixed_shape(n_rows: int, n_features: int, n_classes: int) -> Callable[..., Shape]:
+    return lambda: Shape(n_rows, n_features, n_classes)
+
+
+def _pairs_shape(n_samples: int = 400, **_: Any) -> Shape:
+    """planar_flower and spirals: two arms of n_samples // 2 points in 2-D."""
+    return Shape(2 * (n_samples // 2), 2, 2)
+
+
+def _plane_shape(n_samples: int = 400, **_: Any) -> Shape:
+    return Shape(n_samples, 2, 2)
+
+
+def _blobs_shape(n_samples: int = 400, n_features: int = 2, n_classes: int = 3,
+                 **_: Any) -> Shape:
+    if n_features < 1 or n_classes < 2:
+        raise DataError(f"blobs: n_features={n_features} must be >= 1 and n_classes="
+                        f"{n_classes} >= 2 (classification needs two classes).")
+    return Shape(n_samples, n_features, n_classes)
+
+
+def _regression_shape(n_samples: int = 400, n_features: int = 5, **_: Any) -> Shape:
+    if n_features < 5:
+        raise DataError(f"regression: n_features={n_features} must be at least 5.")
+    return Shape(n_samples, n_features, None)
+
+
+def _info(name: str, task: str, description: str, load: Callable[..., Dataset],
+          shape: Callable[..., Shape]) -> DatasetInfo:
     params = {p.name: p.default for p in inspect.signature(load).parameters.values()}
-    return DatasetInfo(name=name, task=task, description=description, params=params, load=load)
+    return DatasetInfo(name=name, task=task, description=description, params=params, load=load,
+                       shape=shape)
 
 
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
         _info("digits", "multiclass", "8x8 images of handwritten digits 0-9, pixels 0-16 (sklearn)",
-              digits),
+              digits, _fixed_shape(1797, 64, 10)),
         _info("breast_cancer", "binary", "Wisconsin breast cancer, 0 malignant, 1 benign (sklearn)",
-              breast_cancer),
+              breast_cancer, _fixed_shape(569, 30, 2)),
         _info("wine", "multiclass", "chemical analysis of wines from three cultivars (sklearn)",
-              wine),
+              wine, _fixed_shape(178, 13, 3)),
         _info("iris", "multiclass", "Fisher's iris: sepal and petal sizes of three species "
-              "(sklearn)", iris),
+              "(sklearn)", iris, _fixed_shape(150, 4, 3)),
         _info("planar_flower", "binary", "the course's two-colour four-petal flower in 2-D",
-              planar_flower),
-        _info("moons", "binary", "two interleaving half circles in 2-D", moons),
-        _info("circles", "binary", "a small circle inside a large one in 2-D", circles),
-        _info("blobs", "multiclass", "Gaussian clusters, one per class", blobs),
-        _info("spirals", "binary", "two interleaved spiral arms in 2-D", spirals),
+              planar_flower, _pairs_shape),
+        _info("moons", "binary", "two interleaving half circles in 2-D", moons, _plane_shape),
+        _info("circles", "binary", "a small circle inside a large one in 2-D", circles,
+              _plane_shape),
+        _info("blobs", "multiclass", "Gaussian clusters, one per class", blobs, _blobs_shape),
+        _info("spirals", "binary", "two interleaved spiral arms in 2-D", spirals, _pairs_shape),
         _info("regression", "regression", "Friedman #1: a nonlinear real-valued target",
-              regression),
+              regression, _regression_shape),
     )
 }
 
 
+_PROBE_ROWS = 50
+"""Rows a generator makes to check its parameters without making the whole dataset."""
+
+
+def builtin_shape(name: str, **params: Any) -> Shape:
+    """The shape of built-in dataset ``name`` with ``params``, without loading or generating
+    it; ``DataError`` for a name or parameters ``load_builtin`` would reject."""
+    info = _checked(name, params)
+    shape = info.shape(**params)
+    if "n_samples" in info.params:  # a generator: a few rows show whether it takes params
+        try:
+            info.load(**{**params, "n_samples": min(shape.n_rows, _PROBE_ROWS)})
+        except (TypeError, ValueError) as err:
+            raise DataError(f"Dataset {name!r} rejected the parameters {params}: {err}") from None
+    return shape
+
+
 def load_builtin(name: str, **params: Any) -> Dataset:
     """Load the built-in dataset ``name`` with ``params`` overriding its defaults."""
+    info = _checked(name, params)
+    try:
+        return info.load(**params)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"Dataset {name!r} rejected the parameters {params}: {err}") from err
+
+
+def _checked(name: str, params: dict[str, Any]) -> DatasetInfo:
+    """The info of dataset ``name`` once its name and parameters pass the shared checks."""
     if name not in DATASETS:
-        close = difflib.get_close_matches(name, DATASETS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, DATASETS, sentence=True)
         raise DataError(
             f"Unknown built-in dataset {name!r}.{hint} Valid names: {', '.join(DATASETS)}."
         )
@@ -199,17 +264,18 @@ def load_builtin(name: str, **params: Any) -> Dataset:
             f"Valid parameters: {valid}."
         )
     _check_params(name, params)
-    try:
-        return info.load(**params)
-    except (TypeError, ValueError) as err:
-        raise DataError(f"Dataset {name!r} rejected the parameters {params}: {err}") from err
+    return info
 
 
 def _check_params(name: str, params: dict[str, Any]) -> None:
-    """Shared bounds: n_samples an integer >= 2, noise a number >= 0."""
+    """Shared bounds: n_samples an integer >= 2, noise a number >= 0, seed in [0, 2**32)."""
     n = params.get("n_samples", 2)
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
         raise DataError(f"Dataset {name!r}: n_samples={n!r} must be an integer >= 2.")
     noise = params.get("noise", 0.0)
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or noise < 0:
         raise DataError(f"Dataset {name!r}: noise={noise!r} must be a number >= 0.")
+    seed = params.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise DataError(f"Dataset {name!r}: seed={seed!r} must be a whole number from 0 to "
+                        f"{2**32 - 1}.")

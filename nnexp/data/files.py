@@ -7,7 +7,6 @@ given. pandas and h5py are imported inside the readers.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ import numpy as np
 from nnexp.data.dataset import TASKS, Dataset, infer_task
 from nnexp.data.encoding import categories, one_hot
 from nnexp.data.errors import DataError
+from nnexp.errors import did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,8 +93,7 @@ def _table(
         raise DataError(f"{str(path)!r} is a table, so the dataset needs `target`: the name of "
                         f"the label column. Columns: {', '.join(columns)}.")
     if target not in columns:
-        close = difflib.get_close_matches(target, columns, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(target, columns, sentence=True)
         raise DataError(f"{str(path)!r} has no target column {target!r}.{hint} "
                         f"Columns: {', '.join(columns)}.")
     features = frame.drop(columns=target)

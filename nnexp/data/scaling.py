@@ -8,7 +8,6 @@ model stores and applies again at prediction time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -38,22 +37,6 @@ class Scaler:
                 f"an array of shape {X.shape}; give X of shape (m, {self.shift.shape[0]})."
             )
         return (X - self.shift) / self.scale
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: ``{"kind": str, "shift": [float], "scale": [float]}``."""
-        return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Scaler:
-        """Inverse of ``to_dict``."""
-        shift = np.asarray(data["shift"], dtype=np.float64)
-        scale = np.asarray(data["scale"], dtype=np.float64)
-        if shift.ndim != 1 or shift.shape != scale.shape:
-            raise DataError(
-                f"A stored scaler needs 'shift' and 'scale' lists of equal length; got "
-                f"{shift.shape} and {scale.shape}."
-            )
-        return cls(kind=str(data["kind"]), shift=shift, scale=scale)
 
 
 def fit_scaler(X_train: np.ndarray, kind: str) -> Scaler:

@@ -1,0 +1,72 @@
+"""Study settings resolved once in config; a trial's configuration rebuilt exactly; seeds and
+names checked; config does not import search."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from search_helpers import study, write_experiment
+
+from nnexp.config import check_name, check_seed, load_experiment, pruner_options
+from nnexp.config.study import DEFAULT_TRIALS
+from nnexp.core.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_config_does_not_import_search():
+    code = ("import sys, nnexp.config; "
+            "print([m for m in sys.modules if m.startswith('nnexp.search')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_train_config_is_what_each_trial_trained(workdir):
+    from nnexp.search.runner import SearchOptions, run_search
+
+    path = write_experiment(workdir, name="again", study={"n_trials": 3, "seed": 5})
+    run_search(path, SearchOptions(quiet=True))
+    exp = load_experiment(path)
+    trials = study(workdir, "again").trials
+    assert len(trials) == 3
+    for trial in trials:
+        rebuilt = exp.train_config(trial.params, trial.number)
+        assert rebuilt.to_dict() == trial.user_attrs["config"]
+        assert rebuilt.seed == trial.user_attrs["seed"]
+    seeds = {exp.train_config(trials[0].params, n).seed for n in range(3)}
+    assert len(seeds) == 3  # one seed per trial, not the study seed
+    other = exp.train_config(trials[0].params, 0, study_seed=6)
+    assert other.seed != exp.train_config(trials[0].params, 0).seed
+
+
+def test_study_defaults_are_resolved(tmp_path):
+    path = write_experiment(tmp_path, study={}, train={"epochs": 40})
+    settings = load_experiment(path).study
+    assert settings.n_trials == DEFAULT_TRIALS and settings.pruner == "median"
+    assert settings.pruner_options == {"n_warmup_steps": 4}
+    timed = load_experiment(write_experiment(tmp_path, study={"timeout": 60})).study
+    assert timed.n_trials is None
+    given = load_experiment(write_experiment(
+        tmp_path, study={"pruner": "percentile",
+                         "pruner_options": {"percentile": 25.0, "n_warmup_steps": 2}})).study
+    assert given.pruner_options == {"percentile": 25.0, "n_warmup_steps": 2}
+
+
+def test_pruner_options_warm_up():
+    assert pruner_options("median", {}, TrainConfig.epochs) == {"n_warmup_steps": 5}
+    assert pruner_options("median", {}, 3) == {"n_warmup_steps": 1}
+    assert pruner_options("hyperband", {}, 100) == {}
+
+
+def test_check_seed_and_check_name():
+    assert check_seed(0, "--seed") is None and check_seed(2**32 - 1, "--seed") is None
+    assert "--seed=-1" in check_seed(-1, "--seed")
+    assert "4294967296" in check_seed(2**32, "--seed")
+    assert "worker" in check_seed(2**32 - 1, "--seed", jobs=2)
+    assert check_name("digits-depth width.v2", ("study", "mlflow")) is None
+    assert "'/'" in check_name("a/b", ("mlflow",))
+    assert check_name("a/b", ("study",)) is None
+    assert "quote" in check_name("it's", ("study",))
