@@ -161,7 +161,7 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
     import nnexp.config
     import nnexp.config.space
     import nnexp.data
-    import nnexp.export.run_file as run_file
+    import nnexp.config.run as run_file
     import nnexp.search.objective as objective
     import nnexp.search.runner as runner
     import nnexp.tracking.models as models

@@ -24,3 +24,25 @@ def first_line(err: BaseException) -> str:
     for quoting a library's error inside a one-paragraph ``NnexpError``."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (``postgresql://user:***@host/db``), for
+    quoting a storage or tracking URL in a message without leaking the secret."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
+def warn(message: str) -> None:
+    """Print one ``warning: ...`` line on stderr: something failed that does not stop nnexp
+    (a plot, an upload); what was recorded elsewhere stays valid."""
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr, flush=True)
