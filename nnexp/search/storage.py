@@ -17,7 +17,7 @@ from nnexp.errors import NnexpError, first_line, mask_url, url_scheme
 
 DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
-CONNECT_TIMEOUT = 5  # seconds; PostgreSQL's and MySQL's drivers both take connect_timeout
+CONNECT_TIMEOUT = 3  # seconds per attempt (libpq tries twice: with and without SSL)
 
 
 def default_storage_url() -> str:

@@ -25,7 +25,8 @@ from nnexp.errors import NnexpError, first_line, mask_url, url_scheme
 HOME = Path("mlruns")
 DB_NAME = "mlflow.db"
 SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks", "file")
-CONNECT_TIMEOUT = 5  # seconds
+CONNECT_TIMEOUT = 5  # seconds: TCP probe and the first HTTP request
+DB_CONNECT_TIMEOUT = 3  # seconds per attempt; libpq tries twice (with and without SSL)
 DEFAULT_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
@@ -94,15 +95,19 @@ def probe(uri: str, timeout: float = CONNECT_TIMEOUT) -> None:
     if host:  # a database over a local socket has no host to probe
         try:
             socket.create_connection((host, port), timeout=timeout).close()
+        except TimeoutError:
+            raise _unreachable(uri, f"no answer from {host}:{port} within {timeout:g} s") \
+                from None
         except OSError as err:
-            raise _unreachable(uri, f"no answer from {host}:{port} within {timeout:g} s "
-                                    f"({err.strerror or type(err).__name__})") from None
+            raise _unreachable(uri, f"cannot connect to {host}:{port} ({err.strerror or err})") \
+                from None
     if scheme in ("postgresql", "mysql"):
         import sqlalchemy
 
         try:
             engine = sqlalchemy.create_engine(
-                uri, connect_args={"connect_timeout": int(timeout)}, poolclass=sqlalchemy.NullPool)
+                uri, connect_args={"connect_timeout": DB_CONNECT_TIMEOUT},
+                poolclass=sqlalchemy.NullPool)
             with engine.connect():
                 pass
             engine.dispose()
@@ -166,7 +171,11 @@ def connect(uri: str):
             f"installed ({err}). Install it (for PostgreSQL: pip install 'psycopg[binary]') or "
             "use another --tracking-uri.") from None
     except Exception as err:  # noqa: BLE001 - any failure to open the store is the user's URI
-        raise _unreachable(uri, first_line(err)) from None
+        why = first_line(err)
+        if "timed out" in why.lower() or "timeout" in why.lower():
+            why = f"the server accepted the connection but did not answer within " \
+                  f"{CONNECT_TIMEOUT} s"
+        raise _unreachable(uri, why) from None
     return client
 
 
