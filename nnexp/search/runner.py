@@ -34,7 +34,7 @@ from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import open_storage
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
-from nnexp.tracking.writer import Writer
+from nnexp.tracking.writer import writing
 
 DEFAULT_TRIALS = 20
 EXIT_CODES = {0: "at least one trial completed (or was pruned), or there was nothing to do",
@@ -127,17 +127,11 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         pruner=make_pruner(ctx.pruner, ctx.pruner_options))
     if n_trials == 0:
         return
-    writer = Writer()
-    try:
-        with threadpool_limits(limits=ctx.blas_threads), Interrupt() as interrupt:
-            study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
-                           timeout=timeout, catch=(Exception,), gc_after_trial=False,
-                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
-    except BaseException:  # the interruption (or the first error) wins; writes are reported
-        for message in writer.close(raise_errors=False):
-            warn(f"MLflow write failed: {message}")
-        raise
-    writer.close()
+    with writing() as writer, threadpool_limits(limits=ctx.blas_threads), \
+            Interrupt() as interrupt:  # an interruption wins over failed writes (writing)
+        study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
+                       timeout=timeout, catch=(Exception,), gc_after_trial=False,
+                       callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
 
 
 def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
@@ -199,6 +193,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     pruning = pruner_options(pruner_name, settings.pruner_options,
                              int(exp.fixed.get("epochs", TrainConfig.epochs)))
     storage = open_storage(storage_url)
+    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
+    client = connect(uri)  # both stores reached before anything is written in either
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         existing = optuna.load_study(study_name=study_name, storage=storage)
@@ -228,8 +224,6 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         n_trials = DEFAULT_TRIALS
     timeout = options.timeout or settings.timeout
 
-    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
-    client = connect(uri)
     mlflow_name = exp.tracking.experiment_name or exp.name
     experiment_id = ensure_experiment(client, mlflow_name, uri)
     previous = client.search_runs(

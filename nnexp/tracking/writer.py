@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from nnexp.errors import NnexpError, first_line, warn
 
@@ -107,3 +108,18 @@ class Writer:
                 on_error(message)
             except BaseException:  # noqa: BLE001, S110 - the store refused: the failure is kept
                 pass
+
+
+@contextmanager
+def writing(announce: Callable[[str], None] | None = warn) -> Iterator[Writer]:
+    """A ``Writer`` for the block, closed at its end. If the block raised (a
+    ``KeyboardInterrupt``, say), that exception wins: failed writes are only reported, one
+    ``warning:`` line each; otherwise they are raised as ``drain`` does."""
+    writer = Writer(announce)
+    try:
+        yield writer
+    except BaseException:
+        for message in writer.close(raise_errors=False):
+            warn(f"MLflow write failed: {message}")
+        raise
+    writer.close()
