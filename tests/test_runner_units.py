@@ -336,3 +336,18 @@ def test_failure_summary_is_none_when_a_trial_completed_or_was_pruned_or_none_ra
 ])
 def test_mask_url_hides_only_the_password(url, masked):
     assert mask_url(url) == masked
+
+
+def test_tracking_is_a_leaf_over_mlflow_and_run_files_live_in_config():
+    import re
+    from pathlib import Path
+
+    import nnexp
+
+    root = Path(nnexp.__file__).parent
+    pattern = re.compile(r"^\s*(from|import)\s+nnexp\.(search|config|data|export)\b", re.M)
+    for path in (root / "tracking").glob("*.py"):
+        assert not pattern.search(path.read_text()), path
+    assert not (root / "export" / "run_file.py").exists()
+    writers = [p for p in root.rglob("*.py") if "def write_run_file" in p.read_text()]
+    assert writers == [root / "config" / "run.py"]
