@@ -161,7 +161,6 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
     import nnexp.config
     import nnexp.config.space
     import nnexp.data
-    import nnexp.export.run_file as run_file
     import nnexp.search.objective as objective
     import nnexp.search.runner as runner
     import nnexp.tracking.models as models
@@ -243,7 +242,7 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
     clock.wrap(objective, "for_task", "nnexp config (to_train_config, for_task)")
     clock.wrap(objective, "final_metrics", "nnexp final_metrics (evaluate train/dev/test)")
     clock.wrap(objective, "run_file", "nnexp config.yaml build + write")
-    clock.wrap(run_file, "write_run_file", "nnexp config.yaml build + write")
+    clock.wrap(objective, "run_file_text", "nnexp config.yaml build + write")
     clock.wrap(models, "save_model_dir", "nnexp model dir write (npz, json)")
     clock.wrap(objective.Objective, "_keep_model", "nnexp keep-model check (new best?)")
 

@@ -40,3 +40,25 @@ def did_you_mean(word: object, candidates: Iterable[str], sentence: bool = False
     if not close:
         return ""
     return f" Did you mean '{close[0]}'?" if sentence else f" (did you mean '{close[0]}'?)"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (``postgresql://user:***@host/db``), for
+    quoting a storage or tracking URL in a message without leaking the secret."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
+def warn(message: str) -> None:
+    """Print one ``warning: ...`` line on stderr: something failed that does not stop nnexp
+    (a plot, an upload); what was recorded elsewhere stays valid."""
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr, flush=True)

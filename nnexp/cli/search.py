@@ -25,6 +25,14 @@ def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: i
     """Run an Optuna study over EXPERIMENT's search space; every trial is an MLflow run.
 
     Re-running the same command resumes the study and adds --n-trials more trials.
+
+    \b
+    Exit codes:
+      0    at least one trial completed (or was pruned), or nothing was left to do
+      1    none of this run's trials completed: all failed or diverged
+           (the most common reason and a trial to look at are printed)
+      2    bad input, or a storage or tracking store that cannot be used
+      130  interrupted (Ctrl-C); the same command resumes
     """
     from nnexp.cli.display import print_search_result
     from nnexp.search.runner import SearchOptions, run_search
@@ -32,5 +40,7 @@ def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: i
     result = run_search(experiment, SearchOptions(n_trials, timeout, jobs, storage, tracking_uri,
                                                   study_name, seed, quiet))
     print_search_result(result)
-    if result.interrupted:
-        raise SystemExit(130)
+    if result.failure:
+        click.echo(f"Error: {result.failure}", err=True)
+    if result.exit_code:
+        raise SystemExit(result.exit_code)

@@ -16,7 +16,7 @@ import click
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines.")
 def train(config: str, tracking_uri: str | None, output: Path | None, quiet: bool) -> None:
     """Train CONFIG (a run file, e.g. a trial's exported config.yaml) as one MLflow run."""
-    from nnexp.tracking.train_run import train_run
+    from nnexp.search.train import train_run
 
     result = train_run(config, tracking_uri, output, quiet)
     shown = {k: v for k, v in result.metrics.items()

@@ -1,4 +1,7 @@
-"""Run files: one train-ready configuration (what ``export`` writes, ``nnexp train`` reads).
+"""Run files: one train-ready configuration, read and written here and nowhere else.
+
+A trial writes one as its ``config.yaml`` artifact (``run_file`` + ``run_file_text``) and
+``nnexp train`` reads it back (``load_run_config``), so any trial retrains without its study.
 
 Fields: ``name`` (default: the file's stem), ``description``, ``dataset`` (as in experiments),
 ``train`` (a complete ``TrainConfig``; omitted settings take their defaults), optional
@@ -11,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from nnexp.config.dataset import DatasetSpec, known_task, parse_dataset
 from nnexp.config.errors import ConfigError
@@ -66,3 +71,50 @@ def load_run_config(path: str | Path) -> RunConfig:
         raise ConfigError(src.problems)
     return RunConfig(path=path, name=name, dataset=dataset, train=train, objective=objective,
                      tracking=tracking, description=description, source=source)
+
+
+def dataset_section(spec: DatasetSpec) -> dict[str, Any]:
+    """A ``DatasetSpec`` as a YAML mapping (generator parameters under ``params``, where a
+    generator's own ``seed`` cannot clash with the split seed)."""
+    out: dict[str, Any] = {}
+    if spec.name is not None:
+        out["name"] = spec.name
+    else:
+        out["path"] = str(Path(spec.path).resolve())
+        if spec.target is not None:
+            out["target"] = spec.target
+        if spec.task is not None:
+            out["task"] = spec.task
+    if spec.params:
+        out["params"] = dict(spec.params)
+    out.update(dev_size=spec.dev_size, test_size=spec.test_size, seed=spec.seed,
+               scale=spec.scale, stratify=spec.stratify)
+    return out
+
+
+def run_file(name: str, dataset_spec: DatasetSpec, train: dict[str, Any],
+             objective: list[tuple[str, str]] | None = None,
+             source: dict[str, Any] | None = None,
+             tracking: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The mapping of a run file (the fields ``load_run_config`` reads)."""
+    out: dict[str, Any] = {"name": name, "dataset": dataset_section(dataset_spec),
+                           "train": train}
+    if objective:
+        out["objective"] = [{"metric": m, "direction": d} for m, d in objective]
+    if tracking:
+        out["tracking"] = tracking
+    if source:
+        out["source"] = source
+    return out
+
+
+def run_file_text(content: dict[str, Any]) -> str:
+    """``content`` (see ``run_file``) as block-style YAML."""
+    return yaml.safe_dump(content, sort_keys=False, default_flow_style=None)
+
+
+def write_run_file(path: Path, content: dict[str, Any]) -> Path:
+    """Write ``content`` (see ``run_file``) as YAML to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(run_file_text(content))
+    return path

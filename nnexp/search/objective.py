@@ -4,7 +4,10 @@ The objective reports the per-epoch dev metric to Optuna for pruning and logs th
 metrics to the trial's MLflow run. Outcomes are typed and recorded on both sides (Optuna user
 attribute ``state`` and MLflow tag ``nnexp.state``): complete, pruned (with the epoch),
 diverged (NaN/inf cost, with the epoch), failed (with the exception message) and interrupted
-(Ctrl-C). Diverged and failed trials are Optuna FAIL trials; the study goes on.
+(Ctrl-C). Diverged and failed trials are Optuna FAIL trials; the study goes on. An objective
+that is NaN or infinite although training did not diverge (r2 on a constant dev target) is a
+failed trial whose reason names the metric. Metrics are read through the one registry,
+``nnexp.config.metrics.METRICS``; outcomes are ``nnexp.tracking.states.TrialState`` values.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnexp.config import to_train_config
+from nnexp.config.metrics import METRICS
+from nnexp.config.run import run_file, run_file_text
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
-from nnexp.export.run_file import run_file
+from nnexp.errors import first_line
 from nnexp.search.interrupt import Interrupt
 from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import Writer
 
 if TYPE_CHECKING:
@@ -30,8 +36,10 @@ if TYPE_CHECKING:
     from nnexp.data import Splits
 
 CURVE_POINTS = 200
-STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
-          "interrupted": "KILLED"}
+
+
+class UndefinedObjective(ValueError):
+    """Training finished, but an objective's value is NaN or infinite (not divergence)."""
 
 
 def trial_seed(study_seed: int | None, number: int) -> int:
@@ -60,13 +68,9 @@ class StudyContext:
     git_commit: str | None
 
 
-def objective_value(metric: str, final: dict[str, float], result) -> float:
-    """The value of objective ``metric`` for a finished training run."""
-    if metric == "train_cost":
-        return result.history[-1].train_cost
-    if metric in ("n_params", "train_seconds"):
-        return float(final[metric])
-    return float(final["final_" + metric])
+def objective_value(metric: str, final: dict[str, float]) -> float:
+    """The value of objective ``metric`` for a finished training run (its final metrics)."""
+    return METRICS[metric].final_value(final)
 
 
 def log_every(configured: int | None, epochs: int) -> int:
@@ -78,15 +82,15 @@ def log_every(configured: int | None, epochs: int) -> int:
 
 def epoch_value(metric: str, m: EpochMetrics, dev_variance: float) -> float | None:
     """The per-epoch value of objective ``metric`` reported to the pruner (None: not per epoch)."""
-    if metric in ("dev_accuracy", "dev_rmse"):
-        return m.dev_metric
-    if metric in ("dev_log_loss", "dev_cost"):
-        return m.dev_cost
-    if metric == "dev_r2":
-        return 1.0 - m.dev_metric**2 / dev_variance if dev_variance > 0 else None
-    if metric == "train_cost":
-        return m.train_cost
-    return None
+    return METRICS[metric].epoch_value(m, dev_variance)
+
+
+def undefined_reason(metric: str, value: float, dev_variance: float, task: str) -> str:
+    """Why objective ``metric`` came out NaN or infinite after training that did not diverge."""
+    why = "the dev target is constant (r2 undefined)" if metric == "dev_r2" and \
+        task == "regression" and dev_variance == 0 else \
+        "the metric is undefined for this data although training did not diverge"
+    return f"objective {metric} is {value}: {why}"
 
 
 class Objective:
@@ -108,14 +112,14 @@ class Objective:
 
         ctx, exp = self.ctx, self.ctx.experiment
         if self.interrupt is not None and self.interrupt.requested:
-            trial.set_user_attr("state", "interrupted")
+            trial.set_user_attr("state", TrialState.INTERRUPTED)
             raise KeyboardInterrupt
         params = exp.space.suggest(trial)
         seed = trial_seed(ctx.study_seed, trial.number)
         try:
             config = for_task(to_train_config(params, exp.fixed, seed), ctx.splits.task)
         except ValueError as err:  # sampled values that do not make a valid network together
-            trial.set_user_attr("state", "failed")
+            trial.set_user_attr("state", TrialState.FAILED)
             trial.set_user_attr("reason", f"invalid configuration: {err}")
             raise
         trial.set_user_attr("seed", config.seed)
@@ -127,7 +131,7 @@ class Objective:
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
         run.metrics({"trial_number": trial.number})
-        state, reason, epoch = "complete", "", None
+        state, reason, epoch = TrialState.COMPLETE, "", None
         self._last_epoch = 0
         try:
             result = train(ctx.splits.X_train, ctx.splits.y_train, config,
@@ -135,40 +139,50 @@ class Objective:
                            callbacks=[self._epoch_callback(trial, run, config.epochs)],
                            x_shift=ctx.splits.scaler.shift, x_scale=ctx.splits.scaler.scale)
             final = final_metrics(result, ctx.splits)
-            values = [objective_value(m, final, result) for m in self.metrics]
-            bad = [m for m, v in zip(self.metrics, values) if not math.isfinite(v)]
-            if bad:
-                raise DivergenceError(len(result.history), float("nan"))
+            values = [objective_value(m, final) for m in self.metrics]
+            for metric, value in zip(self.metrics, values):
+                if not math.isfinite(value):
+                    raise UndefinedObjective(undefined_reason(metric, value, self.dev_variance,
+                                                              ctx.splits.task))
         except optuna.TrialPruned as err:
-            state, reason, epoch = "pruned", str(err), self._last_epoch
+            state, reason, epoch = TrialState.PRUNED, str(err), self._last_epoch
             raise
         except DivergenceError as err:
-            state, reason, epoch = "diverged", str(err), err.epoch
+            state, reason, epoch = TrialState.DIVERGED, str(err), err.epoch
+            raise
+        except UndefinedObjective as err:
+            state, reason = TrialState.FAILED, str(err)
             raise
         except Exception as err:
-            state, reason = "failed", f"{type(err).__name__}: {err}"
+            state, reason = TrialState.FAILED, f"{type(err).__name__}: {err}"
             raise
         except KeyboardInterrupt:
-            state, reason = "interrupted", "interrupted by the user (Ctrl-C)"
+            state, reason = TrialState.INTERRUPTED, "interrupted by the user (Ctrl-C)"
             raise
         finally:
-            if state == "interrupted":
+            if state == TrialState.INTERRUPTED:
                 try:  # a second Ctrl-C or a broken connection must not mask the interruption
                     self._close(trial, run, state, reason, epoch)
                 except Exception:  # noqa: BLE001 - the runner closes dangling runs at the end
                     pass
-            elif state != "complete":
+            elif state != TrialState.COMPLETE:
                 self._close(trial, run, state, reason, epoch)
         run.metrics(final)
         run.metrics({f"objective_{i}" if len(values) > 1 else "objective": v
                      for i, v in enumerate(values)})
-        self._artifacts(trial, run, config, result, values)
+        try:
+            self._artifacts(trial, run, config, result, values)
+        except Exception as err:  # noqa: BLE001 - the trial's value stands; the run still ends
+            message = f"{type(err).__name__}: {first_line(err)}"
+            trial.set_user_attr("artifact_error", message)
+            run.tags({TAG_PREFIX + "artifact_error": message[:5000]})
         self._close(trial, run, state, "", None)
         return values[0] if len(values) == 1 else tuple(values)
 
     def _tags(self, trial, config: TrainConfig) -> dict[str, Any]:
         ctx = self.ctx
-        tags = {"study": ctx.study_name, "trial_number": trial.number, "state": "running",
+        tags = {"study": ctx.study_name, "trial_number": trial.number,
+                "state": TrialState.RUNNING,
                 "sampler": ctx.sampler, "pruner": ctx.pruner, "seed": config.seed,
                 "study_seed": ctx.study_seed, "dataset": ctx.splits.name,
                 "dataset_fingerprint": ctx.splits.fingerprint, "blas_threads": ctx.blas_threads,
@@ -216,7 +230,8 @@ class Objective:
                                                   "blas_threads": ctx.blas_threads},
                            tracking={"experiment_name": ctx.mlflow_experiment_name})
         keep = self._keep_model(trial, values)
-        run.artifact(stage_artifacts(content, result.model if keep else None, ctx.splits))
+        run.artifact(stage_artifacts({"config.yaml": run_file_text(content)},
+                                     result.model if keep else None, ctx.splits))
         if keep:
             trial.set_user_attr("model_logged", True)
 
@@ -237,7 +252,8 @@ class Objective:
                 return False
         return True
 
-    def _close(self, trial, run: RunLogger, state: str, reason: str, epoch: int | None) -> None:
+    def _close(self, trial, run: RunLogger, state: TrialState, reason: str,
+               epoch: int | None) -> None:
         trial.set_user_attr("state", state)
         tags = {TAG_PREFIX + "state": state}
         if reason:
@@ -246,5 +262,7 @@ class Objective:
         if epoch is not None:
             trial.set_user_attr("epoch", epoch)
             tags[TAG_PREFIX + f"{state}_epoch"] = epoch
+        if run.write_errors:  # writes of this trial that failed so far (later ones: run tag)
+            trial.set_user_attr("write_error", run.write_errors[0])
         run.tags(tags)
-        run.end(STATUS[state])
+        run.end(state.status)

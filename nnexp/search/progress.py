@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from nnexp.tracking.states import TrialState
+
 
 def _clock(seconds: float) -> str:
     seconds = int(max(seconds, 0))
@@ -53,8 +55,8 @@ class Progress:
         finished = [t for t in mine if t.state.is_finished()]
         running = sum(t.state.name == "RUNNING" for t in mine)
         states = [t.user_attrs.get("state", t.state.name.lower()) for t in finished]
-        pruned = states.count("pruned")
-        failed = sum(s in ("failed", "diverged", "fail") for s in states)
+        pruned = states.count(TrialState.PRUNED)
+        failed = sum(s in (TrialState.FAILED, TrialState.DIVERGED, "fail") for s in states)
         elapsed = time.monotonic() - self.start
         done = len(finished)
         total = f"/{self.total}" if self.total else ""

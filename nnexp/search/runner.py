@@ -5,29 +5,43 @@ Resuming: the same study name in the same storage continues the study; ``n_trial
 trials are added. Ctrl-C stops cleanly: the running trial is recorded as interrupted (Optuna
 FAIL, MLflow KILLED), the parent run is summarised and closed, and the next invocation
 resumes.
+
+Exit codes (``SearchResult.exit_code``; ``EXIT_CODES``): 0 when this invocation completed or
+pruned at least one trial, or had nothing to do; 1 when every trial it ran failed or diverged
+(``SearchResult.failure`` says why); 2 for bad input or an unusable store (``NnexpError``);
+130 when interrupted. The parent run always ends, with the status matching the exit code
+(``PARENT_STATUS``), whatever part of its summary fails.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nnexp.core.config import TrainConfig
-from nnexp.errors import NnexpError
+from nnexp.errors import NnexpError, first_line, mask_url, warn
 from nnexp.search.interrupt import Interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import open_storage
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
-from nnexp.tracking.writer import Writer
+from nnexp.tracking.states import TrialState
+from nnexp.tracking.writer import writing
 
 DEFAULT_TRIALS = 20
+EXIT_CODES = {0: "at least one trial completed (or was pruned), or there was nothing to do",
+              1: "none of this invocation's trials completed: every one failed or diverged",
+              2: "bad input (experiment file, options) or an unusable storage or tracking store",
+              130: "interrupted (Ctrl-C); the same command resumes the study"}
+PARENT_STATUS = {0: "FINISHED", 1: "FAILED", 2: "FAILED", 130: "KILLED"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,9 @@ class SearchResult:
     directions: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     model_uri: str | None = None
+    exit_code: int = 0
+    failure: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def git_commit(path: Path) -> str | None:
@@ -110,14 +127,11 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         pruner=make_pruner(ctx.pruner, ctx.pruner_options))
     if n_trials == 0:
         return
-    writer = Writer()
-    try:
-        with threadpool_limits(limits=ctx.blas_threads), Interrupt() as interrupt:
-            study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
-                           timeout=timeout, catch=(Exception,), gc_after_trial=False,
-                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
-    finally:
-        writer.drain()
+    with writing() as writer, threadpool_limits(limits=ctx.blas_threads), \
+            Interrupt() as interrupt:  # an interruption wins over failed writes (writing)
+        study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
+                       timeout=timeout, catch=(Exception,), gc_after_trial=False,
+                       callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
 
 
 def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
@@ -167,7 +181,6 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     from nnexp.config import load_experiment
     from nnexp.data import prepare
     from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
-    from nnexp.tracking.summary import summarize
 
     exp = load_experiment(experiment_path)
     splits = prepare(exp.dataset)
@@ -180,6 +193,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     pruning = pruner_options(pruner_name, settings.pruner_options,
                              int(exp.fixed.get("epochs", TrainConfig.epochs)))
     storage = open_storage(storage_url)
+    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
+    client = connect(uri)  # both stores reached before anything is written in either
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         existing = optuna.load_study(study_name=study_name, storage=storage)
@@ -209,8 +224,6 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         n_trials = DEFAULT_TRIALS
     timeout = options.timeout or settings.timeout
 
-    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
-    client = connect(uri)
     mlflow_name = exp.tracking.experiment_name or exp.name
     experiment_id = ensure_experiment(client, mlflow_name, uri)
     previous = client.search_runs(
@@ -237,29 +250,106 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
                        parent.run_id, settings.sampler, pruner_name, pruning, seed,
                        max(1, cpus // jobs), commit)
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
-    interrupted = False
+    interrupted, failed = False, True
     try:
         if jobs == 1:
             run_worker(ctx, n_trials, timeout, 0,
                        callbacks=[lambda s, t: progress.update(s.get_trials(deepcopy=False))])
         else:
             _run_processes(ctx, _shares(n_trials, jobs), timeout, study, progress)
+        failed = False
     except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        progress.update(study.get_trials(deepcopy=False))
-        progress.close()
-        close_dangling_runs(client, experiment_id, parent.run_id)
-        info = summarize(study, parent, experiment_id, mlflow_name, _example(splits))
-        parent.end("KILLED" if interrupted else "FINISHED")
+        interrupted, failed = True, False
+    finally:  # whatever failed above or fails here, the parent run is ended
+        info, code, failure = _finish(study, parent, client, experiment_id, mlflow_name,
+                                      splits, progress, first_number, interrupted, failed)
     best = info["best"]
     if len(exp.directions) == 1:
         complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
         best = sorted(complete, key=lambda t: t.values[0],
                       reverse=exp.directions[0] == "maximize")[:5]
-    return SearchResult(study_name, storage_url or "embedded", uri, parent.run_id, resumed,
-                        interrupted, len(study.trials) - first_number, info["counts"],
-                        best, exp.directions, [m for m, _ in exp.objective], info["model_uri"])
+    return SearchResult(study_name, mask_url(storage_url or "embedded"), uri, parent.run_id,
+                        resumed, interrupted, len(study.trials) - first_number, info["counts"],
+                        best, exp.directions, [m for m, _ in exp.objective], info["model_uri"],
+                        code, failure, info["warnings"])
+
+
+def _finish(study, parent: RunLogger, client, experiment_id: str, mlflow_name: str, splits,
+            progress: Progress, first_number: int, interrupted: bool, failed: bool
+            ) -> tuple[dict, int, str | None]:
+    """Summarise the study into the parent run and end it with the status of the exit code;
+    every failure here is a warning line. Returns (summary info, exit code, failure text)."""
+    from nnexp.tracking.summary import summarize
+
+    info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": []}
+
+    def attempt(what: str, action) -> Any:
+        try:
+            return action()
+        except Exception as err:  # noqa: BLE001 - reported; the parent must still be ended
+            message = f"could not {what}: {first_line(err)}"
+            info["warnings"].append(message)
+            warn(message)
+            return None
+
+    trials = attempt("read the study's trials", lambda: study.get_trials(deepcopy=False)) or []
+    if not progress.quiet:
+        attempt("show the progress", lambda: (progress.update(trials), progress.close()))
+    attempt("close the trial runs left running",
+            lambda: close_dangling_runs(client, experiment_id, parent.run_id))
+    summary = attempt("summarise the study", lambda: summarize(
+        study, parent, experiment_id, mlflow_name, _example(splits), _python_model()))
+    if summary:
+        info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
+    mine = [t for t in trials if t.number >= first_number]
+    failure = None if interrupted or failed else failure_summary(
+        mine, lambda number: _run_id(client, experiment_id, study, number))
+    code = 130 if interrupted else 2 if failed else 1 if failure else 0
+    parent.tags({TAG_PREFIX + "exit_code": code})
+    attempt(f"end the parent run {parent.run_id}", lambda: parent.end(PARENT_STATUS[code]))
+    return info, code, failure
+
+
+def _python_model():
+    from nnexp.export.pyfunc import NnexpPyfunc
+
+    return NnexpPyfunc()
+
+
+def _run_id(client, experiment_id: str, study, number: int) -> str | None:
+    from nnexp.tracking.summary import trial_run_id
+
+    try:
+        return trial_run_id(client, experiment_id, study, number)
+    except Exception:  # noqa: BLE001 - only a hint in a message
+        return None
+
+
+def failure_summary(trials, run_id=lambda number: None) -> str | None:
+    """Why none of ``trials`` (this invocation's) completed, or None when one completed or was
+    pruned, or there were none: the most common reason (numbers ignored when grouping) and
+    the latest trial with it, to look at. ``run_id(number)``: its MLflow run id, or None."""
+    from nnexp.tracking.summary import trial_state
+
+    finished = [t for t in trials if t.state.is_finished()]
+    if not finished or any(trial_state(t) in (TrialState.COMPLETE, TrialState.PRUNED)
+                           for t in finished):
+        return None
+    if not all(trial_state(t) in (TrialState.FAILED, TrialState.DIVERGED, "fail")
+               for t in finished):
+        return None
+    groups: dict[str, list] = {}
+    for t in finished:
+        reason = t.user_attrs.get("reason") or "no reason recorded"
+        groups.setdefault(re.sub(r"[-+]?\d[\d.e+-]*", "#", reason), []).append(t)
+    pattern, _ = Counter({k: len(v) for k, v in groups.items()}).most_common(1)[0]
+    example = max(groups[pattern], key=lambda t: t.number)
+    reason = example.user_attrs.get("reason") or "no reason recorded"
+    run = run_id(example.number)
+    look = f"look at trial {example.number}" + (
+        f": MLflow run {run} (mlflow runs describe --run-id {run})" if run else "")
+    return (f"none of the {len(finished)} trial(s) of this invocation completed; most common "
+            f"reason ({len(groups[pattern])} trial(s)): {reason}; {look}")
 
 
 def _run_processes(ctx: StudyContext, shares: list[int | None], timeout: float | None,

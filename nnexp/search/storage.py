@@ -3,7 +3,9 @@
 The default is Optuna's journal file (``mlruns/optuna.journal``): no server, and safe for
 several worker processes on one machine (Optuna's advice; measured in ``bench/storage.py``,
 where SQLite with 4 workers is slower per trial). ``--storage`` takes any Optuna RDB URL
-(``sqlite:///...``, ``postgresql://...``, ``mysql://...``) or ``journal:PATH``.
+(``sqlite:///...``, ``postgresql://...``, ``mysql://...``) or ``journal:PATH``. A database
+server gets ``CONNECT_TIMEOUT`` seconds to answer, so an unreachable one is an error within
+seconds, not a hang.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from nnexp.errors import NnexpError, first_line, url_scheme
+from nnexp.errors import NnexpError, first_line, mask_url, url_scheme
 
 DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
+CONNECT_TIMEOUT = 3  # seconds per attempt (libpq tries twice: with and without SSL)
 
 
 def default_storage_url() -> str:
@@ -66,22 +69,25 @@ def open_storage(url: str | None):
     scheme = url_scheme(url) if "://" in url else ""
     if scheme not in RDB_SCHEMES:
         raise NnexpError(
-            f"storage URL {url!r} is not one Optuna can use. Give a database URL such as "
+            f"storage URL {mask_url(url)!r} is not one Optuna can use. Give a database URL such as "
             "sqlite:///mlruns/optuna.db or postgresql://user@host:5432/db, or journal:PATH for a "
             "journal file (the default is journal:mlruns/optuna.journal). Fix --storage or "
             "study.storage in the experiment file.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180)
+            engine = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}} \
+                if scheme in ("postgresql", "mysql") else None
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=60,
+                                              grace_period=180)
     except ImportError:
         raise NnexpError(
-            f"the Optuna storage {url!r} needs a database driver that is not installed. "
+            f"the Optuna storage {mask_url(url)!r} needs a database driver that is not installed. "
             "Install it (for PostgreSQL: pip install 'psycopg[binary]', or use a "
             "postgresql+psycopg2:// URL with psycopg2-binary) or choose another --storage.") \
             from None
     except Exception as err:  # noqa: BLE001 - any failure to connect is the user's URL
         raise NnexpError(
-            f"cannot open the Optuna storage {url!r}: {first_line(err)}. Check the URL, that "
-            "the database server is running and reachable, and the credentials (fix --storage or "
-            "study.storage in the experiment file).") from None
+            f"cannot open the Optuna storage {mask_url(url)!r}: {first_line(err)}. Check the URL, "
+            "that the database server is running and reachable, and the credentials (fix "
+            "--storage or study.storage in the experiment file).") from None

@@ -1,9 +1,10 @@
-"""Trained models as MLflow artifacts, and the ``mlflow.pyfunc`` wrapper that serves them.
+"""Trained models as MLflow artifacts, and logging them as ``mlflow.pyfunc`` models.
 
 A model directory holds ``model.npz`` + ``model.json`` (``nnexp.core.Model``, which applies
 the fitted scaler itself) and ``features.json`` (feature names and the one-hot encoding of
-categorical columns), so the pyfunc model predicts straight from a pandas DataFrame of the
-original columns: ``mlflow.pyfunc.load_model(uri).predict(df)`` and ``mlflow models serve``.
+categorical columns), so the pyfunc model (``nnexp.export.pyfunc``) predicts straight from a
+pandas DataFrame of the original columns: ``mlflow.pyfunc.load_model(uri).predict(df)`` and
+``mlflow models serve``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
@@ -38,59 +37,30 @@ def save_model_dir(model, feature_names: list[str], encoding: dict[str, list], t
     return directory
 
 
-def stage_artifacts(run_file_content: dict[str, Any], model=None, splits=None) -> Path:
-    """A new temporary folder holding ``config.yaml`` (a run file) and, when ``model`` is
-    given, ``model/`` (see ``save_model_dir``; ``splits`` describes its features), ready to be
+def stage_artifacts(files: dict[str, str], model=None, features=None) -> Path:
+    """A new temporary folder holding ``files`` (name -> text, e.g. ``config.yaml``) and, when
+    ``model`` is given, ``model/`` (see ``save_model_dir``; ``features`` is anything with
+    ``feature_names``, ``encoding`` and ``task``, such as ``nnexp.data.Splits``), ready to be
     handed to ``RunLogger.artifact``, which uploads and removes it."""
     import tempfile
 
-    from nnexp.export.run_file import write_run_file
-
     stage = Path(tempfile.mkdtemp(prefix="nnexp-run-"))
-    write_run_file(stage / "config.yaml", run_file_content)
+    for name, text in files.items():
+        (stage / name).write_text(text)
     if model is not None:
-        save_model_dir(model, splits.feature_names, splits.encoding, splits.task,
+        save_model_dir(model, features.feature_names, features.encoding, features.task,
                        stage / "model")
     return stage
 
 
-def frame_to_X(frame, features: dict[str, Any]) -> np.ndarray:
-    """A DataFrame of the original columns -> X (m, n_x) as the model was trained on."""
-    from nnexp.data import one_hot
-
-    missing = [c for c in features["columns"] if c not in frame.columns]
-    if missing:
-        raise ValueError(f"input is missing column(s) {missing}; expected {features['columns']}")
-    X, _ = one_hot(frame[features["columns"]], features["encoding"])
-    return X
-
-
-class NnexpPyfunc(mlflow.pyfunc.PythonModel):
-    """Predicts from a DataFrame: a ``prediction`` column, and ``proba_<class>`` columns for
-    classifiers."""
-
-    def load_context(self, context) -> None:
-        from nnexp.core import Model
-
-        directory = Path(context.artifacts["model"])
-        self.model = Model.load(directory / MODEL_FILE)
-        self.features = json.loads((directory / FEATURES_FILE).read_text())
-
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        X = frame_to_X(pd.DataFrame(model_input), self.features)
-        out = pd.DataFrame({"prediction": self.model.predict(X)})
-        if self.model.is_classifier:
-            proba = self.model.predict_proba(X)
-            for j, label in enumerate(self.model.classes):
-                out[f"proba_{label}"] = proba[:, j]
-        return out
-
-
-def log_pyfunc(run_id: str, model_dir: Path, registered_name: str | None,
-               example) -> str:
+def log_pyfunc(run_id: str, model_dir: Path, registered_name: str | None, example,
+               python_model) -> str:
     """Log ``model_dir`` as a pyfunc model in run ``run_id`` (registering it under
-    ``registered_name`` if given); returns the registered ``models:/name/version`` URI."""
+    ``registered_name`` if given) served by ``python_model`` (an ``mlflow.pyfunc.PythonModel``
+    such as ``nnexp.export.pyfunc.NnexpPyfunc``, which reads the directory's files); returns
+    the registered ``models:/name/version`` URI."""
     import mlflow
+    import mlflow.pyfunc
     from mlflow.utils.logging_utils import disable_logging, enable_logging
 
     import nnexp
@@ -101,7 +71,7 @@ def log_pyfunc(run_id: str, model_dir: Path, registered_name: str | None,
             warnings.simplefilter("ignore")
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=NnexpPyfunc(),
+                python_model=python_model,
                 artifacts={"model": str(model_dir)},
                 code_paths=[str(Path(nnexp.__file__).parent)],
                 pip_requirements=[f"numpy=={np.__version__}", f"pandas=={pd.__version__}",

@@ -3,7 +3,9 @@
 Per epoch (step = epoch): train_cost, train_<metric>, dev_cost, dev_<metric>, learning_rate,
 epoch_seconds, where <metric> is accuracy (classification) or rmse (regression).
 At the end: final_train_*, final_dev_*, test_* (accuracy, log_loss, cost or rmse, r2, cost),
-epochs_run, best_epoch, train_seconds, n_params, flops_per_epoch.
+epochs_run, best_epoch, train_seconds, n_params, flops_per_epoch, and last_train_cost (the
+last epoch's mean mini-batch cost, L2 penalty included). ``nnexp.config.metrics.METRICS``
+names, for each optimisable metric, the key here that holds its value.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def final_metrics(result, splits) -> dict[str, float]:
         scores["cost"] = scores["log_loss"] if model.is_classifier else scores["rmse"] ** 2
         out.update({f"{prefix}_{k}": v for k, v in scores.items()})
     out.update(epochs_run=len(result.history), best_epoch=result.best_epoch,
+               last_train_cost=result.history[-1].train_cost if result.history else None,
                train_seconds=result.seconds, n_params=model.n_params,
                flops_per_epoch=flops_per_epoch(model.layer_dims, len(splits.y_train)))
     return out

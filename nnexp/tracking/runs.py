@@ -4,7 +4,9 @@ A ``RunLogger`` buffers params, tags and metrics for one run and flushes them wh
 is full, when ``flush_seconds`` have passed since the last flush (so a long trial's learning
 curves appear in the UI while it trains) and when the run ends. MLflow caps one ``log_batch``
 at 1000 metrics, 100 params and 100 tags; flushes are split accordingly. With a ``Writer``,
-flushes, artifacts and the run's end happen on the writer's thread, in order.
+flushes, artifacts and the run's end happen on the writer's thread, in order; a write that
+fails is named (``log_batch for trial-3``) and tagged on the run (``nnexp.write_error``) if
+the store still takes it. A failed artifact upload never keeps a run from being ended.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexp import __version__
+from nnexp.errors import first_line
 from nnexp.tracking.writer import Writer
 
 MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
@@ -31,9 +34,11 @@ class RunLogger:
     """Buffered logging into one MLflow run (created by ``start``)."""
 
     def __init__(self, client, run_id: str | None, flush_seconds: float = 2.0,
-                 writer: Writer | None = None) -> None:
+                 writer: Writer | None = None, name: str = "") -> None:
         self.client = client
         self.run_id = run_id
+        self.name = name
+        self.write_errors: list[str] = []
         self.flush_seconds = flush_seconds
         self.writer = writer
         self._metrics: list = []
@@ -53,14 +58,14 @@ class RunLogger:
         all_tags = {f"{TAG_PREFIX}version": __version__, **tags}
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
-        logger = cls(client, None, flush_seconds, writer)
+        logger = cls(client, None, flush_seconds, writer, run_name)
 
         def create() -> None:
             run = client.create_run(experiment_id, run_name=run_name,
                                     tags={k: _text(v) for k, v in all_tags.items()})
             logger.run_id = run.info.run_id
 
-        logger._call(create)
+        logger._call(create, "create_run")
         return logger
 
     def params(self, values: dict[str, Any]) -> None:
@@ -91,28 +96,52 @@ class RunLogger:
             p, self._params = self._params[:MAX_PARAMS], self._params[MAX_PARAMS:]
             t, self._tags = self._tags[:MAX_TAGS], self._tags[MAX_TAGS:]
             self._call(lambda m=m, p=p, t=t: self.client.log_batch(self.run_id, metrics=m,
-                                                                  params=p, tags=t))
+                                                                  params=p, tags=t),
+                       "log_batch")
         self._last_flush = time.monotonic()
 
     def artifact(self, path: Path, artifact_path: str | None = None) -> None:
         """Log a file or a directory's files. The path is handed over: it is deleted once sent
-        (with a writer, that is later, on the writer's thread)."""
+        (with a writer, that is later, on the writer's thread). A failed upload does not raise:
+        it is kept in ``write_errors`` and tagged on the run (``nnexp.write_error``)."""
         path = Path(path)
-        self._call(lambda: _send(self.client, self.run_id, path, artifact_path))
+        names = ", ".join(sorted(p.name for p in path.iterdir())) if path.is_dir() else path.name
+        what = f"log_artifacts {names}"
+        if self.writer is not None:
+            self._call(lambda: _send(self.client, self.run_id, path, artifact_path), what)
+            return
+        try:
+            _send(self.client, self.run_id, path, artifact_path)
+        except Exception as err:  # noqa: BLE001 - recorded; the run is still ended by its owner
+            self._write_failed(f"{self._describe(what)}: {first_line(err)}")
 
     def end(self, status: str = "FINISHED") -> None:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
         try:
             self.flush()
         finally:
-            self._call(lambda: self.client.set_terminated(self.run_id, status))
+            self._call(lambda: self.client.set_terminated(self.run_id, status), "set_terminated")
 
-    def _call(self, job) -> None:
-        """Run ``job`` now, or on the writer's thread after every earlier job."""
+    def _describe(self, what: str) -> str:
+        return f"{what} for {self.name}" if self.name else what
+
+    def _call(self, job, what: str) -> None:
+        """Run ``job`` now, or on the writer's thread after every earlier job; ``what`` names
+        the MLflow operation in error messages."""
         if self.writer is None:
             job()
         else:
-            self.writer.submit(job)
+            self.writer.submit(job, description=self._describe(what),
+                               on_error=self._write_failed)
+
+    def _write_failed(self, message: str) -> None:
+        """Keep a failed write's message and tag it on the run when the store still takes it."""
+        self.write_errors.append(message)
+        if self.run_id is not None:
+            try:
+                self.client.set_tag(self.run_id, f"{TAG_PREFIX}write_error", message[:5000])
+            except Exception:  # noqa: BLE001, S110 - the store is gone: the message is kept
+                pass
 
 
 def _send(client, run_id: str, path: Path, artifact_path: str | None) -> None:

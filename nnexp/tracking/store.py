@@ -4,18 +4,32 @@ The default is a SQLite database inside ``mlruns/`` with artifacts beside it
 (``mlruns/mlflow.db`` and ``mlruns/artifacts/``): no server, and not MLflow's plain file store,
 which MLflow 3.13+ refuses. nnexp always sets the URI explicitly, because a ``mlruns/`` folder
 in the working directory would otherwise make MLflow pick that file store and raise.
+
+Every network store gets a short connect timeout (``CONNECT_TIMEOUT``): before the URI is
+handed to MLflow its host and port are probed, and a database is opened once with the
+driver's ``connect_timeout``, so an unreachable store is one clear error within seconds, not
+MLflow's retries over minutes. MLflow's HTTP client is given a timeout and few retries
+(``HTTP_DEFAULTS``) unless the user set those environment variables.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from nnexp.errors import NnexpError, first_line, url_scheme
+from nnexp.errors import NnexpError, first_line, mask_url, url_scheme
 
 HOME = Path("mlruns")
 DB_NAME = "mlflow.db"
 SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks", "file")
+CONNECT_TIMEOUT = 5  # seconds: TCP probe and the first HTTP request
+DB_CONNECT_TIMEOUT = 3  # seconds per attempt; libpq tries twice (with and without SSL)
+DEFAULT_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
 
 
 def default_tracking_uri(home: Path = HOME) -> str:
@@ -41,13 +55,13 @@ def _check_uri(uri: str) -> None:
     scheme = url_scheme(uri)
     if scheme not in SCHEMES:
         raise NnexpError(
-            f"tracking URI {uri!r} is not one MLflow can use: it must start with one of "
+            f"tracking URI {mask_url(uri)!r} is not one MLflow can use: it must start with one of "
             f"{', '.join(s + ':' for s in SCHEMES)} (for example sqlite:///mlruns/mlflow.db). "
             "Fix --tracking-uri, MLFLOW_TRACKING_URI or tracking.uri in the experiment file.")
     if scheme == "file" and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() != "true":
         raise NnexpError(
-            f"tracking URI {uri!r} is MLflow's plain file store, which MLflow 3.13+ refuses. Use "
-            "a SQLite database instead, e.g. --tracking-uri sqlite:///mlruns/mlflow.db.")
+            f"tracking URI {mask_url(uri)!r} is MLflow's plain file store, which MLflow 3.13+ "
+            "refuses. Use a SQLite database instead, e.g. --tracking-uri sqlite:///mlruns/mlflow.db.")
 
 
 def quiet_mlflow() -> None:
@@ -59,34 +73,109 @@ def quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _unreachable(uri: str, why: str) -> NnexpError:
+    return NnexpError(
+        f"cannot open the MLflow tracking store {mask_url(uri)!r}: {why}. Check that the URI is "
+        "right and the database or server is reachable (fix --tracking-uri, MLFLOW_TRACKING_URI "
+        "or tracking.uri in the experiment file).")
+
+
+def probe(uri: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Fail fast: raise ``NnexpError`` unless the server of a network ``uri`` accepts a TCP
+    connection within ``timeout`` seconds, and a PostgreSQL or MySQL database opens within it
+    (one attempt; MLflow's own store would retry for ~100 s)."""
+    scheme = url_scheme(uri)
+    if scheme not in DEFAULT_PORTS:
+        return
+    parts = urlsplit(uri)
+    try:
+        host, port = parts.hostname, parts.port or DEFAULT_PORTS[scheme]
+    except ValueError as err:
+        raise _unreachable(uri, f"malformed address ({err})") from None
+    if host:  # a database over a local socket has no host to probe
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except TimeoutError:
+            raise _unreachable(uri, f"no answer from {host}:{port} within {timeout:g} s") \
+                from None
+        except OSError as err:
+            raise _unreachable(uri, f"cannot connect to {host}:{port} ({err.strerror or err})") \
+                from None
+    if scheme in ("postgresql", "mysql"):
+        import sqlalchemy
+
+        try:
+            engine = sqlalchemy.create_engine(
+                uri, connect_args={"connect_timeout": DB_CONNECT_TIMEOUT},
+                poolclass=sqlalchemy.NullPool)
+            with engine.connect():
+                pass
+            engine.dispose()
+        except ImportError as err:
+            raise NnexpError(
+                f"the MLflow tracking store {mask_url(uri)!r} needs a database driver that is "
+                f"not installed ({err}). Install it (for PostgreSQL: pip install "
+                "'psycopg[binary]') or use another --tracking-uri.") from None
+        except Exception as err:  # noqa: BLE001 - any failure to connect is the user's URI
+            raise _unreachable(uri, first_line(getattr(err, "orig", None) or err)) from None
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    """Set environment variables for the block only."""
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def connect(uri: str):
     """Open (creating if needed) the tracking store at ``uri`` and return an ``MlflowClient``.
 
     Call this once in the parent process before workers start: it runs MLflow's first-time
-    database migrations, which race when several processes do it at once.
+    database migrations, which race when several processes do it at once. An unreachable
+    store raises ``NnexpError`` within about ``CONNECT_TIMEOUT`` seconds. For an HTTP server it
+    also sets ``HTTP_DEFAULTS`` in the environment (unless set), which worker processes
+    inherit.
     """
     _check_uri(uri)
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    probe(uri)
     import mlflow
     from mlflow import MlflowClient
 
     quiet_mlflow()
+    first_call: dict[str, str] = {}
+    if url_scheme(uri) in ("http", "https"):
+        first_call = {k: v for k, v in (("MLFLOW_HTTP_REQUEST_TIMEOUT", str(CONNECT_TIMEOUT)),
+                                        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"))
+                      if k not in os.environ}  # the first call: one quick try
+        for key, value in HTTP_DEFAULTS.items():
+            os.environ.setdefault(key, value)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        client.search_experiments(max_results=1)
+        with _environment(first_call):
+            client.search_experiments(max_results=1)
     except ImportError as err:
         raise NnexpError(
-            f"the MLflow tracking store {uri!r} needs a database driver that is not installed "
-            f"({err}). Install it (for PostgreSQL: pip install 'psycopg[binary]') or use "
-            "another --tracking-uri.") from None
+            f"the MLflow tracking store {mask_url(uri)!r} needs a database driver that is not "
+            f"installed ({err}). Install it (for PostgreSQL: pip install 'psycopg[binary]') or "
+            "use another --tracking-uri.") from None
     except Exception as err:  # noqa: BLE001 - any failure to open the store is the user's URI
-        raise NnexpError(
-            f"cannot open the MLflow tracking store {uri!r}: {first_line(err)}. Check that the "
-            "URI is right and the database or server is reachable (fix --tracking-uri, "
-            "MLFLOW_TRACKING_URI or tracking.uri in the experiment file).") from None
+        why = first_line(err)
+        if "timed out" in why.lower() or "timeout" in why.lower():
+            why = f"the server accepted the connection but did not answer within " \
+                  f"{CONNECT_TIMEOUT} s"
+        raise _unreachable(uri, why) from None
     return client
 
 

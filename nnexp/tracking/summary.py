@@ -9,15 +9,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from nnexp.errors import first_line, warn
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.states import TrialState
 
 PLOTS = ("optimization_history", "param_importances", "parallel_coordinate", "slice",
          "intermediate_values")
 
 
 def trial_state(trial) -> str:
-    """nnexp's outcome of a trial: complete, pruned, diverged, failed, interrupted or running."""
-    return trial.user_attrs.get("state") or trial.state.name.lower()
+    """nnexp's outcome of a trial (a ``TrialState`` value), or Optuna's state in lower case
+    (``running``, ``waiting``, ``fail``) for a trial nnexp did not record."""
+    state = trial.user_attrs.get("state")
+    if state in TrialState.__members__.values():
+        return TrialState(state)
+    return state or trial.state.name.lower()
 
 
 def state_counts(trials) -> dict[str, int]:
@@ -91,41 +97,83 @@ def _plots(study, directory: Path) -> list[Path]:
 
 
 def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str | None,
-              example=None) -> dict:
-    """Write the study's summary into its parent run; returns what was logged (for display)."""
+              example=None, python_model=None) -> dict:
+    """Write the study's summary into its parent run; returns what was logged (for display).
+
+    Each part (counts and best trial, trials table, plots, model registration) is attempted
+    on its own: a part that fails is reported as a ``warning:`` line, listed under
+    ``warnings`` in the result, and the others go on, so the caller can always end the parent
+    run. ``python_model``: the pyfunc wrapper to register the best model with (None: the model
+    is not registered).
+    """
+    info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": []}
+
+    def step(what: str, action) -> None:
+        try:
+            action()
+        except Exception as err:  # noqa: BLE001 - one part failing must not lose the others
+            message = f"the study summary could not {what}: {first_line(err)}"
+            info["warnings"].append(message)
+            warn(message)
+
     trials = study.get_trials(deepcopy=False)
-    counts = state_counts(trials)
-    parent.metrics({f"trials_{state}": n for state, n in counts.items()})
-    parent.metrics({"trials_total": len(trials)})
-    best = best_trials(study)
-    best_run_id = trial_run_id(parent.client, experiment_id, study, best[0].number) \
-        if best else None
-    info: dict[str, Any] = {"counts": counts, "best": best, "model_uri": None}
-    if best and len(study.directions) == 1:
-        t = best[0]
-        parent.metrics({"best_value": t.value, "best_trial_number": t.number})
-        parent.tags({TAG_PREFIX + "best_trial": t.number,
-                     TAG_PREFIX + "best_run_id": best_run_id or ""})
-        parent.tags({f"best.{k}": v for k, v in t.params.items()})
-    elif best:
-        parent.metrics({"pareto_front_size": len(best)})
-        parent.tags({TAG_PREFIX + "pareto_trials": [t.number for t in best]})
+    info["counts"] = state_counts(trials)
+    info["best"] = best = best_trials(study)
+    found: dict[str, str | None] = {}
+
+    def best_trial() -> None:
+        parent.metrics({f"trials_{state}": n for state, n in info["counts"].items()})
+        parent.metrics({"trials_total": len(trials)})
+        found["best"] = trial_run_id(parent.client, experiment_id, study, best[0].number) \
+            if best else None
+        if best and len(study.directions) == 1:
+            t = best[0]
+            parent.metrics({"best_value": t.value, "best_trial_number": t.number})
+            parent.tags({TAG_PREFIX + "best_trial": t.number,
+                         TAG_PREFIX + "best_run_id": found["best"] or ""})
+            parent.tags({f"best.{k}": v for k, v in t.params.items()})
+        elif best:
+            parent.metrics({"pareto_front_size": len(best)})
+            parent.tags({TAG_PREFIX + "pareto_trials": [t.number for t in best]})
+        parent.flush()
+
+    step("record the counts and the best trial", best_trial)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        table = tmp / "trials.csv"
-        trials_table(study).to_csv(table, index=False)
-        parent.artifact(table)
-        for path in _plots(study, tmp):
-            parent.artifact(path, "plots")
-        parent.flush()
-        with_model = [t for t in best if t.user_attrs.get("model_logged")]
-        if with_model:
-            from nnexp.tracking.models import log_pyfunc
 
-            model_trial = with_model[0].number
-            run_id = best_run_id if model_trial == best[0].number else \
-                trial_run_id(parent.client, experiment_id, study, model_trial)
-            local = parent.client.download_artifacts(run_id, "model", str(tmp))
-            info["model_uri"] = log_pyfunc(parent.run_id, Path(local), registered_name, example)
-            info["model_trial"] = model_trial
+        def table() -> None:
+            path = tmp / "trials.csv"
+            trials_table(study).to_csv(path, index=False)
+            _upload(parent, path)
+
+        def plots() -> None:
+            for path in _plots(study, tmp):
+                _upload(parent, path, "plots")
+
+        step("write the trials table (trials.csv)", table)
+        step("draw the study plots", plots)
+        with_model = [t for t in best if t.user_attrs.get("model_logged")]
+        if with_model and python_model is not None:
+            def register() -> None:
+                from nnexp.tracking.models import log_pyfunc
+
+                model_trial = with_model[0].number
+                run_id = found.get("best") if model_trial == best[0].number else \
+                    trial_run_id(parent.client, experiment_id, study, model_trial)
+                if run_id is None:
+                    run_id = trial_run_id(parent.client, experiment_id, study, model_trial)
+                local = parent.client.download_artifacts(run_id, "model", str(tmp))
+                info["model_uri"] = log_pyfunc(parent.run_id, Path(local), registered_name,
+                                               example, python_model)
+                info["model_trial"] = model_trial
+
+            step(f"register the best model as {registered_name!r}", register)
     return info
+
+
+def _upload(parent: RunLogger, path: Path, artifact_path: str | None = None) -> None:
+    """Upload one file to the parent run now; raise if it failed (``summarize`` warns)."""
+    before = len(parent.write_errors)
+    parent.artifact(path, artifact_path)
+    if len(parent.write_errors) > before:
+        raise OSError(parent.write_errors[-1])

@@ -1,5 +1,7 @@
-"""``nnexp train``: train one run file's configuration as a single MLflow run, logged exactly
-like a study's trial (per-epoch curves, final metrics, config and model artifacts)."""
+"""``nnexp train``'s use case: train one run file's configuration as a single MLflow run,
+logged exactly like a study's trial (per-epoch curves, final metrics, config and model
+artifacts). It lives beside the study runner because, like it, it ties config, data, the
+core and tracking together; ``nnexp.tracking`` itself knows only MLflow."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from nnexp.tracking.records import epoch_record, final_metrics, for_task
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.states import TrialState
 
 
 @dataclass
@@ -25,15 +28,15 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
     """Train the configuration in ``config_path`` (a run file) and record it in MLflow.
 
     ``output``: also save the model (``.npz`` + ``.json``) there. A diverged run is recorded
-    as FAILED and raises ``nnexp.errors.NnexpError``.
+    as FAILED and raises ``nnexp.errors.NnexpError``. A failed artifact upload is tagged on
+    the run (``nnexp.write_error``), reported as a warning, and the run still ends FINISHED.
     """
     from threadpoolctl import threadpool_limits
 
-    from nnexp.config import load_run_config
+    from nnexp.config.run import load_run_config, run_file, run_file_text
     from nnexp.core import DivergenceError, train
     from nnexp.data import prepare
-    from nnexp.errors import NnexpError
-    from nnexp.export.run_file import run_file
+    from nnexp.errors import NnexpError, first_line, warn
     from nnexp.tracking.models import stage_artifacts
     from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
 
@@ -64,19 +67,30 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
                            callbacks=[on_epoch], x_shift=splits.scaler.shift,
                            x_scale=splits.scaler.scale)
     except DivergenceError as err:
-        run.tags({TAG_PREFIX + "state": "diverged", TAG_PREFIX + "reason": str(err)})
-        run.end("FAILED")
+        run.tags({TAG_PREFIX + "state": TrialState.DIVERGED, TAG_PREFIX + "reason": str(err)})
+        run.end(TrialState.DIVERGED.status)
         raise NnexpError(f"{config_path}: {err}. Lower train.learning_rate.") from None
     except BaseException as err:
-        run.tags({TAG_PREFIX + "state": "failed", TAG_PREFIX + "reason": repr(err)})
-        run.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        state = TrialState.INTERRUPTED if isinstance(err, KeyboardInterrupt) else \
+            TrialState.FAILED
+        run.tags({TAG_PREFIX + "state": state, TAG_PREFIX + "reason": repr(err)})
+        run.end(state.status)
         raise
     metrics = final_metrics(result, splits)
     run.metrics(metrics)
-    run.tags({TAG_PREFIX + "state": "complete", TAG_PREFIX + "stop_reason": result.stop_reason})
+    run.tags({TAG_PREFIX + "state": TrialState.COMPLETE,
+              TAG_PREFIX + "stop_reason": result.stop_reason})
     content = run_file(rc.name, rc.dataset, config.to_dict(), rc.objective, rc.source,
                        {"experiment_name": rc.tracking.experiment_name or rc.name})
-    run.artifact(stage_artifacts(content, result.model, splits))
+    try:
+        run.artifact(stage_artifacts({"config.yaml": run_file_text(content)}, result.model,
+                                     splits))
+    except Exception as err:  # noqa: BLE001 - reported below; the run is still ended
+        run.write_errors.append(f"artifacts: {first_line(err)}")
+        run.tags({TAG_PREFIX + "artifact_error": first_line(err)})
+    finally:
+        run.end(TrialState.COMPLETE.status)
+    for message in run.write_errors:
+        warn(f"run {run.run_id}: {message}")
     saved = result.model.save(output) if output else None
-    run.end("FINISHED")
-    return TrainRunResult(run.run_id, uri, metrics, "complete", saved)
+    return TrainRunResult(run.run_id, uri, metrics, TrialState.COMPLETE, saved)

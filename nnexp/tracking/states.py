@@ -1,0 +1,41 @@
+"""How a trial ended, in nnexp's words, and the MLflow run status each outcome maps to.
+
+The values are the strings recorded everywhere (Optuna user attribute ``state``, MLflow tag
+``nnexp.state``, the trials table): ``TrialState`` is a ``str`` enum, so it serialises as they
+are and compares equal to them (``TrialState.PRUNED == "pruned"``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TrialState(StrEnum):
+    """A trial's outcome. ``RUNNING`` is the tag of a run still training, not an outcome."""
+
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    DIVERGED = "diverged"
+    INTERRUPTED = "interrupted"
+    RUNNING = "running"
+
+    @property
+    def status(self) -> str:
+        """The MLflow run status of this outcome."""
+        return STATUS[self]
+
+    @property
+    def is_failure(self) -> bool:
+        """Failed or diverged: the trial ran and produced no usable value."""
+        return self in (TrialState.FAILED, TrialState.DIVERGED)
+
+
+STATUS: dict[TrialState, str] = {
+    TrialState.COMPLETE: "FINISHED",
+    TrialState.PRUNED: "KILLED",
+    TrialState.DIVERGED: "FAILED",
+    TrialState.FAILED: "FAILED",
+    TrialState.INTERRUPTED: "KILLED",
+    TrialState.RUNNING: "RUNNING",
+}
