@@ -238,8 +238,7 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
 
     # nnexp config, evaluation and local files.
     clock.wrap(nnexp.config.space.SearchSpace, "suggest", "nnexp space.suggest (glue)")
-    clock.wrap(objective, "to_train_config", "nnexp config (to_train_config, for_task)")
-    clock.wrap(objective, "for_task", "nnexp config (to_train_config, for_task)")
+    clock.wrap(nnexp.config.Experiment, "train_config", "nnexp config (Experiment.train_config)")
     clock.wrap(objective, "final_metrics", "nnexp final_metrics (evaluate train/dev/test)")
     clock.wrap(objective, "run_file", "nnexp config.yaml build + write")
     clock.wrap(objective, "run_file_text", "nnexp config.yaml build + write")

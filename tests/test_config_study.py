@@ -55,6 +55,21 @@ def test_study_defaults_are_resolved(tmp_path):
     assert given.pruner_options == {"percentile": 25.0, "n_warmup_steps": 2}
 
 
+def test_budget_command_line_values_win_and_a_timeout_alone_lifts_the_default(tmp_path):
+    default = load_experiment(write_experiment(tmp_path, study={})).study
+    assert default.budget() == (DEFAULT_TRIALS, None)
+    assert default.budget(n_trials=3) == (3, None)
+    assert default.budget(timeout=30) == (None, 30)  # --timeout alone: bounded by time
+    assert default.budget(n_trials=3, timeout=30) == (3, 30)
+    fixed = load_experiment(write_experiment(tmp_path, study={"n_trials": 7})).study
+    assert fixed.budget(timeout=30) == (7, 30)  # the file's explicit trial count stays
+    grid = load_experiment(write_experiment(
+        tmp_path, study={"sampler": "grid"},
+        search_space={"parameters": {"depth": {"type": "int", "low": 1, "high": 2},
+                                     "width": {"type": "categorical", "choices": [4, 8]}}})).study
+    assert grid.budget(timeout=30) == (4, 30)  # a grid keeps its size
+
+
 def test_pruner_options_warm_up():
     assert pruner_options("median", {}, TrainConfig.epochs) == {"n_warmup_steps": 5}
     assert pruner_options("median", {}, 3) == {"n_warmup_steps": 1}

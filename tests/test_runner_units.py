@@ -266,10 +266,11 @@ def _dataset(task: str, m: int = 120):
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_every_registered_metric_resolves_on_a_trained_model(task):
+    from nnexp.config import for_task
     from nnexp.config.metrics import METRICS
     from nnexp.core import TrainConfig, train
     from nnexp.search.objective import epoch_value, objective_value
-    from nnexp.tracking.records import final_metrics, for_task
+    from nnexp.tracking.records import final_metrics
 
     data = _dataset(task)
     config = for_task(TrainConfig(hidden_layers=(4,), epochs=3, batch_size=32, seed=0), task)

@@ -213,7 +213,7 @@ def test_changing_the_objective_of_an_existing_study_is_refused(workdir):
 
 
 def test_trial_seeds_depend_on_study_seed_and_number():
-    from nnexp.search.objective import trial_seed
+    from nnexp.config import trial_seed
 
     seeds = {trial_seed(1, n) for n in range(50)}
     assert len(seeds) == 50

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from nnexp.config.errors import ConfigError, Loc, did_you_mean, unknown_name
 from nnexp.config.sections import validate_section
@@ -92,6 +92,20 @@ class StudySettings(BaseModel):
     name: str | None = None
     storage: str | None = None
     jobs: int = Field(1, ge=1)
+    _n_trials_given: bool = PrivateAttr(False)
+
+    def budget(self, n_trials: int | None = None,
+               timeout: float | None = None) -> tuple[int | None, float | None]:
+        """(trials, seconds) of one invocation: command-line values win over the file's. A
+        timeout given alone on the command line bounds the study by time when the file did not
+        fix ``n_trials`` (the default trial count then does not apply; a grid keeps its size).
+        """
+        timeout = timeout or self.timeout
+        if n_trials:
+            return n_trials, timeout
+        if timeout and not self._n_trials_given and self.sampler != "grid":
+            return None, timeout
+        return self.n_trials, timeout
 
 
 def missing_requirement(name: str) -> str | None:
@@ -211,8 +225,10 @@ def parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Any,
         return None
     epochs = (fixed or {}).get("epochs", TrainConfig.epochs)
     options = pruner_options(pruner, study.pruner_options, int(epochs))
-    return study.model_copy(update={"pruner": pruner, "n_trials": n_trials,
-                                    "pruner_options": options})
+    resolved = study.model_copy(update={"pruner": pruner, "n_trials": n_trials,
+                                        "pruner_options": options})
+    resolved._n_trials_given = study.n_trials is not None
+    return resolved
 
 
 __all__ = ["DEFAULT_TRIALS", "PRUNERS", "REQUIRES", "SAMPLERS", "SEED_HIGH",

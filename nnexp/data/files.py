@@ -154,13 +154,9 @@ def _npz(path: Path, task: str | None) -> Dataset:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError) as err:
         raise _unreadable(path, "NPZ", err) from err
-    missing = [k for k in ("X", "y") if k not in arrays]
-    if ("X_test" in arrays) != ("y_test" in arrays):
-        missing.append("y_test" if "X_test" in arrays else "X_test")
-    if missing:
-        raise DataError(f"{str(path)!r} lacks the array(s) {', '.join(missing)}; an NPZ dataset "
-                        "holds X and y, and optionally both X_test and y_test. It has: "
-                        f"{', '.join(arrays) or 'nothing'}.")
+    problem = npz_missing(path, arrays)
+    if problem:
+        raise DataError(problem)
     X, y = _flat(arrays["X"]), arrays["y"]
     X_test, y_test = arrays.get("X_test"), arrays.get("y_test")
     if X_test is not None:
@@ -168,6 +164,18 @@ def _npz(path: Path, task: str | None) -> Dataset:
     return Dataset(name=path.stem, X=X, y=y, task=task or _task(y, y_test),
                    feature_names=[f"x{i}" for i in range(X.shape[1])], X_test=X_test,
                    y_test=y_test, source=str(path))
+
+
+def npz_missing(path: Path, keys) -> str | None:
+    """Why an NPZ archive holding arrays ``keys`` is not a dataset (X and y, and optionally
+    both X_test and y_test are needed), or None."""
+    missing = [k for k in ("X", "y") if k not in keys]
+    if ("X_test" in keys) != ("y_test" in keys):
+        missing.append("y_test" if "X_test" in keys else "X_test")
+    if not missing:
+        return None
+    return (f"{str(path)!r} lacks the array(s) {', '.join(missing)}; an NPZ dataset holds X and "
+            f"y, and optionally both X_test and y_test. It has: {', '.join(keys) or 'nothing'}.")
 
 
 def _flat(X: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from nnexp.data.builtin import builtin_shape
 from nnexp.data.dataset import TASKS, Dataset, infer_task
 from nnexp.data.errors import DataError
-from nnexp.data.files import HDF5_TEST, HDF5_TRAIN, SUFFIXES, load_file
+from nnexp.data.files import HDF5_TEST, HDF5_TRAIN, SUFFIXES, load_file, npz_missing
 from nnexp.errors import did_you_mean, first_line
 
 if TYPE_CHECKING:
@@ -286,13 +286,9 @@ def _npz(path: Path, task: str | None) -> DataSchema:
         raise SchemaError(f"{str(path)!r} could not be read as NPZ ({first_line(err)}); an NPZ "
                           "dataset is a zip of .npy arrays X and y, as numpy.savez writes.",
                           "path") from None
-    missing = [k for k in ("X", "y") if k not in headers]
-    if ("X_test" in headers) != ("y_test" in headers):
-        missing.append("y_test" if "X_test" in headers else "X_test")
-    if missing:
-        raise SchemaError(f"{str(path)!r} lacks the array(s) {', '.join(missing)}; an NPZ "
-                          "dataset holds X and y, and optionally both X_test and y_test. It "
-                          f"has: {', '.join(headers) or 'nothing'}.", "path")
+    problem = npz_missing(path, headers)
+    if problem:
+        raise SchemaError(problem, "path")
     for key, (_, dtype) in headers.items():
         if dtype.hasobject:
             raise SchemaError(f"{str(path)!r}: array {key!r} holds Python objects, which nnexp "

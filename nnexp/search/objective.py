@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnexp.config import to_train_config
 from nnexp.config.metrics import METRICS
 from nnexp.config.run import run_file, run_file_text
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.errors import first_line
 from nnexp.search.interrupt import Interrupt
-from nnexp.tracking.records import epoch_record, final_metrics, for_task
+from nnexp.tracking.records import epoch_record, final_metrics
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import Writer
@@ -40,12 +39,6 @@ CURVE_POINTS = 200
 
 class UndefinedObjective(ValueError):
     """Training finished, but an objective's value is NaN or infinite (not divergence)."""
-
-
-def trial_seed(study_seed: int | None, number: int) -> int:
-    """The training seed of trial ``number``: determined by the study seed and the number."""
-    seq = np.random.SeedSequence([0 if study_seed is None else study_seed, number])
-    return int(seq.generate_state(1)[0])
 
 
 @dataclass(frozen=True)
@@ -115,9 +108,8 @@ class Objective:
             trial.set_user_attr("state", TrialState.INTERRUPTED)
             raise KeyboardInterrupt
         params = exp.space.suggest(trial)
-        seed = trial_seed(ctx.study_seed, trial.number)
         try:
-            config = for_task(to_train_config(params, exp.fixed, seed), ctx.splits.task)
+            config = exp.train_config(params, trial.number, ctx.study_seed)
         except ValueError as err:  # sampled values that do not make a valid network together
             trial.set_user_attr("state", TrialState.FAILED)
             trial.set_user_attr("reason", f"invalid configuration: {err}")

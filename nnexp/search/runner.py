@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnexp.core.config import TrainConfig
 from nnexp.errors import NnexpError, first_line, mask_url, warn
 from nnexp.search.interrupt import Interrupt
 from nnexp.search.objective import Objective, StudyContext
@@ -36,7 +35,6 @@ from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing
 
-DEFAULT_TRIALS = 20
 EXIT_CODES = {0: "at least one trial completed (or was pruned), or there was nothing to do",
               1: "none of this invocation's trials completed: every one failed or diverged",
               2: "bad input (experiment file, options) or an unusable storage or tracking store",
@@ -87,14 +85,6 @@ def git_commit(path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def pruner_options(name: str, options: dict[str, Any], epochs: int) -> dict[str, Any]:
-    """The pruner's options, with a warm-up for median and percentile pruning unless given:
-    no trial is judged in its first tenth of epochs, when learning curves are noisiest."""
-    if name in ("median", "percentile") and "n_warmup_steps" not in options:
-        return {**options, "n_warmup_steps": max(1, epochs // 10)}
-    return dict(options)
 
 
 def _shares(total: int | None, jobs: int) -> list[int | None]:
@@ -173,6 +163,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _check_options(options: SearchOptions, jobs: int) -> None:
+    """Command-line values the experiment file could not have checked: the seed and the study
+    name (raises ``NnexpError``, exit 2)."""
+    from nnexp.config import check_name, check_seed
+
+    problems = []
+    if options.seed is not None:
+        problems.append(check_seed(options.seed, "--seed", options.jobs or jobs))
+    if options.study_name is not None:
+        message = check_name(options.study_name, ("study", "mlflow"))
+        problems.append(message and f"--study-name: {message}")
+    problems = [p for p in problems if p]
+    if problems:
+        raise NnexpError("; ".join(problems) + ". Fix the command-line option.")
+
+
 def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptions()
                ) -> SearchResult:
     """Run (or resume) the study of an experiment file; see the module docstring."""
@@ -183,15 +189,14 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
 
     exp = load_experiment(experiment_path)
+    _check_options(options, exp.study.jobs)
     splits = prepare(exp.dataset)
     settings = exp.study
     study_name = options.study_name or settings.name or exp.name
     seed = options.seed if options.seed is not None else settings.seed
     jobs = options.jobs or settings.jobs
     storage_url = options.storage or settings.storage
-    pruner_name = settings.pruner or ("median" if len(exp.objective) == 1 else "none")
-    pruning = pruner_options(pruner_name, settings.pruner_options,
-                             int(exp.fixed.get("epochs", TrainConfig.epochs)))
+    pruner_name, pruning = settings.pruner, settings.pruner_options
     storage = open_storage(storage_url)
     uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
     client = connect(uri)  # both stores reached before anything is written in either
@@ -217,12 +222,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         study.set_user_attr("seed", seed)
         for point in exp.baselines:
             study.enqueue_trial(point, skip_if_exists=True)
-    n_trials = options.n_trials or settings.n_trials
-    if n_trials is None and settings.sampler == "grid":
-        n_trials = exp.space.grid_size()
-    if n_trials is None and not (options.timeout or settings.timeout):
-        n_trials = DEFAULT_TRIALS
-    timeout = options.timeout or settings.timeout
+    n_trials, timeout = settings.budget(options.n_trials, options.timeout)
 
     mlflow_name = exp.tracking.experiment_name or exp.name
     experiment_id = ensure_experiment(client, mlflow_name, uri)

@@ -9,7 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnexp.tracking.records import epoch_record, final_metrics, for_task
+from nnexp.config import for_task
+from nnexp.tracking.records import epoch_record, final_metrics
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.states import TrialState
 

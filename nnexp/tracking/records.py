@@ -10,17 +10,7 @@ names, for each optimisable metric, the key here that holds its value.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from nnexp.core import EpochMetrics, TrainConfig, flops_per_epoch
-
-
-def for_task(config: TrainConfig, task: str) -> TrainConfig:
-    """Pin ``output: auto`` to linear for a regression dataset (whole-number real targets
-    would otherwise look like classes); the recorded config then retrains the same way."""
-    if task == "regression" and config.output == "auto":
-        return replace(config, output="linear")
-    return config
+from nnexp.core import EpochMetrics, flops_per_epoch
 
 
 def epoch_record(m: EpochMetrics) -> dict[str, float]:
