@@ -21,7 +21,7 @@ from nnexp.config import to_train_config
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.export.run_file import run_file
 from nnexp.search.interrupt import Interrupt
-from nnexp.tracking.records import epoch_record, final_metrics, for_task
+from nnexp.tracking.records import epoch_record, final_metrics, for_task, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.writer import Writer
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from nnexp.data import Splits
 
 CURVE_POINTS = 200
-STATUS = {"complete": "FINISHED", "pruned": "KILLED", "diverged": "FAILED", "failed": "FAILED",
+STATUS = {"complete": "FINISHED", "pruned": "FINISHED", "diverged": "FAILED", "failed": "FAILED",
           "interrupted": "KILLED"}
 
 
@@ -126,7 +126,6 @@ class Objective:
                               writer=self.writer)
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
-        run.metrics({"trial_number": trial.number})
         state, reason, epoch = "complete", "", None
         self._last_epoch = 0
         try:
@@ -159,7 +158,7 @@ class Objective:
                     pass
             elif state != "complete":
                 self._close(trial, run, state, reason, epoch)
-        run.metrics(final)
+        log_final(run, final)
         run.metrics({f"objective_{i}" if len(values) > 1 else "objective": v
                      for i, v in enumerate(values)})
         self._artifacts(trial, run, config, result, values)

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnexp.tracking.records import epoch_record, final_metrics, for_task
+from nnexp.tracking.records import epoch_record, final_metrics, for_task, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 
 
@@ -72,7 +72,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
         run.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
         raise
     metrics = final_metrics(result, splits)
-    run.metrics(metrics)
+    log_final(run, metrics)
     run.tags({TAG_PREFIX + "state": "complete", TAG_PREFIX + "stop_reason": result.stop_reason})
     content = run_file(rc.name, rc.dataset, config.to_dict(), rc.objective, rc.source,
                        {"experiment_name": rc.tracking.experiment_name or rc.name})
