@@ -128,7 +128,10 @@ def test_pruned_trials_are_marked_with_their_epoch(workdir):
                if r.data.tags["nnexp.trial_number"] == "1")
     assert run.data.tags["nnexp.state"] == "pruned"
     assert run.data.tags["nnexp.pruned_epoch"] == "2"
-    assert run.info.status == "KILLED"
+    assert run.info.status == "FINISHED"  # MLflow's UI draws KILLED as a failure
+    c = client(workdir)
+    found = c.search_runs([run.info.experiment_id], filter_string="tags.nnexp.state = 'pruned'")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
 
 
 def test_two_jobs_share_the_study_with_consistent_counts(workdir):

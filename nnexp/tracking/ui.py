@@ -34,6 +34,10 @@ START_SECONDS = 90.0
 """How long the server may take to answer (about 10 s on an idle machine)."""
 STOP_SECONDS = 10.0
 PROBE_SECONDS = 2.0
+MODEL_TRAINING_VIEW = "workflowType=machine_learning"
+"""MLflow 3.17's UI opens every experiment in the GenAI view (traces) unless the page's URL
+(or the browser's last choice) asks for the model-training view (runs, metric charts); the
+experiment tag ``mlflow.experimentKind`` alone does not switch it."""
 
 
 @dataclass
@@ -133,9 +137,8 @@ def start_ui(tracking_uri: str | None = None, study: str | None = None,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://{_url_host(host)}:{port}"
     probe = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else _url_host(host)}:{port}"
-    server = UiServer(process, base, base + (f"/#/experiments/{experiment_id}"
-                                             if experiment_id else "/#/experiments"),
-                      Path(log.name))
+    page = f"/#/experiments/{experiment_id}" if experiment_id else "/#/experiments"
+    server = UiServer(process, base, base + page + "?" + MODEL_TRAINING_VIEW, Path(log.name))
     try:
         _wait_until_up(process, probe + "/health", wait_seconds, server.log_path)
     except BaseException:
@@ -195,18 +198,21 @@ def _group_gone(process: subprocess.Popen, timeout: float) -> bool:
 
 def serve(server: UiServer) -> int:
     """Keep the UI running until Ctrl-C or SIGTERM, then stop it; 0 on such a stop, else the
-    server's own exit code."""
-    def on_term(signum, frame):
+    server's own exit code. Both signals are handled explicitly: a process started in the
+    background inherits an ignored SIGINT, which would make Ctrl-C (kill -INT) a no-op."""
+    def on_signal(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = server.wait()
-        return code
+        return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
+        for sig in previous:  # a second Ctrl-C must not cut the stop short and leave orphans
+            signal.signal(sig, signal.SIG_IGN)
         try:
             server.stop()
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
