@@ -250,7 +250,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         progress.update(study.get_trials(deepcopy=False))
         progress.close()
         close_dangling_runs(client, experiment_id, parent.run_id)
-        info = summarize(study, parent, experiment_id, mlflow_name, _example(splits))
+        info = summarize(study, parent, experiment_id, mlflow_name, _example(splits),
+                         metrics=[m for m, _ in exp.objective])
         parent.end("KILLED" if interrupted else "FINISHED")
     best = info["best"]
     if len(exp.directions) == 1:
