@@ -121,7 +121,7 @@ def test_a_failed_artifact_upload_is_tagged_and_the_run_still_ends(tmp_path):
 def test_trial_states_are_the_recorded_strings_with_their_mlflow_status():
     assert TrialState.PRUNED == "pruned" and f"{TrialState.DIVERGED}_epoch" == "diverged_epoch"
     assert {s.value: s.status for s in TrialState if s != TrialState.RUNNING} == {
-        "complete": "FINISHED", "pruned": "KILLED", "failed": "FAILED", "diverged": "FAILED",
+        "complete": "FINISHED", "pruned": "FINISHED", "failed": "FAILED", "diverged": "FAILED",
         "interrupted": "KILLED"}
     assert set(STATUS) == set(TrialState)
 

@@ -22,7 +22,7 @@ def test_study_trials_match_mlflow_runs_with_curves_tags_and_parent_summary(work
     exp = write_experiment(workdir, tracking={"log_models": "best"})
     result = search(str(exp))
     assert result.exit_code == 0, result.output
-    assert "best trials" in result.output and "mlflow ui --backend-store-uri" in result.output
+    assert "best trials" in result.output and "nnexp ui tiny\n" in result.output
 
     trials = study(workdir, "tiny").trials
     children = runs(workdir, "tiny", child=True)
@@ -40,10 +40,12 @@ def test_study_trials_match_mlflow_runs_with_curves_tags_and_parent_summary(work
             assert tags[key], key
         history = c.get_metric_history(run.info.run_id, "dev_accuracy")
         assert sorted(m.step for m in history) == list(range(1, 7))
-        assert run.data.metrics["trial_number"] == int(tags["nnexp.trial_number"])
-        for key in ("final_dev_accuracy", "test_accuracy", "n_params", "flops_per_epoch",
-                    "train_seconds", "epochs_run"):
+        assert run.info.run_name == f"trial-{tags['nnexp.trial_number']}"
+        for key in ("final_dev_accuracy", "test_accuracy", "n_params", "train_seconds"):
             assert key in run.data.metrics, key
+        for key in ("flops_per_epoch", "epochs_run", "best_epoch"):  # tags, not one-bar charts
+            assert int(tags[f"nnexp.{key}"]) > 0 and key not in run.data.metrics, key
+        assert "trial_number" not in run.data.metrics
         assert run.data.params["epochs"] == "6"
         artifacts = {a.path for a in c.list_artifacts(run.info.run_id)}
         assert "config.yaml" in artifacts
@@ -126,7 +128,10 @@ def test_pruned_trials_are_marked_with_their_epoch(workdir):
                if r.data.tags["nnexp.trial_number"] == "1")
     assert run.data.tags["nnexp.state"] == "pruned"
     assert run.data.tags["nnexp.pruned_epoch"] == "2"
-    assert run.info.status == "KILLED"
+    assert run.info.status == "FINISHED"  # MLflow's UI draws KILLED as a failure
+    c = client(workdir)
+    found = c.search_runs([run.info.experiment_id], filter_string="tags.nnexp.state = 'pruned'")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
 
 
 def test_two_jobs_share_the_study_with_consistent_counts(workdir):
@@ -229,7 +234,7 @@ def test_long_trials_record_a_bounded_curve_with_first_and_last_epoch(workdir):
     steps = [m.step for m in client(workdir).get_metric_history(run.info.run_id, "train_cost")]
     assert steps[0] == 1 and steps[-1] == 450
     assert len(steps) <= 201 and steps[1:-1] == list(range(3, 450, 3))
-    assert run.data.metrics["epochs_run"] == 450
+    assert run.data.tags["nnexp.epochs_run"] == "450"
 
 
 def test_resume_fails_trials_left_running_by_a_dead_worker(workdir):

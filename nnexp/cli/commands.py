@@ -7,6 +7,7 @@ import click
 from nnexp.cli.datasets import datasets
 from nnexp.cli.search import search
 from nnexp.cli.train import train
+from nnexp.cli.ui import ui
 from nnexp.cli.validate import validate
 
-ALL: list[click.Command] = [datasets, validate, search, train]
+ALL: list[click.Command] = [datasets, validate, search, train, ui]

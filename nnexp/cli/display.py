@@ -47,6 +47,18 @@ def print_search_result(result) -> None:
                    "(mlflow.pyfunc.load_model, mlflow models serve)")
     if result.interrupted:
         click.echo("interrupted: re-run the same command to resume the study.")
-    click.echo("compare runs in the MLflow UI (then open http://127.0.0.1:5000):\n"
-               "  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "
-               f"mlflow ui --backend-store-uri {result.tracking_uri} --workers 1")
+    click.echo("compare runs in the MLflow UI:\n  "
+               + ui_command(result.study_name, result.tracking_uri))
+
+
+def ui_command(study: str, tracking_uri: str) -> str:
+    """The ``nnexp ui`` command that shows ``study``'s runs (naming the store unless it is the
+    default one)."""
+    import shlex
+
+    from nnexp.tracking.store import default_tracking_uri
+
+    command = f"nnexp ui {shlex.quote(study)}"
+    if tracking_uri != default_tracking_uri():
+        command += f" --tracking-uri {shlex.quote(tracking_uri)}"
+    return command

@@ -25,7 +25,7 @@ from nnexp.config.run import run_file, run_file_text
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.errors import first_line
 from nnexp.search.interrupt import Interrupt
-from nnexp.tracking.records import epoch_record, final_metrics
+from nnexp.tracking.records import epoch_record, final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import Writer
@@ -122,7 +122,6 @@ class Objective:
                               writer=self.writer)
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
-        run.metrics({"trial_number": trial.number})
         state, reason, epoch = TrialState.COMPLETE, "", None
         self._last_epoch = 0
         try:
@@ -159,7 +158,7 @@ class Objective:
                     pass
             elif state != TrialState.COMPLETE:
                 self._close(trial, run, state, reason, epoch)
-        run.metrics(final)
+        log_final(run, final)
         run.metrics({f"objective_{i}" if len(values) > 1 else "objective": v
                      for i, v in enumerate(values)})
         try:

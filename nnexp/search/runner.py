@@ -262,7 +262,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         interrupted, failed = True, False
     finally:  # whatever failed above or fails here, the parent run is ended
         info, code, failure = _finish(study, parent, client, experiment_id, mlflow_name,
-                                      splits, progress, first_number, interrupted, failed)
+                                      splits, progress, first_number, interrupted, failed,
+                                      [m for m, _ in exp.objective])
     best = info["best"]
     if len(exp.directions) == 1:
         complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
@@ -275,8 +276,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
 
 
 def _finish(study, parent: RunLogger, client, experiment_id: str, mlflow_name: str, splits,
-            progress: Progress, first_number: int, interrupted: bool, failed: bool
-            ) -> tuple[dict, int, str | None]:
+            progress: Progress, first_number: int, interrupted: bool, failed: bool,
+            metrics: list[str]) -> tuple[dict, int, str | None]:
     """Summarise the study into the parent run and end it with the status of the exit code;
     every failure here is a warning line. Returns (summary info, exit code, failure text)."""
     from nnexp.tracking.summary import summarize
@@ -298,7 +299,8 @@ def _finish(study, parent: RunLogger, client, experiment_id: str, mlflow_name: s
     attempt("close the trial runs left running",
             lambda: close_dangling_runs(client, experiment_id, parent.run_id))
     summary = attempt("summarise the study", lambda: summarize(
-        study, parent, experiment_id, mlflow_name, _example(splits), _python_model()))
+        study, parent, experiment_id, mlflow_name, _example(splits), _python_model(),
+        metrics=metrics))
     if summary:
         info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
     mine = [t for t in trials if t.number >= first_number]

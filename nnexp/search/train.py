@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnexp.config import for_task
-from nnexp.tracking.records import epoch_record, final_metrics
+from nnexp.tracking.records import epoch_record, final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.states import TrialState
 
@@ -78,7 +78,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
         run.end(state.status)
         raise
     metrics = final_metrics(result, splits)
-    run.metrics(metrics)
+    log_final(run, metrics)
     run.tags({TAG_PREFIX + "state": TrialState.COMPLETE,
               TAG_PREFIX + "stop_reason": result.stop_reason})
     content = run_file(rc.name, rc.dataset, config.to_dict(), rc.objective, rc.source,

@@ -3,14 +3,20 @@
 Per epoch (step = epoch): train_cost, train_<metric>, dev_cost, dev_<metric>, learning_rate,
 epoch_seconds, where <metric> is accuracy (classification) or rmse (regression).
 At the end: final_train_*, final_dev_*, test_* (accuracy, log_loss, cost or rmse, r2, cost),
-epochs_run, best_epoch, train_seconds, n_params, flops_per_epoch, and last_train_cost (the
-last epoch's mean mini-batch cost, L2 penalty included). ``nnexp.config.metrics.METRICS``
-names, for each optimisable metric, the key here that holds its value.
+train_seconds, n_params and last_train_cost (the last epoch's mean mini-batch cost, L2 penalty
+included) as metrics; epochs_run, best_epoch, flops_per_epoch as tags (``nnexp.<name>``, see
+``FACTS``). ``nnexp.config.metrics.METRICS`` names, for each optimisable metric, the key here
+that holds its value.
 """
 
 from __future__ import annotations
 
 from nnexp.core import EpochMetrics, flops_per_epoch
+from nnexp.tracking.runs import TAG_PREFIX
+
+FACTS = ("epochs_run", "best_epoch", "flops_per_epoch")
+"""Final numbers recorded as tags, not metrics: MLflow's run page draws every metric as a
+chart, in name order, and a one-value metric as a single bar among the learning curves."""
 
 
 def epoch_record(m: EpochMetrics) -> dict[str, float]:
@@ -37,3 +43,10 @@ def final_metrics(result, splits) -> dict[str, float]:
                train_seconds=result.seconds, n_params=model.n_params,
                flops_per_epoch=flops_per_epoch(model.layer_dims, len(splits.y_train)))
     return out
+
+
+def log_final(run, final: dict[str, float]) -> None:
+    """Record ``final_metrics``: scores, n_params and train_seconds as metrics (runs are
+    sorted by them), ``FACTS`` as ``nnexp.<name>`` tags."""
+    run.metrics({k: v for k, v in final.items() if k not in FACTS})
+    run.tags({TAG_PREFIX + k: final[k] for k in FACTS if k in final})

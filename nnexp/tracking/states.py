@@ -7,11 +7,12 @@ are and compares equal to them (``TrialState.PRUNED == "pruned"``).
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 
 
-class TrialState(StrEnum):
-    """A trial's outcome. ``RUNNING`` is the tag of a run still training, not an outcome."""
+class TrialState(str, Enum):
+    """A trial's outcome. ``RUNNING`` is the tag of a run still training, not an outcome.
+    (``str`` + ``Enum`` rather than ``StrEnum``, which needs Python 3.11.)"""
 
     COMPLETE = "complete"
     PRUNED = "pruned"
@@ -19,6 +20,9 @@ class TrialState(StrEnum):
     DIVERGED = "diverged"
     INTERRUPTED = "interrupted"
     RUNNING = "running"
+
+    def __str__(self) -> str:
+        return self.value
 
     @property
     def status(self) -> str:
@@ -33,7 +37,7 @@ class TrialState(StrEnum):
 
 STATUS: dict[TrialState, str] = {
     TrialState.COMPLETE: "FINISHED",
-    TrialState.PRUNED: "KILLED",
+    TrialState.PRUNED: "FINISHED",  # a normal outcome: the UI draws KILLED as a failure
     TrialState.DIVERGED: "FAILED",
     TrialState.FAILED: "FAILED",
     TrialState.INTERRUPTED: "KILLED",

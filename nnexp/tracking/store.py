@@ -180,10 +180,23 @@ def connect(uri: str):
 
 
 def ensure_experiment(client, name: str, uri: str) -> str:
-    """The id of the MLflow experiment ``name``, created (artifacts beside the DB) if absent."""
+    """The id of the MLflow experiment ``name``, created (artifacts beside the DB) if absent,
+    marked as a model-training experiment (see ``mark_model_training``)."""
     found = client.get_experiment_by_name(name)
     if found is not None:
         if found.lifecycle_stage == "deleted":
             client.restore_experiment(found.experiment_id)
+        mark_model_training(client, found)
         return found.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_root(uri))
+    return client.create_experiment(name, artifact_location=artifact_root(uri),
+                                    tags={EXPERIMENT_KIND: MODEL_TRAINING})
+
+
+EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
+
+
+def mark_model_training(client, experiment) -> None:
+    """Tag ``experiment`` so that the MLflow UI opens it in its model-training view (runs,
+    metric charts) rather than the GenAI view (traces) MLflow 3 opens untagged ones in."""
+    if experiment.tags.get(EXPERIMENT_KIND) != MODEL_TRAINING:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)

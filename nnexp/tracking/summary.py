@@ -66,7 +66,13 @@ def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
     return found[0].info.run_id if found else None
 
 
-def _plots(study, directory: Path) -> list[Path]:
+LEGEND_TRIALS = 10
+"""The intermediate-values plot keeps its per-trial legend up to this many trials."""
+
+
+def _plots(study, directory: Path, metrics: list[str] | None = None) -> list[Path]:
+    """The study plots as PNG files in ``directory``; axes named after the objective
+    ``metrics`` (default: the study's metric names, else "objective")."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,36 +81,83 @@ def _plots(study, directory: Path) -> list[Path]:
     from optuna.importance import PedAnovaImportanceEvaluator
 
     multi = len(study.directions) > 1
-    target = {"target": (lambda t: t.values[0]), "target_name": "objective 0"} if multi else {}
+    metrics = metrics or study.metric_names or (
+        [f"objective {i}" for i in range(len(study.directions))] if multi else ["objective"])
+    target = {"target": (lambda t: t.values[0])} if multi else {}
+    target["target_name"] = metrics[0]
     names = PLOTS + (("pareto_front",) if multi else ())
     written = []
     for name in names:
         kwargs = {} if name in ("intermediate_values", "pareto_front") else dict(target)
         if name == "param_importances":  # PED-ANOVA: ~50x faster than the fANOVA default
             kwargs["evaluator"] = PedAnovaImportanceEvaluator()
-        with warnings.catch_warnings():  # experimental-API and layout warnings are noise here
-            warnings.simplefilter("ignore")
+        if name == "pareto_front":
+            kwargs["target_names"] = metrics
+        with warnings.catch_warnings(), plt.rc_context(STYLE):
+            warnings.simplefilter("ignore")  # experimental-API and layout warnings are noise
             try:
                 ax = getattr(vis, f"plot_{name}")(study, **kwargs)
             except (ValueError, RuntimeError, ZeroDivisionError):
                 continue  # too few trials or parameters for this plot yet
             fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+            if name == "intermediate_values":
+                _per_epoch_axes(ax, metrics[0], len(study.trials))
+            _integer_ticks(fig, study, name)
             path = directory / f"{name}.png"
-            fig.savefig(path, dpi=90, bbox_inches="tight")
+            fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
     return written
 
 
+STYLE = {"figure.figsize": (8.0, 5.0), "font.size": 11, "axes.titlesize": 12}
+
+
+def _per_epoch_axes(ax, metric: str, n_trials: int) -> None:
+    ax.set_ylabel(f"{metric} (per epoch)")
+    ax.set_xlabel("epoch")
+    legend = ax.get_legend()
+    if legend is not None and n_trials > LEGEND_TRIALS:  # a 50-entry legend outgrows the plot
+        legend.remove()
+        ax.set_title(f"{ax.get_title()} ({n_trials} trials)")
+
+
+def _integer_ticks(fig, study, name: str) -> None:
+    """Whole-number ticks on the axes of integer parameters (log-scaled ones in powers of 2)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+    from optuna.distributions import IntDistribution
+
+    ints = {k: d for t in study.get_trials(deepcopy=False) for k, d in t.distributions.items()
+            if isinstance(d, IntDistribution)}
+    if name == "parallel_coordinate":  # one twin y-axis per parameter, named by the x ticks
+        main = fig.axes[0]
+        labels = [t.get_text() for t in main.get_xticklabels()]
+        twins = [ax for ax in fig.axes[1:] if main.get_shared_x_axes().joined(main, ax)]
+        axes = [(ax.yaxis, label) for ax, label in zip(twins, labels[1:])]
+    else:
+        axes = [(axis, axis.get_label_text()) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)]
+    for axis, label in axes:
+        dist = ints.get(label)
+        if dist is None:
+            continue
+        if dist.log and axis.get_scale() == "log":
+            axis.set_major_locator(LogLocator(base=2))
+            axis.set_minor_locator(NullLocator())
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
+        else:
+            axis.set_major_locator(MaxNLocator(integer=True))
+
+
+
 def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str | None,
-              example=None, python_model=None) -> dict:
+              example=None, python_model=None, metrics: list[str] | None = None) -> dict:
     """Write the study's summary into its parent run; returns what was logged (for display).
 
     Each part (counts and best trial, trials table, plots, model registration) is attempted
     on its own: a part that fails is reported as a ``warning:`` line, listed under
     ``warnings`` in the result, and the others go on, so the caller can always end the parent
     run. ``python_model``: the pyfunc wrapper to register the best model with (None: the model
-    is not registered).
+    is not registered). ``metrics`` (the objective's metric names) label the plots' axes.
     """
     info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": []}
 
@@ -147,7 +200,7 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
             _upload(parent, path)
 
         def plots() -> None:
-            for path in _plots(study, tmp):
+            for path in _plots(study, tmp, metrics):
                 _upload(parent, path, "plots")
 
         step("write the trials table (trials.csv)", table)
