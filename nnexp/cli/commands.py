@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import click
 
+from nnexp.cli.compare import compare
 from nnexp.cli.datasets import datasets
+from nnexp.cli.export import export
 from nnexp.cli.search import search
+from nnexp.cli.show import show
+from nnexp.cli.studies import studies
 from nnexp.cli.train import train
+from nnexp.cli.trials import trials
 from nnexp.cli.validate import validate
 
-ALL: list[click.Command] = [datasets, validate, search, train]
+ALL: list[click.Command] = [datasets, validate, search, train, studies, show, trials, export,
+                            compare]
