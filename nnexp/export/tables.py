@@ -1,8 +1,8 @@
 """``nnexp trials`` and ``nnexp.trials_dataframe``: one row per trial, as a pandas DataFrame,
 written as a text table, CSV, Parquet, JSON or Markdown.
 
-Columns: ``number``, ``state``, the objective value (``value``; ``value_<metric>`` for each of
-several objectives), the parameters (``params_<name>``), the final metrics of the trial's MLflow
+Columns: ``number``, ``state``, the objective value of complete trials (``value``;
+``value_<metric>`` for each of several objectives), the parameters (``params_<name>``), the final metrics of the trial's MLflow
 run (``final_*``, ``test_*``, ``n_params``, ``train_seconds``; read with one ``search_runs``
 query for the whole study), ``epochs`` (epochs run), ``duration_seconds``, ``run_id`` and
 ``reason`` (why a trial was pruned or failed).
@@ -56,7 +56,8 @@ def trials_dataframe(study, storage: str | None = None, tracking_uri: str | None
     rows = []
     for t in study.get_trials(deepcopy=False):
         row: dict[str, Any] = {"number": t.number, "state": str(trial_state(t))}
-        values = t.values or [None] * len(value_columns)
+        done = t.state.name == "COMPLETE"  # a pruned trial's value is only its last report
+        values = t.values if done and t.values else [None] * len(value_columns)
         row.update(zip(value_columns, values))
         row.update({f"params_{k}": v for k, v in t.params.items()})
         run = runs.trials.get(t.number)
