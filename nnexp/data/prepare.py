@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from nnexp.data.builtin import load_builtin
@@ -49,7 +50,7 @@ def check_fingerprint(spec: Any, dataset: Dataset) -> None:
         return
     found = fingerprint(dataset.X, dataset.y, dataset.X_test, dataset.y_test)
     if found != expected:
-        what = f"the data file {str(spec.path)!r}" if spec.path is not None else \
+        what = f"the data file {str(Path(spec.path).resolve())!r}" if spec.path is not None else \
             f"the built-in dataset {spec.name!r} (generated here)"
         raise DataError(
             f"{what} is not the data this configuration was trained on: dataset.fingerprint "

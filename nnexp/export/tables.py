@@ -2,10 +2,11 @@
 written as a text table, CSV, Parquet, JSON or Markdown.
 
 Columns: ``number``, ``state``, the objective value of complete trials (``value``;
-``value_<metric>`` for each of several objectives), the parameters (``params_<name>``), the final metrics of the trial's MLflow
-run (``final_*``, ``test_*``, ``n_params``, ``train_seconds``; read with one ``search_runs``
-query for the whole study), ``epochs`` (epochs run), ``duration_seconds``, ``run_id`` and
-``reason`` (why a trial was pruned or failed).
+``value_<metric>`` for each of several objectives), the parameters (``params_<name>``), the
+final metrics of the trial's MLflow run (``final_*``, ``test_*``, ``n_params``,
+``train_seconds``; read with one ``search_runs`` query for the whole study), ``epochs``
+(epochs run), ``duration_seconds``, ``run_id`` and ``reason`` (why a trial was pruned or
+failed).
 """
 
 from __future__ import annotations
