@@ -129,3 +129,24 @@ def test_an_empty_directory_says_there_is_nothing_yet_and_creates_nothing(tmp_pa
 def test_every_command_has_help(command):
     out = cli(command, "--help")
     assert out.exit_code == 0 and "--storage" in out.output and len(out.output) > 300
+
+
+def test_a_storage_without_studies_and_too_few_trials_for_importances(tmp_path, monkeypatch):
+    import optuna
+
+    from nnexp.export.studies import importances
+    from nnexp.search.storage import open_storage
+
+    monkeypatch.chdir(tmp_path)
+    journal = tmp_path / "empty.journal"
+    storage = open_storage(f"journal:{journal}")
+    journal.touch()
+    out = cli("studies", "--storage", f"journal:{journal}")
+    assert out.exit_code == 0 and "no studies in this storage yet" in out.output
+    out = cli("show", "x", "--storage", f"journal:{journal}")
+    assert out.exit_code == 2 and "holds no studies yet" in out.output
+
+    two = optuna.create_study(storage=storage, study_name="two")
+    two.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    scores, note = importances(two)
+    assert scores == {} and "at least 3 complete trials (2 so far)" in note
