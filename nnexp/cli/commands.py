@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import click
 
+from nnexp.cli.compare import compare
 from nnexp.cli.datasets import datasets
+from nnexp.cli.export import export
 from nnexp.cli.search import search
+from nnexp.cli.show import show
+from nnexp.cli.studies import studies
 from nnexp.cli.train import train
+from nnexp.cli.trials import trials
 from nnexp.cli.ui import ui
 from nnexp.cli.validate import validate
 
-ALL: list[click.Command] = [datasets, validate, search, train, ui]
+ALL: list[click.Command] = [datasets, validate, search, studies, show, trials, compare, export,
+                            train, ui]

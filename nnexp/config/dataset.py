@@ -5,6 +5,8 @@ parameters sit next to the split settings; a generator parameter whose name clas
 split setting, such as ``seed``, goes in ``params: {seed: 3}``). A file is given by ``path``
 (relative to the YAML file), ``target`` (the label column; null lets the loader choose) and
 ``task`` (null: inferred from the target when loaded). ``stratify`` is ignored for regression.
+``fingerprint`` (optional; written by ``nnexp export``): the ``nnexp.data.fingerprint`` of the
+data this section must load; ``nnexp.data.prepare`` refuses different data.
 Validation checks names and numbers only; nothing is loaded.
 """
 
@@ -35,6 +37,7 @@ class DatasetSpec(BaseModel):
     seed: int = 0
     scale: Literal["standard", "minmax", "none"] = "standard"
     stratify: bool = True
+    fingerprint: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:

@@ -73,14 +73,26 @@ def load_run_config(path: str | Path) -> RunConfig:
                      tracking=tracking, description=description, source=source)
 
 
-def dataset_section(spec: DatasetSpec) -> dict[str, Any]:
+def dataset_section(spec: DatasetSpec, relative_to: Path | None = None,
+                    fingerprint: str | None = None) -> dict[str, Any]:
     """A ``DatasetSpec`` as a YAML mapping (generator parameters under ``params``, where a
-    generator's own ``seed`` cannot clash with the split seed)."""
+    generator's own ``seed`` cannot clash with the split seed).
+
+    relative_to : the directory of the file being written: a data file's path is then written
+        relative to it (``os.path.relpath``), so the file and the data can move together;
+        None writes it absolute.
+    fingerprint : the data's fingerprint to record (default: ``spec.fingerprint``, if any);
+        ``nnexp.data.prepare`` refuses data with another one.
+    """
+    import os
+
     out: dict[str, Any] = {}
     if spec.name is not None:
         out["name"] = spec.name
     else:
-        out["path"] = str(Path(spec.path).resolve())
+        path = Path(spec.path).resolve()
+        out["path"] = os.path.relpath(path, Path(relative_to).resolve()) \
+            if relative_to is not None else str(path)
         if spec.target is not None:
             out["target"] = spec.target
         if spec.task is not None:
@@ -89,15 +101,21 @@ def dataset_section(spec: DatasetSpec) -> dict[str, Any]:
         out["params"] = dict(spec.params)
     out.update(dev_size=spec.dev_size, test_size=spec.test_size, seed=spec.seed,
                scale=spec.scale, stratify=spec.stratify)
+    fingerprint = fingerprint or spec.fingerprint
+    if fingerprint:
+        out["fingerprint"] = fingerprint
     return out
 
 
 def run_file(name: str, dataset_spec: DatasetSpec, train: dict[str, Any],
              objective: list[tuple[str, str]] | None = None,
              source: dict[str, Any] | None = None,
-             tracking: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The mapping of a run file (the fields ``load_run_config`` reads)."""
-    out: dict[str, Any] = {"name": name, "dataset": dataset_section(dataset_spec),
+             tracking: dict[str, Any] | None = None,
+             dataset: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The mapping of a run file (the fields ``load_run_config`` reads); ``dataset``: an
+    already built ``dataset_section`` to use instead of ``dataset_section(dataset_spec)``."""
+    out: dict[str, Any] = {"name": name,
+                           "dataset": dataset or dataset_section(dataset_spec),
                            "train": train}
     if objective:
         out["objective"] = [{"metric": m, "direction": d} for m, d in objective]
@@ -108,13 +126,17 @@ def run_file(name: str, dataset_spec: DatasetSpec, train: dict[str, Any],
     return out
 
 
-def run_file_text(content: dict[str, Any]) -> str:
-    """``content`` (see ``run_file``) as block-style YAML."""
-    return yaml.safe_dump(content, sort_keys=False, default_flow_style=None)
+def run_file_text(content: dict[str, Any], header: str | None = None) -> str:
+    """``content`` (see ``run_file``) as block-style YAML, after ``header`` as ``#`` comment
+    lines if given."""
+    text = yaml.safe_dump(content, sort_keys=False, default_flow_style=None)
+    if header:
+        text = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + text
+    return text
 
 
-def write_run_file(path: Path, content: dict[str, Any]) -> Path:
-    """Write ``content`` (see ``run_file``) as YAML to ``path``."""
+def write_run_file(path: Path, content: dict[str, Any], header: str | None = None) -> Path:
+    """Write ``content`` (see ``run_file``) as YAML to ``path`` (``header``: comment lines)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(run_file_text(content))
+    path.write_text(run_file_text(content, header))
     return path

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from nnexp.data.builtin import load_builtin
 from nnexp.data.dataset import Dataset
 from nnexp.data.errors import DataError
 from nnexp.data.files import load_file
+from nnexp.data.fingerprint import fingerprint
 from nnexp.data.splits import Splits, split
 
 
@@ -31,7 +33,26 @@ def prepare(spec: Any) -> Splits:
 
     spec : any object with attributes name (str | None), path (Path | None), target
         (str | None), params (dict), dev_size, test_size (float), seed (int),
-        scale (str), stratify (bool); optionally task (str | None).
+        scale (str), stratify (bool); optionally task (str | None) and fingerprint
+        (str | None: the data must have this ``fingerprint``, else ``DataError``).
     """
-    return split(load(spec), dev_size=spec.dev_size, test_size=spec.test_size, seed=spec.seed,
+    dataset = load(spec)
+    check_fingerprint(spec, dataset)
+    return split(dataset, dev_size=spec.dev_size, test_size=spec.test_size, seed=spec.seed,
                  scale=spec.scale, stratify=spec.stratify)
+
+
+def check_fingerprint(spec: Any, dataset: Dataset) -> None:
+    """Raise ``DataError`` when ``spec.fingerprint`` is set and the loaded data differ from it
+    (an exported run file pointed at a changed or different file)."""
+    expected = getattr(spec, "fingerprint", None)
+    if not expected:
+        return
+    found = fingerprint(dataset.X, dataset.y, dataset.X_test, dataset.y_test)
+    if found != expected:
+        what = f"the data file {str(Path(spec.path).resolve())!r}" if spec.path is not None else \
+            f"the built-in dataset {spec.name!r} (generated here)"
+        raise DataError(
+            f"{what} is not the data this configuration was trained on: dataset.fingerprint "
+            f"expects {expected}, the loaded data have {found}. Point dataset.path at the "
+            "original data, or remove dataset.fingerprint to train on this data.")
