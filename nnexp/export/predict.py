@@ -5,7 +5,8 @@ The rows hold the original columns (extra columns are ignored; a missing one is 
 naming it); categorical values are one-hot encoded as in training, and a value training never
 saw is an error naming the column, the value and the known ones (not an all-zero row). The
 result has a ``prediction`` column with the original labels and, for classifiers, one
-``proba_<label>`` column per class.
+``proba_<label>`` column per class. ``predict_frame`` is also what the registered pyfunc
+model (``nnexp.export.pyfunc``) runs, so both predict alike.
 """
 
 from __future__ import annotations
@@ -16,6 +17,52 @@ from pathlib import Path
 from nnexp.errors import NnexpError
 
 TABLES = (".csv", ".parquet", ".pq")
+
+
+def frame_to_X(frame, features: dict):
+    """A DataFrame of the original columns (extra columns ignored) -> X (m, n_x) as the model
+    was trained on. Missing columns and unseen categories raise ``DataError``."""
+    import numpy as np
+    import pandas as pd
+
+    from nnexp.data import DataError, one_hot
+
+    frame = frame.rename(columns=str).copy()
+    missing = [c for c in features["columns"] if c not in frame.columns]
+    if missing:
+        raise DataError(f"the input lacks the column(s) {', '.join(map(repr, missing))} that "
+                        f"the model needs; it needs {', '.join(features['columns'])} "
+                        "(other columns are ignored). Add the missing columns.")
+    encoding = features["encoding"]
+    for column in encoding:  # CSV reads numbers-looking categories as numbers: compare as text
+        if all(isinstance(c, str) for c in encoding[column]):
+            frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else str(v))
+    for column in features["columns"]:
+        if column in encoding:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"column {column!r} needs numbers, but row {row} has "
+                            f"{frame[column].iloc[row]!r}; fix or remove that row.")
+        frame[column] = values
+    X, _ = one_hot(frame[features["columns"]], encoding)
+    return X
+
+
+def predict_frame(model, features: dict, frame):
+    """Predictions for the rows of ``frame``: a ``prediction`` column with the original labels
+    (or values, for regression) and, for classifiers, one ``proba_<label>`` column per class."""
+    import pandas as pd
+
+    X = frame_to_X(frame, features)
+    out = pd.DataFrame({"prediction": model.predict(X)})
+    if model.is_classifier:
+        proba = model.predict_proba(X)
+        for j, label in enumerate(model.classes):
+            out[f"proba_{label}"] = proba[:, j]
+    return out
 
 
 def load_model(reference: str, tracking_uri: str | None, directory: Path):
@@ -85,8 +132,6 @@ def read_rows(path: str | Path):
 
 def predict(model: str, rows: str | Path, tracking_uri: str | None = None):
     """Predictions (a DataFrame, see the module docstring) of ``model`` for ``rows``."""
-    from nnexp.tracking.models import predict_frame
-
     frame = read_rows(rows)
     with tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
         net, features = load_model(model, tracking_uri, Path(tmp))

@@ -13,11 +13,12 @@ from pathlib import Path
 import mlflow.pyfunc
 import pandas as pd
 
-from nnexp.tracking.models import load_model_dir, predict_frame
+from nnexp.export.predict import predict_frame
+from nnexp.tracking.models import load_model_dir
 
 
 class NnexpPyfunc(mlflow.pyfunc.PythonModel):
-    """Predicts from a DataFrame (``nnexp.tracking.models.predict_frame``): a ``prediction``
+    """Predicts from a DataFrame (``nnexp.export.predict.predict_frame``): a ``prediction``
     column with the original labels, and ``proba_<class>`` columns for classifiers."""
 
     def load_context(self, context) -> None:

@@ -4,13 +4,10 @@ A model directory holds ``model.npz`` + ``model.json`` (``nnexp.core.Model``, wh
 the fitted scaler itself and keeps the original class labels) and ``features.json`` (feature
 names, the raw columns, the one-hot encoding of categorical columns, the task and the class
 labels), so a model predicts straight from a pandas DataFrame of the original columns
-(``predict_frame``). It is the one format of a trial's ``model/`` artifact, of ``nnexp train
--o DIR`` and of the registered model (a pyfunc model holding the directory, served by
-``nnexp.export.pyfunc``): ``nnexp predict``, ``mlflow.pyfunc.load_model(uri).predict(df)``.
-
-Unseen category values (a value of a categorical column that training never saw) are an
-error naming the column, the value and the known categories: a one-hot row of zeros would
-silently predict from an input the network never saw.
+(``nnexp.export.predict.predict_frame``). It is the one format of a trial's ``model/``
+artifact, of ``nnexp train -o DIR`` and of the registered model (a pyfunc model holding the
+directory, served by ``nnexp.export.pyfunc``): ``nnexp predict``,
+``mlflow.pyfunc.load_model(uri).predict(df)``.
 """
 
 from __future__ import annotations
@@ -65,47 +62,6 @@ def load_model_dir(directory: Path):
     from nnexp.core import Model
 
     return Model.load(directory / MODEL_FILE), json.loads((directory / FEATURES_FILE).read_text())
-
-
-def frame_to_X(frame: pd.DataFrame, features: dict) -> np.ndarray:
-    """A DataFrame of the original columns (extra columns ignored) -> X (m, n_x) as the model
-    was trained on. Missing columns and unseen categories raise ``DataError``."""
-    from nnexp.data import DataError, one_hot
-
-    frame = frame.rename(columns=str).copy()
-    missing = [c for c in features["columns"] if c not in frame.columns]
-    if missing:
-        raise DataError(f"the input lacks the column(s) {', '.join(map(repr, missing))} that "
-                        f"the model needs; it needs {', '.join(features['columns'])} "
-                        "(other columns are ignored). Add the missing columns.")
-    encoding = features["encoding"]
-    for column in encoding:  # CSV reads numbers-looking categories as numbers: compare as text
-        if all(isinstance(c, str) for c in encoding[column]):
-            frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else str(v))
-    for column in features["columns"]:
-        if column in encoding:
-            continue
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"column {column!r} needs numbers, but row {row} has "
-                            f"{frame[column].iloc[row]!r}; fix or remove that row.")
-        frame[column] = values
-    X, _ = one_hot(frame[features["columns"]], encoding)
-    return X
-
-
-def predict_frame(model, features: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """Predictions for the rows of ``frame``: a ``prediction`` column with the original labels
-    (or values, for regression) and, for classifiers, one ``proba_<label>`` column per class."""
-    X = frame_to_X(frame, features)
-    out = pd.DataFrame({"prediction": model.predict(X)})
-    if model.is_classifier:
-        proba = model.predict_proba(X)
-        for j, label in enumerate(model.classes):
-            out[f"proba_{label}"] = proba[:, j]
-    return out
 
 
 def stage_artifacts(files: dict[str, str], model=None, features=None) -> Path:
