@@ -113,8 +113,11 @@ def _check_course_dataset(data: Dataset, arrays: dict[str, np.ndarray]) -> None:
     assert 0.0 <= data.X.min() and data.X.max() <= 1.0
     np.testing.assert_allclose(data.X[2], arrays["train_set_x"][2].reshape(-1) / 255)
     np.testing.assert_allclose(data.X_test, arrays["test_set_x"].reshape(4, -1) / 255)
-    np.testing.assert_array_equal(data.y_test, arrays["test_set_y"])
-    assert data.task == "binary" and data.classes.tolist() == [0, 1]
+    # list_classes names the labels: y == i becomes list_classes[i], decoded to str
+    names = np.array(["non-cat", "cat"])
+    np.testing.assert_array_equal(data.y_test, names[arrays["test_set_y"]])
+    np.testing.assert_array_equal(data.y, names[arrays["train_set_y"]])
+    assert data.task == "binary" and data.classes.tolist() == ["cat", "non-cat"]
 
 
 def test_hdf5_course_two_files(tmp_path):
@@ -130,6 +133,23 @@ def test_hdf5_course_one_file(tmp_path):
     arrays = _course_arrays(6, 4)
     _write_h5(tmp_path / "cats.hdf5", arrays)
     _check_course_dataset(load_file(tmp_path / "cats.hdf5"), arrays)
+
+
+def test_hdf5_without_list_classes_keeps_the_numbers(tmp_path):
+    arrays = _course_arrays(6, 4)
+    del arrays["list_classes"]
+    _write_h5(tmp_path / "cats.h5", arrays)
+    data = load_file(tmp_path / "cats.h5")
+    assert data.classes.tolist() == [0, 1]
+    np.testing.assert_array_equal(data.y_test, arrays["test_set_y"])
+
+
+def test_hdf5_list_classes_that_do_not_name_the_labels(tmp_path):
+    arrays = _course_arrays(6, 4)
+    arrays["list_classes"] = np.array([b"cat"])
+    _write_h5(tmp_path / "cats.h5", arrays)
+    with pytest.raises(DataError, match="list_classes.*does not name the labels"):
+        load_file(tmp_path / "cats.h5")
 
 
 # ---- errors -------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def test_summary_failures_are_warnings_and_the_parent_still_finishes(workdir, mo
         raise RuntimeError("no display")
 
     monkeypatch.setattr(nnexp.tracking.summary, "_plots", broken)
-    monkeypatch.setattr(nnexp.tracking.models, "log_pyfunc", broken)
+    monkeypatch.setattr(nnexp.tracking.models, "register_trial_model", broken)
     exp = write_experiment(workdir, tracking={"log_models": "best"})
     result = CliRunner().invoke(main, ["search", str(exp), "--quiet"])
     assert result.exit_code == 0, result.output

@@ -7,6 +7,8 @@ import click
 from nnexp.cli.compare import compare
 from nnexp.cli.datasets import datasets
 from nnexp.cli.export import export
+from nnexp.cli.predict import predict
+from nnexp.cli.reproduce import reproduce
 from nnexp.cli.search import search
 from nnexp.cli.show import show
 from nnexp.cli.studies import studies
@@ -16,4 +18,4 @@ from nnexp.cli.ui import ui
 from nnexp.cli.validate import validate
 
 ALL: list[click.Command] = [datasets, validate, search, studies, show, trials, compare, export,
-                            train, ui]
+                            train, reproduce, predict, ui]

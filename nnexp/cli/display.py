@@ -43,8 +43,9 @@ def print_search_result(result) -> None:
     click.echo(trials_table(list(result.best), result.directions, limit=10,
                             names=result.metrics))
     if result.model_uri:
-        click.echo(f"best model registered: {result.model_uri} "
-                   "(mlflow.pyfunc.load_model, mlflow models serve)")
+        click.echo(f"best model: {result.model_uri} (trial {result.model_trial}, "
+                   f"{'new version' if result.model_new else 'unchanged'}), alias champion; "
+                   f"predict with:\n  {result.predict_command}")
     if result.interrupted:
         click.echo("interrupted: re-run the same command to resume the study.")
     click.echo("compare runs in the MLflow UI:\n  "

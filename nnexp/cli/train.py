@@ -1,4 +1,5 @@
-"""``nnexp train CONFIG.yaml``: train one configuration as a single MLflow run."""
+"""``nnexp train CONFIG``: train one configuration (a run file, or a recorded run's
+config.yaml) as a single MLflow run."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import click
 
 
 @click.command()
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config")
 @click.option("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or "
               "sqlite:///mlruns/mlflow.db).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also save the model here (.npz and .json).")
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write a model directory here (model, feature names, category "
+              "encoding, class labels) for nnexp predict.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines.")
 def train(config: str, tracking_uri: str | None, output: Path | None, quiet: bool) -> None:
-    """Train CONFIG (a run file, e.g. a trial's exported config.yaml) as one MLflow run."""
+    """Train CONFIG as one MLflow run: a run file (e.g. a trial's exported config.yaml), or a
+    recorded run's id or runs:/<run_id> URI, whose config.yaml is downloaded."""
     from nnexp.search.train import train_run
 
     result = train_run(config, tracking_uri, output, quiet)
@@ -24,4 +27,5 @@ def train(config: str, tracking_uri: str | None, output: Path | None, quiet: boo
     click.echo(f"run {result.run_id} finished: " +
                ", ".join(f"{k}={v:.4g}" for k, v in sorted(shown.items())))
     if result.model_path:
-        click.echo(f"model saved to {result.model_path}")
+        click.echo(f"model saved to {result.model_path} "
+                   f"(nnexp predict {result.model_path} ROWS.csv)")

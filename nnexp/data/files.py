@@ -205,9 +205,30 @@ def _hdf5(path: Path, task: str | None) -> Dataset:
     test = train if test_path == path else _read_hdf5(test_path, HDF5_TEST)
     X, X_test = _pixels(train["train_set_x"]), _pixels(test["test_set_x"])
     y, y_test = train["train_set_y"].reshape(-1), test["test_set_y"].reshape(-1)
+    names = _class_names(path, train.get("list_classes"), y, y_test)
+    if names is not None:
+        y, y_test = names[y.astype(np.intp)], names[y_test.astype(np.intp)]
     return Dataset(name=path.stem, X=X, y=y, task=task or _task(y, y_test),
                    feature_names=[f"pixel{i}" for i in range(X.shape[1])], X_test=X_test,
                    y_test=y_test, source=str(path))
+
+
+def _class_names(path: Path, list_classes: np.ndarray | None, y: np.ndarray,
+                 y_test: np.ndarray) -> np.ndarray | None:
+    """The course's ``list_classes`` (e.g. ``[b'non-cat', b'cat']``) as str labels (C,), so
+    that label ``y == i`` becomes ``list_classes[i]``; None when the file has none. Labels
+    that are not indices into it are an error."""
+    if list_classes is None:
+        return None
+    names = np.array([c.decode() if isinstance(c, bytes) else str(c)
+                      for c in np.asarray(list_classes).reshape(-1)])
+    labels = np.concatenate([y, y_test])
+    if labels.dtype.kind not in "biu" or labels.min() < 0 or labels.max() >= len(names) \
+            or len(set(names)) != len(names):
+        raise DataError(f"{str(path)!r}: list_classes {names.tolist()} does not name the labels "
+                        f"{np.unique(labels).tolist()[:10]} (label i is list_classes[i], each "
+                        "name once). Fix list_classes or remove it to keep the numbers.")
+    return names
 
 
 def _read_hdf5(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:

@@ -137,6 +137,10 @@ class Objective:
                                                               ctx.splits.task))
         except optuna.TrialPruned as err:
             state, reason, epoch = TrialState.PRUNED, str(err), self._last_epoch
+            try:  # a pruned trial is reproducible too (to its pruned epoch): its config.yaml
+                self._artifacts(trial, run, config, None, None)
+            except Exception as upload:  # noqa: BLE001 - the trial is still recorded as pruned
+                run.tags({TAG_PREFIX + "artifact_error": first_line(upload)[:5000]})
             raise
         except DivergenceError as err:
             state, reason, epoch = TrialState.DIVERGED, str(err), err.epoch
@@ -209,8 +213,9 @@ class Objective:
         return on_epoch
 
     def _artifacts(self, trial, run: RunLogger, config: TrainConfig, result,
-                   values: list[float]) -> None:
-        """The train-ready config.yaml, and the model when it is kept, as one upload."""
+                   values: list[float] | None) -> None:
+        """The train-ready config.yaml, and the model when it is kept, as one upload
+        (``result`` None: a pruned trial, config.yaml only)."""
         from nnexp.tracking.models import stage_artifacts
 
         ctx, exp = self.ctx, self.ctx.experiment
@@ -220,7 +225,7 @@ class Objective:
                                                   "trial": trial.number,
                                                   "blas_threads": ctx.blas_threads},
                            tracking={"experiment_name": ctx.mlflow_experiment_name})
-        keep = self._keep_model(trial, values)
+        keep = result is not None and self._keep_model(trial, values)
         run.artifact(stage_artifacts({"config.yaml": run_file_text(content)},
                                      result.model if keep else None, ctx.splits))
         if keep:

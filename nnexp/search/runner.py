@@ -30,7 +30,7 @@ from nnexp.search.interrupt import Interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
-from nnexp.search.storage import open_storage
+from nnexp.search.storage import DEFAULT_JOURNAL, default_storage_url, open_storage
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing
@@ -75,6 +75,22 @@ class SearchResult:
     exit_code: int = 0
     failure: str | None = None
     warnings: list[str] = field(default_factory=list)
+    model_new: bool = False
+    model_trial: int | None = None
+    predict_command: str | None = None
+
+
+def predict_command(study_name: str, tracking_uri: str) -> str:
+    """The ``nnexp predict`` command for the study's champion model, as it works from the
+    current folder: with ``--tracking-uri`` unless the store is this folder's default."""
+    import shlex
+
+    from nnexp.tracking.store import default_tracking_uri
+
+    command = f"nnexp predict {shlex.quote(f'models:/{study_name}@champion')} ROWS.csv"
+    if tracking_uri != default_tracking_uri():
+        command += f" --tracking-uri {shlex.quote(mask_url(tracking_uri))}"
+    return command
 
 
 def git_commit(path: Path) -> str | None:
@@ -179,6 +195,34 @@ def _check_options(options: SearchOptions, jobs: int) -> None:
         raise NnexpError("; ".join(problems) + ". Fix the command-line option.")
 
 
+def notice(message: str) -> None:
+    """One line on stderr that a person needs whatever the verbosity (``--quiet`` included):
+    where the stores are, a new study."""
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def study_elsewhere(study_name: str, experiment_path: Path, storage: str) -> Path | None:
+    """The default journal of another folder that holds study ``study_name``: the
+    ``mlruns/optuna.journal`` beside the experiment file or in its parent folder (the project
+    root for ``experiments/x.yaml``), when that is not ``storage``; None if there is none. It
+    is read only when it exists, so this costs nothing in the usual case."""
+    import optuna
+
+    used = Path(storage[len("journal:"):]).resolve() if storage.startswith("journal:") else None
+    folder = Path(experiment_path).resolve().parent
+    for candidate in (folder / DEFAULT_JOURNAL, folder.parent / DEFAULT_JOURNAL):
+        if candidate == used or not candidate.is_file():
+            continue
+        try:
+            if study_name in optuna.get_all_study_names(open_storage(f"journal:{candidate}")):
+                return candidate
+        except Exception:  # noqa: BLE001 - only a hint: an unreadable journal is not ours
+            continue
+    return None
+
+
 def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptions()
                ) -> SearchResult:
     """Run (or resume) the study of an experiment file; see the module docstring."""
@@ -205,6 +249,16 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         existing = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
         existing = None
+    where = storage_url or default_storage_url()
+    notice(f"stores: Optuna {mask_url(where)}, MLflow {mask_url(uri)}")
+    if existing is None:
+        notice(f"new study {study_name!r} in {mask_url(where)}")
+        elsewhere = study_elsewhere(study_name, exp.path, where)
+        if elsewhere is not None:
+            warn(f"a study {study_name!r} already exists in {elsewhere} (beside the experiment "
+                 f"file), not in the storage used here; to resume it instead, press Ctrl-C and "
+                 f"run from {elsewhere.parent.parent} or add --storage journal:{elsewhere} "
+                 f"--tracking-uri sqlite:///{elsewhere.parent / 'mlflow.db'}")
     if existing is not None and [d.name.lower() for d in existing.directions] != exp.directions:
         raise NnexpError(
             f"study {study_name!r} already exists in the storage with directions "
@@ -261,9 +315,9 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     except KeyboardInterrupt:
         interrupted, failed = True, False
     finally:  # whatever failed above or fails here, the parent run is ended
-        info, code, failure = _finish(study, parent, client, experiment_id, mlflow_name,
-                                      splits, progress, first_number, interrupted, failed,
-                                      [m for m, _ in exp.objective])
+        info, code, failure = _finish(study, parent, client, experiment_id,
+                                      [m for m, _ in exp.objective], splits, progress,
+                                      first_number, interrupted, failed)
     best = info["best"]
     if len(exp.directions) == 1:
         complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
@@ -272,17 +326,20 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     return SearchResult(study_name, mask_url(storage_url or "embedded"), uri, parent.run_id,
                         resumed, interrupted, len(study.trials) - first_number, info["counts"],
                         best, exp.directions, [m for m, _ in exp.objective], info["model_uri"],
-                        code, failure, info["warnings"])
+                        code, failure, info["warnings"], info["model_new"], info["model_trial"],
+                        predict_command(study_name, uri) if info["model_uri"] else None)
 
 
-def _finish(study, parent: RunLogger, client, experiment_id: str, mlflow_name: str, splits,
-            progress: Progress, first_number: int, interrupted: bool, failed: bool,
-            metrics: list[str]) -> tuple[dict, int, str | None]:
-    """Summarise the study into the parent run and end it with the status of the exit code;
-    every failure here is a warning line. Returns (summary info, exit code, failure text)."""
+def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[str], splits,
+            progress: Progress, first_number: int, interrupted: bool, failed: bool
+            ) -> tuple[dict, int, str | None]:
+    """Summarise the study into the parent run (the best model is registered under the
+    study's name) and end it with the status of the exit code; every failure here is a
+    warning line. Returns (summary info, exit code, failure text)."""
     from nnexp.tracking.summary import summarize
 
-    info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": []}
+    info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
+                            "model_new": False, "model_trial": None}
 
     def attempt(what: str, action) -> Any:
         try:
@@ -299,8 +356,8 @@ def _finish(study, parent: RunLogger, client, experiment_id: str, mlflow_name: s
     attempt("close the trial runs left running",
             lambda: close_dangling_runs(client, experiment_id, parent.run_id))
     summary = attempt("summarise the study", lambda: summarize(
-        study, parent, experiment_id, mlflow_name, _example(splits), _python_model(),
-        metrics=metrics))
+        study, parent, experiment_id, study.study_name, _example(splits), _python_model(),
+        metrics))
     if summary:
         info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
     mine = [t for t in trials if t.number >= first_number]
@@ -375,11 +432,23 @@ def _run_processes(ctx: StudyContext, shares: list[int | None], timeout: float |
                          "completed trials are kept. Re-run the same command to resume.")
 
 
-def _example(splits) -> Any:
-    """A few raw (unscaled) dev rows as a DataFrame, the pyfunc model's input example."""
-    if splits.encoding:
-        return None
+def _example(splits, n: int = 5) -> Any:
+    """A few raw dev rows as a DataFrame of the original columns, the pyfunc model's input
+    example: features unscaled, one-hot blocks turned back into the original category."""
+    import numpy as np
     import pandas as pd
 
-    rows = splits.X_dev[:5] * splits.scaler.scale + splits.scaler.shift
-    return pd.DataFrame(rows, columns=splits.feature_names)
+    X = splits.X_dev if len(splits.X_dev) else splits.X_train
+    rows = X[:n] * splits.scaler.scale + splits.scaler.shift
+    index = {name: j for j, name in enumerate(splits.feature_names)}
+    columns: dict[str, Any] = {}
+    for j, name in enumerate(splits.feature_names):
+        column = name.split("=", 1)[0]
+        if "=" in name and column in splits.encoding:
+            if column not in columns:
+                cats = splits.encoding[column]
+                block = rows[:, [index[f"{column}={c}"] for c in cats]]
+                columns[column] = [cats[k] for k in np.argmax(block, axis=1)]
+        else:
+            columns[name] = rows[:, j]
+    return pd.DataFrame(columns)

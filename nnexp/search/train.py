@@ -1,12 +1,13 @@
-"""``nnexp train``'s use case: train one run file's configuration as a single MLflow run,
-logged exactly like a study's trial (per-epoch curves, final metrics, config and model
-artifacts). It lives beside the study runner because, like it, it ties config, data, the
-core and tracking together; ``nnexp.tracking`` itself knows only MLflow."""
+"""``nnexp train``'s use case: train one run file's configuration (a file, or a recorded run's
+``config.yaml``) as a single MLflow run, logged exactly like a study's trial (per-epoch
+curves, final metrics, config and model artifacts); ``fit`` is the training alone, which
+``nnexp reproduce`` also uses. It lives beside the study runner because, like it, it ties
+config, data, the core and tracking together; ``nnexp.tracking`` itself knows only MLflow."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnexp.config import for_task
@@ -17,43 +18,129 @@ from nnexp.tracking.states import TrialState
 
 @dataclass
 class TrainRunResult:
-    run_id: str
+    run_id: str | None
     tracking_uri: str
     metrics: dict[str, float]
     state: str
     model_path: Path | None
+    history: list = field(default_factory=list)
+    fingerprint: str = ""
+
+
+@dataclass
+class Fitted:
+    """One training of a run file's configuration (``fit``)."""
+
+    rc: object
+    splits: object
+    config: object
+    result: object
+    metrics: dict[str, float]
+    threads: int
+
+
+def blas_threads(rc) -> int:
+    """The BLAS threads a run file was trained with (``source.blas_threads``), else all cores."""
+    return int(rc.source.get("blas_threads", 0) or 0) or (os.cpu_count() or 1)
+
+
+def fit(rc, threads: int | None = None, on_epoch=None, stop_epoch: int | None = None,
+        splits=None) -> Fitted:
+    """Train run file ``rc``'s configuration on its data, BLAS pinned to ``threads`` (default:
+    ``blas_threads(rc)``). ``stop_epoch``: stop after that epoch (the full configuration is
+    trained, so a schedule over ``epochs`` is unchanged: how a pruned trial is reproduced).
+    Raises ``DivergenceError``."""
+    from threadpoolctl import threadpool_limits
+
+    from nnexp.core import train
+    from nnexp.data import prepare
+
+    splits = splits or prepare(rc.dataset)
+    config = for_task(rc.train, splits.task)
+    threads = threads or blas_threads(rc)
+    callbacks = [on_epoch] if on_epoch else []
+    if stop_epoch is not None:
+        callbacks.append(lambda m: m.epoch >= stop_epoch)
+    with threadpool_limits(limits=threads):
+        result = train(splits.X_train, splits.y_train, config, splits.X_dev, splits.y_dev,
+                       callbacks=callbacks, x_shift=splits.scaler.shift,
+                       x_scale=splits.scaler.scale)
+    return Fitted(rc, splits, config, result, final_metrics(result, splits), threads)
+
+
+def resolve_config(reference: str | Path, tracking_uri: str | None, directory: Path) -> Path:
+    """A local run file for ``reference``: an existing file, or the ``config.yaml`` artifact
+    of a run (a run id or ``runs:/<run_id>``), downloaded into ``directory``."""
+    from nnexp.errors import NnexpError
+    from nnexp.tracking.recorded import (
+        CONFIG_FILE,
+        download,
+        get_run,
+        open_store,
+        run_id_of,
+    )
+    from nnexp.tracking.store import resolve_tracking_uri
+
+    path = Path(reference)
+    if path.is_file():
+        return path
+    run_id = run_id_of(str(reference))
+    if run_id is None:
+        raise NnexpError(
+            f"{str(reference)!r} is neither an existing run file nor an MLflow run id: give the "
+            "path of a run file (e.g. a trial's config.yaml), a run id (32 hex digits) or "
+            "runs:/<run_id>.")
+    uri = resolve_tracking_uri(tracking_uri)
+    client = open_store(uri)
+    get_run(client, run_id, uri)
+    return download(client, run_id, CONFIG_FILE, directory, "train-ready config.yaml")
 
 
 def train_run(config_path: str | Path, tracking_uri: str | None = None,
-              output: Path | None = None, quiet: bool = False) -> TrainRunResult:
-    """Train the configuration in ``config_path`` (a run file) and record it in MLflow.
+              output: Path | None = None, quiet: bool = False, threads: int | None = None,
+              stop_epoch: int | None = None, tags: dict | None = None) -> TrainRunResult:
+    """Train the configuration in ``config_path`` (a run file, a run id or ``runs:/<run_id>``,
+    whose ``config.yaml`` is downloaded) and record it in MLflow.
 
-    ``output``: also save the model (``.npz`` + ``.json``) there. A diverged run is recorded
-    as FAILED and raises ``nnexp.errors.NnexpError``. A failed artifact upload is tagged on
-    the run (``nnexp.write_error``), reported as a warning, and the run still ends FINISHED.
+    ``output``: also write a model directory there (``save_model_dir``: model, feature names,
+    category encoding, class labels), which ``nnexp predict`` reads. ``threads``, ``stop_epoch``:
+    see ``fit``; ``tags``: more tags for the run. A diverged run is recorded as FAILED and
+    raises ``nnexp.errors.NnexpError``. A failed artifact upload is tagged on the run
+    (``nnexp.write_error``), reported as a warning, and the run still ends FINISHED.
     """
-    from threadpoolctl import threadpool_limits
+    import tempfile
 
-    from nnexp.config.run import load_run_config, run_file, run_file_text
-    from nnexp.core import DivergenceError, train
+    with tempfile.TemporaryDirectory(prefix="nnexp-config-") as tmp:
+        local = resolve_config(config_path, tracking_uri, Path(tmp))
+        from nnexp.config.run import load_run_config
+
+        rc = load_run_config(local)
+    return _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch, tags)
+
+
+def _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch, tags
+               ) -> TrainRunResult:
+    from nnexp.config.run import run_file, run_file_text
+    from nnexp.core import DivergenceError
     from nnexp.data import prepare
     from nnexp.errors import NnexpError, first_line, warn
-    from nnexp.tracking.models import stage_artifacts
+    from nnexp.tracking.models import save_model_dir, stage_artifacts
     from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
 
-    rc = load_run_config(config_path)
     splits = prepare(rc.dataset)
     config = for_task(rc.train, splits.task)
     uri = resolve_tracking_uri(tracking_uri, rc.tracking.uri)
     client = connect(uri)
     experiment_id = ensure_experiment(client, rc.tracking.experiment_name or rc.name, uri)
-    threads = int(rc.source.get("blas_threads", 0)) or (os.cpu_count() or 1)
+    threads = threads or blas_threads(rc)
+    source = str(config_path) if not Path(config_path).is_file() else \
+        str(Path(config_path).resolve())
     run = RunLogger.start(client, experiment_id, rc.name, {
         TAG_PREFIX + "role": "train", TAG_PREFIX + "seed": config.seed,
         TAG_PREFIX + "dataset": splits.name, TAG_PREFIX + "blas_threads": threads,
         TAG_PREFIX + "dataset_fingerprint": splits.fingerprint,
-        TAG_PREFIX + "run_file": str(Path(config_path).resolve()),
-        **{f"{TAG_PREFIX}source.{k}": v for k, v in rc.source.items()}})
+        TAG_PREFIX + "run_file": source,
+        **{f"{TAG_PREFIX}source.{k}": v for k, v in rc.source.items()}, **(tags or {})})
     run.params(config.to_dict())
 
     def on_epoch(m) -> None:
@@ -63,10 +150,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
                   f"dev {m.metric} {m.dev_metric:.4f}", flush=True)
 
     try:
-        with threadpool_limits(limits=threads):
-            result = train(splits.X_train, splits.y_train, config, splits.X_dev, splits.y_dev,
-                           callbacks=[on_epoch], x_shift=splits.scaler.shift,
-                           x_scale=splits.scaler.scale)
+        fitted = fit(rc, threads, on_epoch, stop_epoch, splits)
     except DivergenceError as err:
         run.tags({TAG_PREFIX + "state": TrialState.DIVERGED, TAG_PREFIX + "reason": str(err)})
         run.end(TrialState.DIVERGED.status)
@@ -77,7 +161,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
         run.tags({TAG_PREFIX + "state": state, TAG_PREFIX + "reason": repr(err)})
         run.end(state.status)
         raise
-    metrics = final_metrics(result, splits)
+    result, metrics = fitted.result, fitted.metrics
     log_final(run, metrics)
     run.tags({TAG_PREFIX + "state": TrialState.COMPLETE,
               TAG_PREFIX + "stop_reason": result.stop_reason})
@@ -93,5 +177,7 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
         run.end(TrialState.COMPLETE.status)
     for message in run.write_errors:
         warn(f"run {run.run_id}: {message}")
-    saved = result.model.save(output) if output else None
-    return TrainRunResult(run.run_id, uri, metrics, TrialState.COMPLETE, saved)
+    saved = save_model_dir(result.model, splits.feature_names, splits.encoding, splits.task,
+                           Path(output)) if output else None
+    return TrainRunResult(run.run_id, uri, metrics, TrialState.COMPLETE, saved,
+                          list(result.history), splits.fingerprint)

@@ -1,10 +1,13 @@
 """Trained models as MLflow artifacts, and logging them as ``mlflow.pyfunc`` models.
 
 A model directory holds ``model.npz`` + ``model.json`` (``nnexp.core.Model``, which applies
-the fitted scaler itself) and ``features.json`` (feature names and the one-hot encoding of
-categorical columns), so the pyfunc model (``nnexp.export.pyfunc``) predicts straight from a
-pandas DataFrame of the original columns: ``mlflow.pyfunc.load_model(uri).predict(df)`` and
-``mlflow models serve``.
+the fitted scaler itself and keeps the original class labels) and ``features.json`` (feature
+names, the raw columns, the one-hot encoding of categorical columns, the task and the class
+labels), so a model predicts straight from a pandas DataFrame of the original columns
+(``nnexp.export.predict.predict_frame``). It is the one format of a trial's ``model/``
+artifact, of ``nnexp train -o DIR`` and of the registered model (a pyfunc model holding the
+directory, served by ``nnexp.export.pyfunc``): ``nnexp predict``,
+``mlflow.pyfunc.load_model(uri).predict(df)``.
 """
 
 from __future__ import annotations
@@ -31,10 +34,34 @@ def save_model_dir(model, feature_names: list[str], encoding: dict[str, list], t
             else name
         if column not in columns:
             columns.append(column)
+    classes = None if model.classes is None else \
+        [c.item() if isinstance(c, np.generic) else c for c in model.classes]
     (directory / FEATURES_FILE).write_text(json.dumps(
-        {"feature_names": feature_names, "columns": columns, "encoding": encoding, "task": task},
-        indent=2, default=str) + "\n")
+        {"feature_names": feature_names, "columns": columns, "encoding": encoding, "task": task,
+         "classes": classes}, indent=2, default=str) + "\n")
     return directory
+
+
+def is_model_dir(directory: Path) -> bool:
+    return (directory / MODEL_FILE).is_file() and (directory / FEATURES_FILE).is_file()
+
+
+def find_model_dir(root: Path) -> Path | None:
+    """``root`` if it is a model directory, else the first one below it (a downloaded pyfunc
+    model keeps it under ``artifacts/``), or None."""
+    if is_model_dir(root):
+        return root
+    for features in sorted(root.rglob(FEATURES_FILE)):
+        if is_model_dir(features.parent):
+            return features.parent
+    return None
+
+
+def load_model_dir(directory: Path):
+    """(``nnexp.core.Model``, the features description) of a model directory."""
+    from nnexp.core import Model
+
+    return Model.load(directory / MODEL_FILE), json.loads((directory / FEATURES_FILE).read_text())
 
 
 def stage_artifacts(files: dict[str, str], model=None, features=None) -> Path:
@@ -53,34 +80,72 @@ def stage_artifacts(files: dict[str, str], model=None, features=None) -> Path:
     return stage
 
 
-def log_pyfunc(run_id: str, model_dir: Path, registered_name: str | None, example,
-               python_model) -> str:
-    """Log ``model_dir`` as a pyfunc model in run ``run_id`` (registering it under
-    ``registered_name`` if given) served by ``python_model`` (an ``mlflow.pyfunc.PythonModel``
-    such as ``nnexp.export.pyfunc.NnexpPyfunc``, which reads the directory's files); returns
-    the registered ``models:/name/version`` URI."""
+CHAMPION = "champion"
+PYFUNC_PATH = "pyfunc"
+
+
+def champion(client, name: str):
+    """The version of registered model ``name`` that holds the ``champion`` alias, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path:
+    """Write ``model_dir`` as an ``mlflow.pyfunc`` model into ``directory`` (which must not
+    exist): the model directory under ``artifacts/``, nnexp's code, pinned requirements, the
+    input example and the signature MLflow infers from it (``python_model`` is
+    ``nnexp.export.pyfunc.NnexpPyfunc``)."""
     import mlflow
     import mlflow.pyfunc
     from mlflow.utils.logging_utils import disable_logging, enable_logging
 
     import nnexp
 
-    disable_logging()  # MLflow notes on cloudpickle, int columns, "registered": nnexp says it
+    disable_logging()  # MLflow notes on cloudpickle and int columns: noise here
     try:
-        with warnings.catch_warnings(), mlflow.start_run(run_id=run_id):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=python_model,
+            mlflow.pyfunc.save_model(
+                path=str(directory), python_model=python_model,
                 artifacts={"model": str(model_dir)},
                 code_paths=[str(Path(nnexp.__file__).parent)],
                 pip_requirements=[f"numpy=={np.__version__}", f"pandas=={pd.__version__}",
                                   f"mlflow=={mlflow.__version__}"],
-                input_example=example,
-                registered_model_name=registered_name,
-            )
+                input_example=example)
     finally:
         enable_logging()
-    version = info.registered_model_version
-    return f"models:/{registered_name}/{version}" if registered_name and version else \
-        info.model_uri
+    return directory
+
+
+def register_trial_model(client, name: str, run_id: str, model_dir: Path, example,
+                         python_model, tags: dict[str, str], description: str):
+    """Register the model of trial run ``run_id`` as a new version of ``name`` and move the
+    ``champion`` alias to it; returns the ``ModelVersion``.
+
+    The pyfunc model is written into the trial's own run (artifact ``pyfunc/``; uploading
+    artifacts does not reopen the finished run) and the version is created from there with
+    ``create_model_version(name, source=<that artifact's URI>, run_id=run_id)``, MLflow's
+    documented way to register a run's model, so the version's source and run are the trial.
+    """
+    import tempfile
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+    with tempfile.TemporaryDirectory(prefix="nnexp-pyfunc-") as tmp:
+        local = save_pyfunc(model_dir, example, python_model, Path(tmp) / PYFUNC_PATH)
+        client.log_artifacts(run_id, str(local), PYFUNC_PATH)
+    try:
+        client.create_registered_model(name)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    source = RunsArtifactRepository.get_underlying_uri(f"runs:/{run_id}/{PYFUNC_PATH}")
+    version = client.create_model_version(name, source, run_id=run_id, tags=tags,
+                                          description=description)
+    client.set_registered_model_alias(name, CHAMPION, version.version)
+    return version

@@ -157,9 +157,12 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
     on its own: a part that fails is reported as a ``warning:`` line, listed under
     ``warnings`` in the result, and the others go on, so the caller can always end the parent
     run. ``python_model``: the pyfunc wrapper to register the best model with (None: the model
-    is not registered). ``metrics`` (the objective's metric names) label the plots' axes.
+    is not registered); ``registered_name``: the registered model (the study's name);
+    ``metrics``: the objective's metric names (they label the plots' axes and name the metric
+    in the version's description). See ``register_best`` for when a version is added.
     """
-    info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": []}
+    info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
+                            "model_new": False, "model_trial": None}
 
     def step(what: str, action) -> None:
         try:
@@ -206,22 +209,47 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
         step("write the trials table (trials.csv)", table)
         step("draw the study plots", plots)
         with_model = [t for t in best if t.user_attrs.get("model_logged")]
-        if with_model and python_model is not None:
+        if with_model and python_model is not None and registered_name:
             def register() -> None:
-                from nnexp.tracking.models import log_pyfunc
-
-                model_trial = with_model[0].number
-                run_id = found.get("best") if model_trial == best[0].number else \
-                    trial_run_id(parent.client, experiment_id, study, model_trial)
-                if run_id is None:
-                    run_id = trial_run_id(parent.client, experiment_id, study, model_trial)
-                local = parent.client.download_artifacts(run_id, "model", str(tmp))
-                info["model_uri"] = log_pyfunc(parent.run_id, Path(local), registered_name,
-                                               example, python_model)
-                info["model_trial"] = model_trial
+                register_best(study, parent.client, experiment_id, registered_name,
+                              with_model[0], [t.number for t in best], metrics or [],
+                              example, python_model, tmp, info)
 
             step(f"register the best model as {registered_name!r}", register)
     return info
+
+
+def register_best(study, client, experiment_id: str, name: str, trial, front: list[int],
+                  metrics: list[str], example, python_model, tmp: Path, info: dict) -> None:
+    """Register ``trial`` (the study's best with a logged model) as a new version of ``name``
+    unless the current ``champion`` version already is a best trial of this study (a
+    resumption that did not improve the best adds no version). Sets ``info``'s
+    ``model_uri`` (``models:/<name>/<version>``), ``model_trial`` and ``model_new``."""
+    from nnexp.tracking.models import champion, register_trial_model
+
+    current = champion(client, name)
+    if current is not None and current.tags.get(TAG_PREFIX + "study") == study.study_name \
+            and current.tags.get(TAG_PREFIX + "trial_number", "").isdigit() \
+            and int(current.tags[TAG_PREFIX + "trial_number"]) in front:
+        info.update(model_uri=f"models:/{name}/{current.version}", model_new=False,
+                    model_trial=int(current.tags[TAG_PREFIX + "trial_number"]))
+        return
+    run_id = trial_run_id(client, experiment_id, study, trial.number)
+    if run_id is None:
+        raise LookupError(f"no MLflow run found for trial {trial.number}")
+    local = Path(client.download_artifacts(run_id, "model", str(tmp)))
+    directions = [d.name.lower() for d in study.directions]
+    names = metrics if len(metrics) == len(trial.values) else \
+        [f"objective {i}" for i in range(len(trial.values))]
+    scores = ", ".join(f"{m} = {v:.6g} ({d})" for m, v, d in zip(names, trial.values, directions))
+    description = (f"nnexp study {study.study_name!r}, trial {trial.number} (MLflow run "
+                   f"{run_id}): {scores}.")
+    tags = {TAG_PREFIX + "study": study.study_name, TAG_PREFIX + "trial_number": str(trial.number),
+            **{f"{TAG_PREFIX}value.{m}": repr(float(v)) for m, v in zip(names, trial.values)}}
+    version = register_trial_model(client, name, run_id, local, example, python_model, tags,
+                                   description)
+    info.update(model_uri=f"models:/{name}/{version.version}", model_new=True,
+                model_trial=trial.number)
 
 
 def _upload(parent: RunLogger, path: Path, artifact_path: str | None = None) -> None:

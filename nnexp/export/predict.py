@@ -1,0 +1,159 @@
+"""``nnexp predict``'s use case: a model (a model directory, a run's ``model/`` artifact or a
+registered ``models:/`` model) applied to raw rows from a CSV or Parquet file.
+
+The rows hold the original columns (extra columns are ignored; a missing one is an error
+naming it); categorical values are one-hot encoded as in training, and a value training never
+saw is an error naming the column, the value and the known ones (not an all-zero row). The
+result has a ``prediction`` column with the original labels and, for classifiers, one
+``proba_<label>`` column per class. ``predict_frame`` is also what the registered pyfunc
+model (``nnexp.export.pyfunc``) runs, so both predict alike.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from nnexp.errors import NnexpError
+
+TABLES = (".csv", ".parquet", ".pq")
+
+
+def frame_to_X(frame, features: dict):
+    """A DataFrame of the original columns (extra columns ignored) -> X (m, n_x) as the model
+    was trained on. Missing columns and unseen categories raise ``DataError``."""
+    import numpy as np
+    import pandas as pd
+
+    from nnexp.data import DataError, one_hot
+
+    frame = frame.rename(columns=str).copy()
+    missing = [c for c in features["columns"] if c not in frame.columns]
+    if missing:
+        raise DataError(f"the input lacks the column(s) {', '.join(map(repr, missing))} that "
+                        f"the model needs; it needs {', '.join(features['columns'])} "
+                        "(other columns are ignored). Add the missing columns.")
+    encoding = features["encoding"]
+    for column in encoding:  # CSV reads numbers-looking categories as numbers: compare as text
+        if all(isinstance(c, str) for c in encoding[column]):
+            frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else str(v))
+    for column in features["columns"]:
+        if column in encoding:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"column {column!r} needs numbers, but row {row} has "
+                            f"{frame[column].iloc[row]!r}; fix or remove that row.")
+        frame[column] = values
+    X, _ = one_hot(frame[features["columns"]], encoding)
+    return X
+
+
+def predict_frame(model, features: dict, frame):
+    """Predictions for the rows of ``frame``: a ``prediction`` column with the original labels
+    (or values, for regression) and, for classifiers, one ``proba_<label>`` column per class."""
+    import pandas as pd
+
+    X = frame_to_X(frame, features)
+    out = pd.DataFrame({"prediction": model.predict(X)})
+    if model.is_classifier:
+        proba = model.predict_proba(X)
+        for j, label in enumerate(model.classes):
+            out[f"proba_{label}"] = proba[:, j]
+    return out
+
+
+def load_model(reference: str, tracking_uri: str | None, directory: Path):
+    """(Model, features) for ``reference``: a model directory (``nnexp train -o DIR``, a
+    downloaded ``model/``), a run id or ``runs:/<run_id>`` (its ``model/`` artifact, into
+    ``directory``), or ``models:/<name>/<version>`` / ``models:/<name>@<alias>``."""
+    from nnexp.tracking.models import find_model_dir, load_model_dir
+    from nnexp.tracking.recorded import (
+        MODEL_PATH,
+        download,
+        download_model_uri,
+        get_run,
+        open_store,
+        run_id_of,
+    )
+    from nnexp.tracking.store import resolve_tracking_uri
+
+    path = Path(reference)
+    if path.exists():
+        found = find_model_dir(path if path.is_dir() else path.parent)
+        if found is None:
+            raise NnexpError(f"{reference!r} is not an nnexp model directory (it needs "
+                             "model.npz, model.json and features.json, as nnexp train -o DIR "
+                             "writes). Give such a directory, a run id or a models:/ URI.")
+        return load_model_dir(found)
+    uri = resolve_tracking_uri(tracking_uri)
+    if reference.startswith("models:/"):
+        open_store(uri)
+        root = download_model_uri(uri, reference, directory)
+    else:
+        run_id = run_id_of(reference)
+        if run_id is None:
+            raise NnexpError(
+                f"MODEL {reference!r} is neither an existing model directory, an MLflow run id "
+                "nor a model URI: give a directory written by nnexp train -o, a trial's run id "
+                "(runs:/<run_id>), or models:/<study>@champion.")
+        client = open_store(uri)
+        get_run(client, run_id, uri)
+        root = download(client, run_id, MODEL_PATH, directory, "saved model")
+    found = find_model_dir(root)
+    if found is None:
+        raise NnexpError(f"{reference!r} holds no nnexp model directory (model.npz and "
+                         "features.json); it was not saved by nnexp.")
+    return load_model_dir(found)
+
+
+def read_rows(path: str | Path):
+    """The rows of a CSV or Parquet file as a DataFrame."""
+    import pandas as pd
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLES:
+        raise NnexpError(f"INPUT {str(path)!r}: the suffix {path.suffix or '(none)'!r} is not "
+                         f"one nnexp predict reads; give a {', '.join(TABLES)} file.")
+    if not path.is_file():
+        raise NnexpError(f"INPUT {str(path)!r} does not exist; give the path of a CSV or "
+                         "Parquet file of rows with the model's columns.")
+    try:
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the user's input
+        from nnexp.errors import first_line
+
+        raise NnexpError(f"INPUT {str(path)!r} could not be read ({first_line(err)}); check "
+                         "that it is a valid CSV or Parquet file.") from None
+
+
+def predict(model: str, rows: str | Path, tracking_uri: str | None = None):
+    """Predictions (a DataFrame, see the module docstring) of ``model`` for ``rows``."""
+    frame = read_rows(rows)
+    with tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
+        net, features = load_model(model, tracking_uri, Path(tmp))
+    return predict_frame(net, features, frame)
+
+
+def check_output(output: str | Path | None) -> None:
+    """An ``-o`` name must end in .csv or .parquet (checked before anything is computed)."""
+    if output is not None and Path(output).suffix.lower() not in TABLES:
+        raise NnexpError(f"-o {str(output)!r}: give a file name ending in .csv or .parquet "
+                         "(or no -o for CSV on stdout).")
+
+
+def write_predictions(frame, output: str | Path | None) -> str | None:
+    """Write to ``output`` (CSV or Parquet by its suffix); without one, return the CSV text."""
+    if output is None:
+        return frame.to_csv(index=False)
+    check_output(output)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() == ".csv":
+        frame.to_csv(output, index=False)
+    else:
+        frame.to_parquet(output, index=False)
+    return None
