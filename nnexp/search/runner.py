@@ -30,7 +30,7 @@ from nnexp.search.interrupt import Interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
-from nnexp.search.storage import open_storage
+from nnexp.search.storage import open_storage, storage_failure
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing
@@ -119,9 +119,15 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         return
     with writing() as writer, threadpool_limits(limits=ctx.blas_threads), \
             Interrupt() as interrupt:  # an interruption wins over failed writes (writing)
-        study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
-                       timeout=timeout, catch=(Exception,), gc_after_trial=False,
-                       callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
+        try:
+            study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
+                           timeout=timeout, catch=(Exception,), gc_after_trial=False,
+                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
+        except Exception as err:  # a failed journal append, which Optuna may hide
+            failure = storage_failure(err)
+            if failure is None:
+                raise
+            raise failure from None
 
 
 def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
