@@ -3,7 +3,9 @@
 The default is Optuna's journal file (``mlruns/optuna.journal``): no server, and safe for
 several worker processes on one machine (Optuna's advice; measured in ``bench/storage.py``,
 where SQLite with 4 workers is slower per trial). ``--storage`` takes any Optuna RDB URL
-(``sqlite:///...``, ``postgresql://...``, ``mysql://...``) or ``journal:PATH``. A database
+(``sqlite:///...``, ``postgresql://...``, ``mysql://...``) or ``journal:PATH``; so does the
+environment variable ``NNEXP_STORAGE`` (``resolve_storage_url``). A password in a URL is shown
+as ``***`` in every message and record (``mask_url``). A database
 server gets ``CONNECT_TIMEOUT`` seconds to answer, so an unreachable one is an error within
 seconds, not a hang.
 """
@@ -14,7 +16,7 @@ import os
 import warnings
 from pathlib import Path
 
-from nnexp.errors import NnexpError, first_line, mask_url, url_scheme, warn
+from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme, warn
 
 DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
@@ -23,6 +25,15 @@ CONNECT_TIMEOUT = 3  # seconds per attempt (libpq tries twice: with and without 
 
 def default_storage_url() -> str:
     return f"journal:{DEFAULT_JOURNAL.resolve()}"
+
+
+def resolve_storage_url(cli_url: str | None = None, configured: str | None = None
+                        ) -> str | None:
+    """The storage URL to use: ``--storage``, else ``NNEXP_STORAGE`` (so a password need not
+    be on the command line, where ``ps`` shows it), else the experiment's ``study.storage``,
+    else None (the embedded journal). A PostgreSQL password can also stay out of the URL
+    altogether: libpq reads ``PGPASSWORD`` (or ``~/.pgpass``)."""
+    return cli_url or os.environ.get("NNEXP_STORAGE") or configured or None
 
 
 RESERVE_BYTES = 64 * 1024  # spare space beside the journal, released when the disk fills
@@ -230,6 +241,13 @@ def open_storage(url: str | None):
                 "inside it is damaged (not only the last one, which nnexp repairs itself); "
                 "restore it from a backup or choose another --storage.") from None
     scheme = url_scheme(url) if "://" in url else ""
+    missing = incomplete_database_url(url)
+    if missing:
+        raise NnexpError(
+            f"storage URL {mask_url(url)!r} does not name {missing}, so the driver would pick "
+            "a default database silently. Give the full URL, e.g. "
+            "postgresql://user@host:5432/db (a local socket: postgresql://user@/db?host="
+            "/var/run/postgresql). Fix --storage, NNEXP_STORAGE or study.storage.")
     if scheme not in RDB_SCHEMES:
         raise NnexpError(
             f"storage URL {mask_url(url)!r} is not one Optuna can use. Give a database URL such as "

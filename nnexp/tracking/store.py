@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nnexp.errors import NnexpError, first_line, mask_url, url_scheme
+from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme
 
 HOME = Path("mlruns")
 DB_NAME = "mlflow.db"
@@ -145,6 +145,7 @@ def connect(uri: str):
     inherit.
     """
     _check_uri(uri)
+    _check_database(uri)
     database = sqlite_path(uri)
     if database is not None:
         _make_home(uri, database.parent)
@@ -182,6 +183,16 @@ def connect(uri: str):
                   f"{CONNECT_TIMEOUT} s"
         raise _unreachable(uri, why) from None
     return client
+
+
+def _check_database(uri: str) -> None:
+    missing = incomplete_database_url(uri)
+    if missing:
+        raise NnexpError(
+            f"tracking URI {mask_url(uri)!r} does not name {missing}, so the driver would pick "
+            "a default database silently. Give the full URI, e.g. "
+            "postgresql://user@host:5432/mlflow (a local socket: postgresql://user@/mlflow?host="
+            "/var/run/postgresql). Fix --tracking-uri, MLFLOW_TRACKING_URI or tracking.uri.")
 
 
 def sqlite_path(uri: str) -> Path | None:
