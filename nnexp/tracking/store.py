@@ -71,6 +71,8 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # it logs each failed query with its traceback before raising it, which nnexp reports
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def _unreachable(uri: str, why: str) -> NnexpError:
@@ -149,6 +151,8 @@ def connect(uri: str):
     database = sqlite_path(uri)
     if database is not None:
         _make_home(uri, database.parent)
+        check_writable(uri, database.parent, "database")
+        check_writable(uri, database.parent / "artifacts", "artifact")
     probe(uri)
     import mlflow
     from mlflow import MlflowClient
@@ -231,6 +235,26 @@ def _make_home(uri: str, directory: Path) -> None:
             f"cannot create the directory {str(directory)!r} of the MLflow tracking store "
             f"{mask_url(uri)!r}: {err.strerror or err}. Make it a writable directory (or run "
             "from another working directory, or choose another --tracking-uri).") from None
+
+
+def check_writable(uri: str, directory: Path, what: str) -> None:
+    """Raise ``NnexpError`` naming the store and the fix unless one byte can be written in
+    ``directory`` (created if absent): a read-only mount, a path through a regular file or a
+    full disk is found before any trial runs, not as one failed write per trial."""
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory) as f:
+            f.write(b"\0")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        raise NnexpError(
+            f"cannot write to the {what} directory {str(directory)!r} of the MLflow tracking "
+            f"store {mask_url(uri)!r}: {err.strerror or err}. Make it a writable directory "
+            f"with free space (free space on the disk holding it, or fix its permissions or "
+            "mount), then re-run the same command; or choose another --tracking-uri.") from None
 
 
 DISK_ERRORS = ("disk is full", "database or disk is full", "no space left", "disk quota",
