@@ -62,3 +62,23 @@ def warn(message: str) -> None:
     import sys
 
     print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def incomplete_database_url(url: str) -> str | None:
+    """What a ``postgresql://`` or ``mysql://`` URL lacks ('the host', 'the database name' or
+    both), or None. Without them libpq silently falls back to a local socket and a database
+    named after the user. A local socket is given as ``?host=/var/run/postgresql``."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if url_scheme(url) not in ("postgresql", "mysql") or "://" not in url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None  # malformed: the driver's own error says why
+    query = parse_qs(parts.query)
+    missing = [what for what, given in (
+        ("the host", host or query.get("host") or query.get("unix_socket")),
+        ("the database name", parts.path.strip("/") or query.get("dbname"))) if not given]
+    return " and ".join(missing) or None

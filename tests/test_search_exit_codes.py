@@ -15,7 +15,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from search_helpers import runs, study, write_experiment
+from search_helpers import runs, study, tracking_uri, write_experiment
 
 from nnexp.cli import main
 
@@ -171,8 +171,14 @@ def test_summary_failures_are_warnings_and_the_parent_still_finishes(workdir, mo
 
 
 def test_failed_artifact_uploads_never_leave_a_run_running(workdir):
-    (workdir / "mlruns").mkdir()
-    (workdir / "mlruns" / "artifacts").write_text("a file where the artifact folder goes\n")
+    # The store itself is usable (nnexp checks its artifact root before any trial), but this
+    # experiment's artifact location lies below a regular file, so every upload fails.
+    from nnexp.tracking.store import connect
+
+    blocker = workdir / "blocker"
+    blocker.write_text("a file where the experiment's artifact folder goes\n")
+    connect(tracking_uri(workdir)).create_experiment(
+        "tiny", artifact_location=(blocker / "artifacts").as_uri())
     exp = write_experiment(workdir, study={"n_trials": 2, "seed": 0})
     result = CliRunner().invoke(main, ["search", str(exp), "--quiet"])
     assert result.exit_code == 2, result.output  # a store that takes no artifact is unusable

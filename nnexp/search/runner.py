@@ -30,7 +30,13 @@ from nnexp.search.interrupt import Interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
-from nnexp.search.storage import DEFAULT_JOURNAL, default_storage_url, open_storage
+from nnexp.search.storage import (
+    DEFAULT_JOURNAL,
+    default_storage_url,
+    open_storage,
+    resolve_storage_url,
+    storage_failure,
+)
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing
@@ -135,9 +141,15 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         return
     with writing() as writer, threadpool_limits(limits=ctx.blas_threads), \
             Interrupt() as interrupt:  # an interruption wins over failed writes (writing)
-        study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
-                       timeout=timeout, catch=(Exception,), gc_after_trial=False,
-                       callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
+        try:
+            study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
+                           timeout=timeout, catch=(Exception,), gc_after_trial=False,
+                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
+        except Exception as err:  # a failed journal append, which Optuna may hide
+            failure = storage_failure(err)
+            if failure is None:
+                raise
+            raise failure from None
 
 
 def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
@@ -239,7 +251,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     study_name = options.study_name or settings.name or exp.name
     seed = options.seed if options.seed is not None else settings.seed
     jobs = options.jobs or settings.jobs
-    storage_url = options.storage or settings.storage
+    storage_url = resolve_storage_url(options.storage, settings.storage)
     pruner_name, pruning = settings.pruner, settings.pruner_options
     storage = open_storage(storage_url)
     uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
@@ -288,7 +300,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     parent = RunLogger.start(client, experiment_id, f"{study_name} #{invocation}", {
         TAG_PREFIX + "study": study_name, TAG_PREFIX + "role": "parent",
         TAG_PREFIX + "invocation": invocation, TAG_PREFIX + "resumed": resumed,
-        TAG_PREFIX + "storage": storage_url or "embedded journal (mlruns/optuna.journal)",
+        TAG_PREFIX + "storage": mask_url(storage_url) if storage_url
+        else "embedded journal (mlruns/optuna.journal)",
         TAG_PREFIX + "dataset": splits.name,
         TAG_PREFIX + "dataset_fingerprint": splits.fingerprint,
         TAG_PREFIX + "experiment_file": str(exp.path),
@@ -323,7 +336,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
         best = sorted(complete, key=lambda t: t.values[0],
                       reverse=exp.directions[0] == "maximize")[:5]
-    return SearchResult(study_name, mask_url(storage_url or "embedded"), uri, parent.run_id,
+    return SearchResult(study_name, mask_url(storage_url or "embedded"), mask_url(uri),
+                        parent.run_id,
                         resumed, interrupted, len(study.trials) - first_number, info["counts"],
                         best, exp.directions, [m for m, _ in exp.objective], info["model_uri"],
                         code, failure, info["warnings"], info["model_new"], info["model_trial"],

@@ -3,17 +3,20 @@
 The default is Optuna's journal file (``mlruns/optuna.journal``): no server, and safe for
 several worker processes on one machine (Optuna's advice; measured in ``bench/storage.py``,
 where SQLite with 4 workers is slower per trial). ``--storage`` takes any Optuna RDB URL
-(``sqlite:///...``, ``postgresql://...``, ``mysql://...``) or ``journal:PATH``. A database
+(``sqlite:///...``, ``postgresql://...``, ``mysql://...``) or ``journal:PATH``; so does the
+environment variable ``NNEXP_STORAGE`` (``resolve_storage_url``). A password in a URL is shown
+as ``***`` in every message and record (``mask_url``). A database
 server gets ``CONNECT_TIMEOUT`` seconds to answer, so an unreachable one is an error within
 seconds, not a hang.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
-from nnexp.errors import NnexpError, first_line, mask_url, url_scheme
+from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme, warn
 
 DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
@@ -24,28 +27,190 @@ def default_storage_url() -> str:
     return f"journal:{DEFAULT_JOURNAL.resolve()}"
 
 
+def resolve_storage_url(cli_url: str | None = None, configured: str | None = None
+                        ) -> str | None:
+    """The storage URL to use: ``--storage``, else ``NNEXP_STORAGE`` (so a password need not
+    be on the command line, where ``ps`` shows it), else the experiment's ``study.storage``,
+    else None (the embedded journal). A PostgreSQL password can also stay out of the URL
+    altogether: libpq reads ``PGPASSWORD`` (or ``~/.pgpass``)."""
+    return cli_url or os.environ.get("NNEXP_STORAGE") or configured or None
+
+
+RESERVE_BYTES = 64 * 1024  # spare space beside the journal, released when the disk fills
+CREATE_TRIAL = 4  # optuna.storages.journal JournalOperation.CREATE_TRIAL
+
+
 def _journal_backend(path: str):
-    """Optuna's journal file without an fsync per append.
+    """Optuna's journal file without an fsync per append, each append all or nothing.
 
     A trial appends ~30 records (one per epoch report); Optuna's backend fsyncs each (~1.5 ms
     here, ~0.17 ms without). Appends still take the file lock and are flushed to the OS, so a
     crashed or killed process loses nothing; only a power cut can lose the last records.
+
+    A full disk: an append that fails (ENOSPC, EDQUOT, EIO) is cut off again under the lock, so
+    the journal never keeps half a record. The first time, the spare file
+    ``<journal>.reserve`` (``RESERVE_BYTES``, made when the journal is opened) is deleted and
+    the append retried, so the trial under way can still record how it ended; the next trial
+    this process would start raises ``NnexpError`` naming the journal and the fix instead. When
+    there is no spare space left, the append itself raises that error.
     """
     import json
 
     from optuna.storages.journal import JournalFileBackend
 
     class JournalFile(JournalFileBackend):
+        full: NnexpError | None = None
+
         def append_logs(self, logs: list[dict]) -> None:
-            text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-            self._lock.acquire()
+            if self.full is not None and any(log.get("op_code") == CREATE_TRIAL
+                                             for log in logs):
+                raise self.full  # the disk filled up: no new trial, the study stops
+            data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs)
+                    + "\n").encode("utf-8")
             try:
-                with open(self._file_path, "ab") as f:
-                    f.write(text.encode("utf-8"))
+                self._lock.acquire()
+            except OSError as err:
+                raise journal_write_error(self._file_path, err) from None
+            try:
+                try:
+                    self._append(data)
+                except OSError as err:
+                    error = journal_write_error(self._file_path, err)
+                    if not _release_reserve(self._file_path):
+                        raise error from None
+                    self.full = error
+                    try:
+                        self._append(data)
+                    except OSError:
+                        raise error from None
             finally:
                 self._lock.release()
 
-    return JournalFile(path)
+        def _append(self, data: bytes) -> None:
+            size = os.path.getsize(self._file_path)
+            try:
+                with open(self._file_path, "ab") as f:
+                    f.write(data)
+            except OSError:
+                _cut(self._file_path, size)
+                raise
+
+    backend = JournalFile(path)
+    _make_reserve(path)
+    return backend
+
+
+def _reserve_path(journal: str | Path) -> Path:
+    return Path(f"{journal}.reserve")
+
+
+def _make_reserve(journal: str | Path) -> None:
+    """Set ``RESERVE_BYTES`` of disk aside beside the journal (best effort)."""
+    reserve = _reserve_path(journal)
+    try:
+        if reserve.exists() and reserve.stat().st_size >= RESERVE_BYTES:
+            return
+        fd = os.open(reserve, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # no space to set aside (a smaller reserve still helps)
+
+
+def _release_reserve(journal: str | Path) -> bool:
+    """Delete the spare file beside the journal; True when there was one."""
+    try:
+        _reserve_path(journal).unlink()
+        return True
+    except OSError:
+        return False
+
+
+def journal_write_error(path: str | Path, err: OSError) -> NnexpError:
+    """The one message for a journal append that failed: the file, why, and the fix."""
+    where = Path(path).resolve().parent
+    return NnexpError(
+        f"cannot write to the Optuna journal {str(path)!r}: {err.strerror or err}. Nothing "
+        f"half-written was kept. Free space on the disk holding {str(where)!r} (and check that "
+        "it is writable), then re-run the same command to resume.")
+
+
+def _cut(path: str | Path, size: int) -> None:
+    """Truncate ``path`` back to ``size`` bytes (best effort: a later open repairs a tail)."""
+    try:
+        os.truncate(path, size)
+    except OSError:
+        pass
+
+
+def _torn_tail(path: Path, block: int = 1 << 16) -> int | None:
+    """Where the intact part of a journal ends when its last record is torn (no final newline,
+    or a last line that is not JSON), else None. Reads only the file's tail."""
+    import json
+
+    size = path.stat().st_size
+    if size == 0:
+        return None
+    with open(path, "rb") as f:
+        tail, start = b"", size
+        while start > 0:  # the last two newlines (or the start of the file)
+            start = max(0, start - block)
+            f.seek(start)
+            tail = f.read(min(block, size - start)) + tail
+            if tail.count(b"\n") >= 2 or start == 0:
+                break
+    if not tail.endswith(b"\n"):
+        return size - (len(tail) - tail.rfind(b"\n") - 1)
+    body = tail[:-1]
+    last = body[body.rfind(b"\n") + 1:]
+    try:
+        json.loads(last)
+        return None
+    except ValueError:
+        return size - len(last) - 1
+
+
+def repair_journal(path: str | Path) -> str | None:
+    """Cut a torn last record (left by a process killed mid-write, a power cut or a full disk
+    before nnexp cut failed appends) off the journal at ``path``, after copying the file to
+    ``<path>.torn-<timestamp>``. Returns what was done, or None when the journal was intact.
+    Runs under the journal's lock, so no append is under way. Used when a search opens the
+    journal (with a warning) and by ``nnexp doctor --fix``."""
+    import shutil
+    import time
+
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    path = Path(path)
+    if not path.exists() or _torn_tail(path) is None:
+        return None
+    lock = JournalFileSymlinkLock(str(path))
+    try:
+        lock.acquire()
+    except OSError as err:
+        raise journal_write_error(path, err) from None
+    try:
+        keep = _torn_tail(path)  # again, under the lock
+        if keep is None:
+            return None
+        size = path.stat().st_size
+        backup = path.with_name(f"{path.name}.torn-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            shutil.copy2(path, backup)
+            os.truncate(path, keep)
+        except OSError as err:
+            backup.unlink(missing_ok=True)
+            raise NnexpError(
+                f"the Optuna journal {str(path)!r} ends with a torn record, and it could not be "
+                f"repaired: {err.strerror or err}. Free space on the disk holding "
+                f"{str(path.resolve().parent)!r}, then re-run the same command.") from None
+    finally:
+        lock.release()
+    return (f"the Optuna journal {str(path)!r} ended with a torn record ({size - keep} bytes "
+            f"from an interrupted write); it was cut off and the original kept as "
+            f"{str(backup)!r}")
 
 
 def open_storage(url: str | None):
@@ -65,8 +230,24 @@ def open_storage(url: str | None):
         except OSError as err:
             raise NnexpError(f"cannot open the Optuna journal file {str(path)!r}: "
                              f"{err.strerror or err}. Choose a writable path.") from None
-        return optuna.storages.JournalStorage(backend)
+        repaired = repair_journal(path)
+        if repaired:
+            warn(repaired)
+        try:
+            return optuna.storages.JournalStorage(backend)
+        except ValueError as err:  # a damaged record inside the file (JSONDecodeError too)
+            raise NnexpError(
+                f"the Optuna journal {str(path)!r} cannot be read: {first_line(err)}. A record "
+                "inside it is damaged (not only the last one, which nnexp repairs itself); "
+                "restore it from a backup or choose another --storage.") from None
     scheme = url_scheme(url) if "://" in url else ""
+    missing = incomplete_database_url(url)
+    if missing:
+        raise NnexpError(
+            f"storage URL {mask_url(url)!r} does not name {missing}, so the driver would pick "
+            "a default database silently. Give the full URL, e.g. "
+            "postgresql://user@host:5432/db (a local socket: postgresql://user@/db?host="
+            "/var/run/postgresql). Fix --storage, NNEXP_STORAGE or study.storage.")
     if scheme not in RDB_SCHEMES:
         raise NnexpError(
             f"storage URL {mask_url(url)!r} is not one Optuna can use. Give a database URL such as "
@@ -91,3 +272,16 @@ def open_storage(url: str | None):
             f"cannot open the Optuna storage {mask_url(url)!r}: {first_line(err)}. Check the URL, "
             "that the database server is running and reachable, and the credentials (fix "
             "--storage or study.storage in the experiment file).") from None
+
+
+def storage_failure(err: BaseException) -> NnexpError | None:
+    """The ``NnexpError`` (a failed journal append) behind ``err``, if any. Optuna replaces an
+    error raised while it records a trial's end by an ``AssertionError`` ("Should not reach");
+    the journal's message is the one to show."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, NnexpError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nnexp.errors import NnexpError, first_line, mask_url, url_scheme
+from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme
 
 HOME = Path("mlruns")
 DB_NAME = "mlflow.db"
@@ -71,6 +71,8 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # it logs each failed query with its traceback before raising it, which nnexp reports
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def _unreachable(uri: str, why: str) -> NnexpError:
@@ -145,8 +147,12 @@ def connect(uri: str):
     inherit.
     """
     _check_uri(uri)
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    _check_database(uri)
+    database = sqlite_path(uri)
+    if database is not None:
+        _make_home(uri, database.parent)
+        check_writable(uri, database.parent, "database")
+        check_writable(uri, database.parent / "artifacts", "artifact")
     probe(uri)
     import mlflow
     from mlflow import MlflowClient
@@ -162,9 +168,11 @@ def connect(uri: str):
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        with _environment(first_call):
+        with _creation_lock(uri, database), _environment(first_call):
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)
+    except NnexpError:
+        raise
     except ImportError as err:
         raise NnexpError(
             f"the MLflow tracking store {mask_url(uri)!r} needs a database driver that is not "
@@ -172,11 +180,102 @@ def connect(uri: str):
             "use another --tracking-uri.") from None
     except Exception as err:  # noqa: BLE001 - any failure to open the store is the user's URI
         why = first_line(err)
+        if database is not None and _is_disk_error(err):
+            raise store_write_error(uri, why) from None
         if "timed out" in why.lower() or "timeout" in why.lower():
             why = f"the server accepted the connection but did not answer within " \
                   f"{CONNECT_TIMEOUT} s"
         raise _unreachable(uri, why) from None
     return client
+
+
+def _check_database(uri: str) -> None:
+    missing = incomplete_database_url(uri)
+    if missing:
+        raise NnexpError(
+            f"tracking URI {mask_url(uri)!r} does not name {missing}, so the driver would pick "
+            "a default database silently. Give the full URI, e.g. "
+            "postgresql://user@host:5432/mlflow (a local socket: postgresql://user@/mlflow?host="
+            "/var/run/postgresql). Fix --tracking-uri, MLFLOW_TRACKING_URI or tracking.uri.")
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for other stores or in-memory)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def creation_lock_path(database: Path) -> Path:
+    """The lock file beside a SQLite database: ``mlruns/.mlflow.db.lock``."""
+    return database.parent / f".{database.name}.lock"
+
+
+def _creation_lock(uri: str, database: Path | None):
+    """The inter-process lock around opening a SQLite store: its first opening creates the
+    tables and runs MLflow's migrations, which leave the database broken for good when two
+    processes run them at once. Other stores: no lock (a server's database is created by its
+    administrator or by ``mlflow server``)."""
+    from contextlib import nullcontext
+
+    from nnexp.locking import file_lock
+
+    if database is None:
+        return nullcontext()
+    return file_lock(creation_lock_path(database),
+                     f"the creation of the MLflow store {mask_url(uri)!r}")
+
+
+def _make_home(uri: str, directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NnexpError(
+            f"cannot create the directory {str(directory)!r} of the MLflow tracking store "
+            f"{mask_url(uri)!r}: {err.strerror or err}. Make it a writable directory (or run "
+            "from another working directory, or choose another --tracking-uri).") from None
+
+
+def check_writable(uri: str, directory: Path, what: str) -> None:
+    """Raise ``NnexpError`` naming the store and the fix unless one byte can be written in
+    ``directory`` (created if absent): a read-only mount, a path through a regular file or a
+    full disk is found before any trial runs, not as one failed write per trial."""
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory) as f:
+            f.write(b"\0")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        raise NnexpError(
+            f"cannot write to the {what} directory {str(directory)!r} of the MLflow tracking "
+            f"store {mask_url(uri)!r}: {err.strerror or err}. Make it a writable directory "
+            f"with free space (free space on the disk holding it, or fix its permissions or "
+            "mount), then re-run the same command; or choose another --tracking-uri.") from None
+
+
+DISK_ERRORS = ("disk is full", "database or disk is full", "no space left", "disk quota",
+               "readonly database", "read-only file system", "unable to open database file",
+               "disk i/o error", "permission denied")
+
+
+def _is_disk_error(err: BaseException) -> bool:
+    text = str(getattr(err, "orig", None) or err).lower()
+    return isinstance(err, OSError) or any(marker in text for marker in DISK_ERRORS)
+
+
+def store_write_error(uri: str, why: str) -> NnexpError:
+    """The one message for a local tracking store that cannot be written (full disk, read-only
+    or missing directory), naming the store and the fix."""
+    database = sqlite_path(uri)
+    where = str(database.parent) if database is not None else mask_url(uri)
+    return NnexpError(
+        f"cannot write to the MLflow tracking store {mask_url(uri)!r}: {why}. Free space on "
+        f"the disk holding {where!r} and make sure it is writable, then re-run the same "
+        "command to resume (or choose another --tracking-uri).")
 
 
 def ensure_experiment(client, name: str, uri: str) -> str:
@@ -188,8 +287,14 @@ def ensure_experiment(client, name: str, uri: str) -> str:
             client.restore_experiment(found.experiment_id)
         mark_model_training(client, found)
         return found.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_root(uri),
-                                    tags={EXPERIMENT_KIND: MODEL_TRAINING})
+    try:
+        return client.create_experiment(name, artifact_location=artifact_root(uri),
+                                        tags={EXPERIMENT_KIND: MODEL_TRAINING})
+    except Exception:  # another process created it first ("already exists"): use that one
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 EXPERIMENT_KIND, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
