@@ -286,7 +286,7 @@ def test_reproduce_with_another_config_lists_the_metrics_that_differ(study_dir):
     assert "mismatch: " in result.output and "metric" in result.output
     lines = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()
              if line.startswith("  ") and len(line.split()) == 3}
-    assert "final_dev_log_loss" in lines and "learning_rate" in lines
+    assert "final_dev_log_loss" in lines and "epoch/learning_rate" in lines
     recorded, reproduced = map(float, lines["final_dev_log_loss"])
     assert recorded == run.data.metrics["final_dev_log_loss"] and reproduced != recorded
 

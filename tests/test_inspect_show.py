@@ -82,7 +82,7 @@ def test_compare_table_equals_the_runs_and_the_figure_has_a_line_per_run(here):
     axes = c.figure.get_axes()
     assert len(axes) == 2
     mlflow = client(here)
-    for ax, key in zip(axes, ("dev_accuracy", "dev_cost")):
+    for ax, key in zip(axes, ("dev/accuracy", "dev/cost")):
         assert len(ax.get_lines()) == 3
         for line, run in zip(ax.get_lines(), children):
             history = sorted(mlflow.get_metric_history(run.info.run_id, key),

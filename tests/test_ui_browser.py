@@ -102,8 +102,14 @@ def test_study_in_the_browser_nested_trials_curves_and_pruned_not_failed(
     # a trial's page: its learning curve first among the model metrics
     page.get_by_text(complete[0], exact=True).click()
     page.get_by_role("tab", name="Model metrics").click()
-    title = page.get_by_text("dev_accuracy", exact=True).first
-    title.wait_for()
+    curves = page.get_by_text("dev", exact=True).first  # the header of the dev/* section
+    curves.wait_for()
+    page.get_by_text("accuracy", exact=True).first.wait_for()
+    # "Model metrics" names the tab and, below the curve sections, the one-value charts
+    page.get_by_text("Model metrics", exact=True).nth(1).wait_for()
+    one_value = max(e.bounding_box()["y"]
+                    for e in page.get_by_text("Model metrics", exact=True).all())
+    assert curves.bounding_box()["y"] < one_value  # the learning curves come first
     page.wait_for_timeout(1500)  # let the chart draw for the screenshot
     _shot(page, tmp_path / "3-trial-metrics.png")
     for bookkeeping in ("trial_number", "epochs_run", "best_epoch", "flops_per_epoch"):

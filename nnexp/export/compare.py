@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line
+from nnexp.tracking.records import curve
 
-DEV_METRICS = ("dev_accuracy", "dev_rmse")
+DEV_METRICS = (curve("dev", "accuracy"), curve("dev", "rmse"))
 SHOWN_METRICS = ("final_", "test_")
 EXTRA_METRICS = ("epochs_run", "n_params", "train_seconds")
 
@@ -99,15 +100,15 @@ def learning_curves(client, runs: list, labels: list[str]):
     for run, label in zip(runs, labels):
         name = next((m for m in DEV_METRICS if m in run.data.metrics), DEV_METRICS[0])
         names.add(name)
-        for ax, key in ((metric_ax, name), (cost_ax, "dev_cost")):
+        for ax, key in ((metric_ax, name), (cost_ax, curve("dev", "cost"))):
             history = sorted(client.get_metric_history(run.info.run_id, key),
                              key=lambda m: m.step)
             ax.plot([m.step for m in history], [m.value for m in history], marker=".",
                     label=label)
     metric_ax.set_title(" / ".join(sorted(names)) + " per epoch")
     metric_ax.set_ylabel(" / ".join(sorted(names)))
-    cost_ax.set_title("dev_cost per epoch")
-    cost_ax.set_ylabel("dev_cost")
+    cost_ax.set_title("dev cost per epoch")
+    cost_ax.set_ylabel(curve("dev", "cost"))
     for ax in (metric_ax, cost_ax):
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

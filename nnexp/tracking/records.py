@@ -1,7 +1,9 @@
 """What is recorded about a training run: per-epoch metrics and final metrics, by MLflow key.
 
-Per epoch (step = epoch): train_cost, train_<metric>, dev_cost, dev_<metric>, learning_rate,
-epoch_seconds, where <metric> is accuracy (classification) or rmse (regression).
+Per epoch (step = epoch), as learning curves grouped the way MLflow's run page draws them
+(a key ``section/name`` opens a section, and sections come before the one-value charts): dev/cost,
+dev/<metric>, train/cost, train/<metric>, epoch/learning_rate, epoch/seconds, where <metric>
+is accuracy (classification) or rmse (regression); ``curve(split, name)`` builds a key.
 At the end: final_train_*, final_dev_*, test_* (accuracy, log_loss, cost or rmse, r2, cost),
 train_seconds, n_params and last_train_cost (the last epoch's mean mini-batch cost, L2 penalty
 included) as metrics; epochs_run, best_epoch, flops_per_epoch as tags (``nnexp.<name>``, see
@@ -19,11 +21,17 @@ FACTS = ("epochs_run", "best_epoch", "flops_per_epoch")
 chart, in name order, and a one-value metric as a single bar among the learning curves."""
 
 
+def curve(split: str, name: str) -> str:
+    """The MLflow key of a learning curve: ('dev', 'accuracy') -> 'dev/accuracy'."""
+    return f"{split}/{name}"
+
+
 def epoch_record(m: EpochMetrics) -> dict[str, float]:
     """MLflow keys of one epoch's metrics (logged with step = epoch)."""
-    return {"train_cost": m.train_cost, f"train_{m.metric}": m.train_metric,
-            "dev_cost": m.dev_cost, f"dev_{m.metric}": m.dev_metric,
-            "learning_rate": m.learning_rate, "epoch_seconds": m.epoch_seconds}
+    return {curve("dev", m.metric): m.dev_metric, curve("dev", "cost"): m.dev_cost,
+            curve("train", m.metric): m.train_metric, curve("train", "cost"): m.train_cost,
+            curve("epoch", "learning_rate"): m.learning_rate,
+            curve("epoch", "seconds"): m.epoch_seconds}
 
 
 def final_metrics(result, splits) -> dict[str, float]:
