@@ -100,6 +100,16 @@ def _client(address: str):
         raise NnexpError("--dask needs Dask's distributed scheduler client, which is not "
                          "installed: pip install -e '.[dask]' (or pip install "
                          "'dask[distributed]').") from None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:  # fail fast on a refused connection (the client would retry until its timeout)
+        if parts.scheme == "tcp" and parts.hostname and parts.port:
+            socket.create_connection((parts.hostname, parts.port), timeout=CONNECT_TIMEOUT).close()
+    except (OSError, ValueError) as err:
+        raise NnexpError(f"cannot reach the Dask scheduler at {address!r}: "
+                         f"{getattr(err, 'strerror', None) or err}. Check --dask (e.g. "
+                         "tcp://scheduler-host:8786) and that the scheduler is running.") from None
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except Exception as err:  # noqa: BLE001 - any failure to connect is the user's address
