@@ -51,6 +51,8 @@ def experiment(folder: Path, as_is: bool) -> Path:
     space = yaml.safe_load((source.parent / content["search_space"]).read_text())
     if not as_is:
         space["parameters"].update(depth=2, width=64)
+        content["baselines"] = [{k: v for k, v in point.items() if k not in ("depth", "width")}
+                                for point in content.get("baselines", [])]
     content["name"] = "quickstart"
     content["search_space"] = {"parameters": space["parameters"]}
     content["study"] = {**content["study"], "pruner": "none"}
