@@ -135,7 +135,15 @@ def check_cluster(address: str, storage_url: str | None, tracking_uri: str) -> C
         if not threads:
             raise NnexpError(f"the Dask cluster at {address!r} has no workers. Start some "
                              "(dask worker ADDRESS --nthreads K) and run the command again.")
-        hosts = frozenset(host for host, _ in client.run(_identity, on_error="ignore").values())
+        answers = client.run(_identity, on_error="return")
+        broken = {a: v for a, v in answers.items() if isinstance(v, BaseException)}
+        if broken:
+            address_, err = next(iter(broken.items()))
+            raise NnexpError(
+                f"{len(broken)} Dask worker(s) cannot run nnexp (e.g. {address_}: "
+                f"{type(err).__name__}: {first_line(err)}). Install this repository with "
+                "pip install -e '.[dask]' where the Dask workers run, then start them again.")
+        hosts = frozenset(host for host, _ in answers.values())
     finally:
         client.close()
     if url_scheme(tracking_uri) == "sqlite":
@@ -179,19 +187,27 @@ def _task(ctx, n_trials: int | None, deadline: float | None, index: int, first_n
         return 0
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.load_study(study_name=ctx.study_name, storage=open_storage(ctx.storage_url))
-    before = len(study.get_trials(deepcopy=False))
+    before = _started(study)
     if total is not None and n_trials is not None:  # a retried task: only what is left
         n_trials = min(n_trials, first_number + total - before)
         if n_trials <= 0:
             return 0
 
     def enough(study, trial) -> None:
-        if stop.is_set() or (total is not None and
-                             len(study.get_trials(deepcopy=False)) >= first_number + total):
+        if stop.is_set() or (total is not None and _started(study) >= first_number + total):
             study.stop()
 
     run_worker(ctx, n_trials, timeout, index, callbacks=[enough])
-    return len(study.get_trials(deepcopy=False)) - before
+    return _started(study) - before
+
+
+def _started(study) -> int:
+    """Trials of the study that have started (enqueued baselines still WAITING are part of
+    the budget still to run, not started)."""
+    import optuna
+
+    waiting = optuna.trial.TrialState.WAITING
+    return sum(t.state != waiting for t in study.get_trials(deepcopy=False))
 
 
 def _processes(client) -> dict[str, tuple[str, int]]:
