@@ -121,27 +121,32 @@ def _wait_running(url: str, name: str, pids: set[int], proc, timeout: float = 12
 
 
 def test_a_study_on_a_dask_cluster(workdir, postgres_url, dask_cluster):
+    """One task with an enqueued baseline (the baseline is one of the 6 trials), then a
+    resumption with the default: one task per worker thread (2)."""
     cluster, client = dask_cluster
-    exp = write_experiment(workdir, name="dask", study={"n_trials": 6, "seed": 0})
-    proc = _dask_search(exp, workdir, postgres_url, cluster.scheduler_address)
+    exp = write_experiment(workdir, name="dask", study={"n_trials": 6, "seed": 0},
+                           baselines=[{"depth": 1, "width": 8, "learning_rate": 0.01}])
+    proc = _dask_search(exp, workdir, postgres_url, cluster.scheduler_address, "--jobs", "1")
     [(code, stdout, stderr)] = _wait([proc])
     assert code == 0, stdout + stderr
     assert "SQLite file" in stderr and "MLflow server" in stderr  # the one-machine warning
     trials = check_shared_study(_study(postgres_url, "dask"), tracking_uri(workdir), "dask",
                                 expected=6, parents=1)
+    assert trials[0].params == {"depth": 1, "width": 8, "learning_rate": 0.01}
+    [(code, stdout, stderr)] = _wait([_dask_search(exp, workdir, postgres_url,
+                                                   cluster.scheduler_address, "--n-trials", "4")])
+    assert code == 0, stdout + stderr
+    trials = check_shared_study(_study(postgres_url, "dask"), tracking_uri(workdir), "dask",
+                                expected=10, parents=2)
     pids = set(client.run(os.getpid).values())
-    workers = {int(t.user_attrs["worker"].rpartition(":")[2]) for t in trials}
-    assert workers <= pids and len(workers) == 2  # both Dask workers ran trials
+    workers = {int(t.user_attrs["worker"].rpartition(":")[2]) for t in trials[6:]}
+    assert workers == pids  # the resumption ran a task on each Dask worker
     from search_helpers import runs
 
     children = runs(workdir, "dask", child=True)
-    assert {r.data.tags["nnexp.blas_threads"] for r in children} == {"1"}  # 1 thread per worker
-    # the next invocation resumes the same study on the cluster
-    [(code, stdout, stderr)] = _wait([_dask_search(exp, workdir, postgres_url,
-                                                   cluster.scheduler_address, "--n-trials", "2")])
-    assert code == 0, stdout + stderr
-    check_shared_study(_study(postgres_url, "dask"), tracking_uri(workdir), "dask", expected=8,
-                       parents=2)
+    threads = {int(r.data.tags["nnexp.trial_number"]): r.data.tags["nnexp.blas_threads"]
+               for r in children}
+    assert {threads[n] for n in range(6, 10)} == {"1"}  # each worker has 1 thread
 
 
 def test_a_dask_worker_killed_mid_trial(workdir, postgres_url, dask_cluster):
@@ -195,7 +200,7 @@ def test_ctrl_c_stops_the_dask_tasks(workdir, postgres_url, dask_cluster):
 
 def test_dask_refuses_a_storage_other_machines_cannot_reach(workdir):
     exp = write_experiment(workdir, name="refused")
-    for extra in ([], ["--storage", f"sqlite:///{workdir / 'o.db'}"]):
+    for extra in ([], ["--storage", f"sqlite:///{workdir / 'o.db'}", "--jobs", "2"]):
         proc = nnexp(["search", str(exp), "--dask", "tcp://127.0.0.1:1", *extra], workdir)
         [(code, stdout, stderr)] = _wait([proc])
         assert code == 2, stdout + stderr

@@ -244,8 +244,9 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     if options.dask:  # issue 9: checked before anything is written; --jobs default: its threads
         from nnexp.search.dask_workers import check_cluster
 
-        jobs = options.jobs or check_cluster(options.dask, storage_url, resolve_tracking_uri(
-            options.tracking_uri, exp.tracking.uri)).threads
+        cluster = check_cluster(options.dask, storage_url, resolve_tracking_uri(
+            options.tracking_uri, exp.tracking.uri))
+        jobs = options.jobs or cluster.threads
     pruner_name, pruning = settings.pruner, settings.pruner_options
     storage = open_storage(storage_url)
     uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
