@@ -11,3 +11,46 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return tmp_path
+
+
+
+@pytest.fixture()
+def postgres_databases():
+    """A factory of fresh, empty PostgreSQL databases: each call creates one
+    (``nnexp_t_<random>``) and returns its SQLAlchemy URL; all are dropped after the test.
+
+    The server comes from ``NNEXP_TEST_POSTGRES_URL`` (e.g.
+    ``postgresql+psycopg://postgres@127.0.0.1:5432/test``; ``.ci/run`` sets it); the test is
+    skipped when it is not set.
+    """
+    import os
+    import uuid
+
+    base = os.environ.get("NNEXP_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("NNEXP_TEST_POSTGRES_URL is not set (the PostgreSQL server for this test)")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(base)
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    created: list[str] = []
+
+    def new() -> str:
+        name = f"nnexp_t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    yield new
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def postgres_url(postgres_databases):
+    """A fresh, empty PostgreSQL database for this test, as a SQLAlchemy URL (dropped after);
+    skipped unless ``NNEXP_TEST_POSTGRES_URL`` names the server."""
+    return postgres_databases()

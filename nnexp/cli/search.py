@@ -18,10 +18,14 @@ import click
               "sqlite:///mlruns/mlflow.db).")
 @click.option("--study-name", help="Study name (default: study.name or the experiment's name).")
 @click.option("--seed", type=int, help="Study seed (sampler and trial seeds).")
+@click.option("--dask", metavar="ADDRESS", help="Run the --jobs study workers (default: one per "
+              "worker thread) as tasks on the Dask cluster whose scheduler is at ADDRESS "
+              "(tcp://host:8786); needs a --storage every worker reaches (postgresql://...) "
+              "and pip install -e '.[dask]'.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the summary.")
 def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: int | None,
            storage: str | None, tracking_uri: str | None, study_name: str | None,
-           seed: int | None, quiet: bool) -> None:
+           seed: int | None, quiet: bool, dask: str | None) -> None:
     """Run an Optuna study over EXPERIMENT's search space; every trial is an MLflow run.
 
     Re-running the same command resumes the study and adds --n-trials more trials.
@@ -38,7 +42,7 @@ def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: i
     from nnexp.search.runner import SearchOptions, run_search
 
     result = run_search(experiment, SearchOptions(n_trials, timeout, jobs, storage, tracking_uri,
-                                                  study_name, seed, quiet))
+                                                  study_name, seed, quiet, dask=dask))
     print_search_result(result)
     if result.failure:
         click.echo(f"Error: {result.failure}", err=True)

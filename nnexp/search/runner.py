@@ -60,6 +60,7 @@ class SearchOptions:
     study_name: str | None = None
     seed: int | None = None
     quiet: bool = False
+    dask: str | None = None  # a Dask scheduler's address: workers are tasks there (issue 9)
 
 
 @dataclass
@@ -252,6 +253,12 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     seed = options.seed if options.seed is not None else settings.seed
     jobs = options.jobs or settings.jobs
     storage_url = resolve_storage_url(options.storage, settings.storage)
+    if options.dask:  # checked before anything is written; --jobs default: its threads
+        from nnexp.search.dask_workers import check_cluster
+
+        cluster = check_cluster(options.dask, storage_url, resolve_tracking_uri(
+            options.tracking_uri, exp.tracking.uri))
+        jobs = options.jobs or cluster.threads
     pruner_name, pruning = settings.pruner, settings.pruner_options
     storage = open_storage(storage_url)
     uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
@@ -319,7 +326,11 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
     interrupted, failed = False, True
     try:
-        if jobs == 1:
+        if options.dask:  # issue 9: the workers are tasks on an existing Dask cluster
+            from nnexp.search.dask_workers import run_dask
+
+            run_dask(options.dask, ctx, n_trials, jobs, timeout, study, progress, first_number)
+        elif jobs == 1:
             run_worker(ctx, n_trials, timeout, 0,
                        callbacks=[lambda s, t: progress.update(s.get_trials(deepcopy=False))])
         else:
