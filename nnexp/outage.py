@@ -110,6 +110,17 @@ def retrying_storage(storage, url: str, seconds: float):
             self._inner = storage
             self._failed: StoreOutage | None = None
 
+        @property
+        def failed(self) -> StoreOutage | None:
+            """The outage it gave up on, or None."""
+            return self._failed
+
+        def remove_session(self) -> None:
+            try:
+                self._inner.remove_session()
+            except Exception:  # noqa: BLE001, S110 - nothing to release on a lost database
+                pass
+
         def _call(self, name: str, args, kwargs) -> Any:
             if self._failed is not None:
                 raise self._failed
@@ -153,7 +164,7 @@ def retrying_storage(storage, url: str, seconds: float):
         return method
 
     names = {n for n in dir(BaseStorage) if not n.startswith("__")} | {"_get_stale_trial_ids"}
-    for name in names - {"record_heartbeat", "get_heartbeat_interval",
+    for name in names - {"record_heartbeat", "get_heartbeat_interval", "remove_session",
                          "get_heartbeat_stale_trial_callback", "get_failed_trial_callback"}:
         if callable(getattr(BaseStorage, name, None)) or name == "_get_stale_trial_ids":
             setattr(RetryingStorage, name, forward(name))

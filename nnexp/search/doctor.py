@@ -212,3 +212,54 @@ def repair_journal(url: str | None, fix: bool) -> list[Problem]:
         return []
     message = repair(path)
     return [Problem(f"journal {path}: {message}", True)] if message else []
+
+
+def open_study(name: str, storage_url: str | None):
+    """Study ``name`` with its storage configured as its invocations run it: on RDB storage
+    the heartbeat and retries they recorded (study user attributes ``heartbeat_seconds``,
+    ``retries``), so stale trials are found and retried alike."""
+    import warnings
+
+    import optuna
+
+    from nnexp.export.stores import open_existing_storage
+
+    storage = open_existing_storage(storage_url)
+    study = optuna.load_study(study_name=name, storage=storage)
+    if isinstance(storage, optuna.storages.RDBStorage):
+        attrs = study.user_attrs
+        heartbeat, retries = attrs.get("heartbeat_seconds"), attrs.get("retries") or 0
+        if heartbeat:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage.heartbeat_interval = int(heartbeat)
+                storage.grace_period = 3 * int(heartbeat)
+                storage.heartbeat_stale_trial_callback = \
+                    optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries) \
+                    if retries else None
+    return study
+
+
+def run_doctor(study_name: str | None, storage_url: str | None, tracking_uri: str | None,
+               fix: bool) -> list[Problem]:
+    """``nnexp doctor``: every problem of study ``study_name`` (None: every study of the
+    storage) in both stores, fixed when ``fix``."""
+    import optuna
+
+    from nnexp.export.stores import load_study, open_existing_storage, study_names
+    from nnexp.tracking.store import quiet_mlflow
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    quiet_mlflow()
+    problems = repair_journal(storage_url, fix)
+    if study_name is not None:
+        load_study(study_name, storage_url)  # an unknown name: NnexpError listing the known
+        names = [study_name]
+    else:
+        names = study_names(open_existing_storage(storage_url))
+    from nnexp.export.stores import tracking_client
+
+    client = tracking_client(tracking_uri)
+    for name in names:
+        problems += examine(open_study(name, storage_url), client, None, fix)
+    return problems

@@ -171,14 +171,19 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     with writing(outage_seconds=exp.study.outage_seconds, uri=ctx.tracking_uri) as writer, \
             threadpool_limits(limits=ctx.blas_threads), \
             Interrupt(watch_parent=watch_parent) as interrupt:  # an interruption wins
-        if ctx.storage_url and not ctx.storage_url.startswith("journal:"):
-            orphans(study)
-        study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
-                       timeout=timeout, catch=(Exception,), gc_after_trial=False,
-                       callbacks=[*(callbacks or []), lambda s, t: interrupt.check(),
-                                  lambda s, t: writer.check(), *(
-                                      [orphans] if ctx.storage_url and
-                                      not ctx.storage_url.startswith("journal:") else [])])
+        rdb = bool(ctx.storage_url) and not ctx.storage_url.startswith("journal:")
+        try:
+            if rdb:
+                orphans(study)
+            study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
+                           timeout=timeout, catch=(Exception,), gc_after_trial=False,
+                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check(),
+                                      lambda s, t: writer.check(), *([orphans] if rdb else [])])
+        except Exception as err:
+            lost = study._storage.failed  # Optuna's own clean-up can fail on a lost database
+            if lost is not None and err is not lost:
+                raise lost from None
+            raise
 
 
 def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
@@ -283,6 +288,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         pruner=make_pruner(pruner_name, pruning))
     resumed = existing is not None and len(study.trials) > 0
     first_number = len(study.trials)
+    study.set_user_attr("heartbeat_seconds", settings.heartbeat_seconds)  # for nnexp doctor
+    study.set_user_attr("retries", settings.retries)
     if not resumed:
         study.set_user_attr("experiment_file", str(exp.path))
         study.set_user_attr("seed", seed)
