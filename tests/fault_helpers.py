@@ -12,7 +12,7 @@ from search_helpers import runs, study
 
 from nnexp.search import workers
 
-SLOW_TRAIN = {"epochs": 400, "batch_size": 16, "optimizer": "adam"}
+SLOW_TRAIN = {"epochs": 2000, "batch_size": 16, "optimizer": "adam"}  # seconds per trial
 
 
 def env() -> dict[str, str]:
@@ -75,3 +75,20 @@ def assert_nothing_running(directory, name, load=study, experiment=None):
             if r.info.status == "RUNNING" and r.data.tags.get("nnexp.study") == name]
     assert not left, f"MLflow runs RUNNING: {left}"
     return trials, found
+
+
+def wait_runs(directory, experiment, numbers, timeout=60) -> None:
+    """Wait until the MLflow runs of trials ``numbers`` exist (so a
+    kill lands in a trial that both stores know)."""
+    deadline = time.monotonic() + timeout
+    want = {str(n) for n in numbers}
+    while time.monotonic() < deadline:
+        try:
+            found = runs(directory, experiment, child=True)
+        except Exception:  # noqa: BLE001 - the store is being created
+            found = []
+        have = {r.data.tags.get("nnexp.trial_number") for r in found}
+        if want <= have:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"runs of trials {sorted(want)} not seen in time")

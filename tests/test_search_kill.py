@@ -16,6 +16,7 @@ from fault_helpers import (
     start,
     wait_gone,
     wait_running,
+    wait_runs,
     worker_pid,
 )
 from search_helpers import runs, study, write_experiment
@@ -32,6 +33,7 @@ def test_sigkill_of_a_worker_mid_trial_fails_its_trial_and_closes_its_run(tmp_pa
                            study={"n_trials": 4, "seed": 0})
     proc = start(tmp_path, "search", str(exp), "--quiet", "--jobs", "2")
     running = wait_running(tmp_path, "kw", count=2)
+    wait_runs(tmp_path, "kw", [t.number for t in running])
     victim = running[0]
     os.kill(worker_pid(victim), signal.SIGKILL)
     output, _ = proc.communicate(timeout=120)
@@ -51,6 +53,7 @@ def test_sigkill_of_the_main_process_is_closed_by_doctor_and_by_the_next_invocat
                            study={"n_trials": 20, "seed": 0})
     proc = start(tmp_path, "search", str(exp), "--quiet")
     running = wait_running(tmp_path, "km")[0]
+    wait_runs(tmp_path, "km", [running.number])
     proc.kill()
     proc.wait(30)
     assert [t.state.name for t in study(tmp_path, "km").trials].count("RUNNING") == 1
@@ -72,7 +75,9 @@ def test_sigkill_of_the_main_process_is_closed_by_doctor_and_by_the_next_invocat
 
     # with --jobs 2 the workers notice that their main process is gone and stop
     proc = start(tmp_path, "search", str(exp), "--quiet", "--jobs", "2")
-    pids = [worker_pid(t) for t in wait_running(tmp_path, "km", count=2)]
+    running = wait_running(tmp_path, "km", count=2)
+    wait_runs(tmp_path, "km", [t.number for t in running])
+    pids = [worker_pid(t) for t in running]
     proc.kill()
     proc.wait(30)
     took = wait_gone(pids, timeout=30)
@@ -96,7 +101,7 @@ def _terminate(tmp_path, name, jobs, sig):
     proc = start(tmp_path, "search", str(exp), "--quiet", "--jobs", str(jobs))
     running = wait_running(tmp_path, name, count=jobs)
     pids = [worker_pid(t) for t in running]
-    time.sleep(0.3)
+    wait_runs(tmp_path, name, [t.number for t in running])
     sent = time.monotonic()
     proc.send_signal(sig)  # to the main process only, not its process group
     output, _ = proc.communicate(timeout=60)
