@@ -11,7 +11,7 @@ import time
 
 import optuna
 import pytest
-from fault_helpers import SLOW_TRAIN, assert_nothing_running, nnexp, start, wait_running
+from fault_helpers import SLOW_TRAIN, assert_nothing_running, nnexp, start, wait_running, wait_runs
 from pg_helpers import Proxy, throwaway_database, url
 from search_helpers import runs, write_experiment
 
@@ -37,6 +37,7 @@ def test_a_trial_with_a_stale_heartbeat_is_failed_and_retried(tmp_path, pg_datab
         "n_trials": 1, "seed": 0, "retries": 1, "heartbeat_seconds": 1, "storage": storage})
     stopped = start(tmp_path, "search", str(exp), "--quiet")
     original = wait_running(tmp_path, "hb", load=load)[0]
+    wait_runs(tmp_path, "hb", [original.number])
     stopped.send_signal(signal.SIGSTOP)  # alive, but no more heartbeats
     try:
         time.sleep(4.5)  # grace period: 3 heartbeats
@@ -86,6 +87,7 @@ def test_a_database_outage_is_ridden_out_or_stops_with_one_message(tmp_path, pg_
         # an outage longer than the bound: one message, exit 2, within the bound
         proc = start(tmp_path, "search", str(exp), "--quiet", "--n-trials", "2")
         in_flight = wait_running(tmp_path, "out", load=load)[0]
+        wait_runs(tmp_path, "out", [in_flight.number])
         proxy.stop()
         stopped_at = time.monotonic()
         output, _ = proc.communicate(timeout=120)
