@@ -112,6 +112,8 @@ def test_a_database_outage_is_ridden_out_or_stops_with_one_message(tmp_path, pg_
         assert again.returncode == 0, again.stdout + again.stderr
         trials, _ = assert_nothing_running(tmp_path, "out", load=load)
         assert trials[in_flight.number].state.name == "FAIL"
+        assert trials[in_flight.number].user_attrs["state"] == "failed"  # as its run says
+        assert "did not answer" in trials[in_flight.number].user_attrs["reason"]
         assert [t.state.name for t in trials].count("COMPLETE") == 4
         assert os.path.exists(tmp_path / "mlruns" / "mlflow.db")
     finally:

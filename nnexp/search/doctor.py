@@ -56,7 +56,8 @@ def stale_trial_ids(study) -> set[int]:
     return set(storage._get_stale_trial_ids(study._study_id))
 
 
-def fail_trial(study, trial, reason: str, retry: bool = True) -> bool:
+def fail_trial(study, trial, reason: str, retry: bool = True,
+               state: str = TrialState.INTERRUPTED.value) -> bool:
     """Mark RUNNING ``trial`` FAIL with state interrupted and ``reason``; queue a retry when
     the storage has a stale-trial callback (``retry``). False if another process ended it
     first."""
@@ -67,7 +68,7 @@ def fail_trial(study, trial, reason: str, retry: bool = True) -> bool:
 
     storage = study._storage
     try:
-        storage.set_trial_user_attr(trial._trial_id, "state", TrialState.INTERRUPTED.value)
+        storage.set_trial_user_attr(trial._trial_id, "state", state)
         storage.set_trial_user_attr(trial._trial_id, "reason", reason)
         if not storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL):
             return False
@@ -80,9 +81,11 @@ def fail_trial(study, trial, reason: str, retry: bool = True) -> bool:
     return True
 
 
-def examine_trials(study, fix: bool) -> list[Problem]:
+def examine_trials(study, fix: bool, client=None, experiment_ids: list[str] | None = None
+                   ) -> list[Problem]:
     """Optuna's side: RUNNING trials without a live worker or heartbeat (see the module
-    docstring)."""
+    docstring). With ``client``, a trial whose MLflow run was closed with an outcome (the
+    worker recorded it there but could not reach the Optuna storage) gets that outcome."""
     import optuna
 
     problems = []
@@ -97,9 +100,34 @@ def examine_trials(study, fix: bool) -> list[Problem]:
             continue
         what = f"trial {t.number} of study {study.study_name!r} is RUNNING but " + \
             (f"its worker {worker} is gone" if reason == DIED else "its heartbeat is stale")
-        fixed = fix and fail_trial(study, t, reason)
+        state = TrialState.INTERRUPTED.value
+        recorded = _recorded_outcome(study, t.number, client, experiment_ids) \
+            if reason == DIED and client is not None and experiment_ids else None
+        if recorded is not None:
+            state, reason = recorded
+        fixed = fix and fail_trial(study, t, reason, state=state)
         problems.append(Problem(what + ("; now FAIL (interrupted)" if fixed else ""), fixed))
     return problems
+
+
+def _recorded_outcome(study, number: int, client, experiment_ids: list[str]
+                      ) -> tuple[str, str] | None:
+    """(state, reason) of trial ``number``'s MLflow run when it was closed with a failure."""
+    safe = study.study_name.replace("'", "\\'")
+    try:
+        found = client.search_runs(
+            experiment_ids, max_results=1,
+            filter_string=f"tags.`{TAG_PREFIX}study` = '{safe}' and "
+                          f"tags.`{TAG_PREFIX}trial_number` = '{number}'")
+    except Exception:  # noqa: BLE001 - only a better reason; the default one stands
+        return None
+    if not found or found[0].info.status == "RUNNING":
+        return None
+    tags = found[0].data.tags
+    state, reason = tags.get(TAG_PREFIX + "state"), tags.get(TAG_PREFIX + "reason")
+    if state in (TrialState.FAILED.value, TrialState.INTERRUPTED.value) and reason:
+        return state, reason
+    return None
 
 
 def examine_runs(study, client, experiment_ids: list[str], fix: bool) -> list[Problem]:
@@ -136,7 +164,8 @@ def examine_runs(study, client, experiment_ids: list[str], fix: bool) -> list[Pr
         ended = _invocation_over(client, tags.get("mlflow.parentRunId"), over, parents)
         worker_gone = trial is not None and workers.alive(trial.user_attrs.get("worker")) is False
         trial_over = trial is None or trial.state.is_finished()
-        cleaned = trial is not None and trial.user_attrs.get("reason") in CLEANUP_REASONS
+        cleaned = trial is not None and trial.user_attrs.get("reason") in CLEANUP_REASONS \
+            and trial.user_attrs.get("state") == TrialState.INTERRUPTED.value
         if not (trial_over or worker_gone) or not (ended or worker_gone or cleaned):
             continue
         status, close_tags = outcome(trial)
@@ -185,12 +214,12 @@ def outcome(trial) -> tuple[str, dict[str, str]]:
 def examine(study, client, experiment_ids: list[str] | None, fix: bool) -> list[Problem]:
     """Both stores of ``study`` (see the module docstring); ``experiment_ids`` None: every
     MLflow experiment; ``client`` None: Optuna's side only."""
-    problems = examine_trials(study, fix)
-    if client is not None:
-        if experiment_ids is None:
-            from nnexp.export.stores import _all_experiment_ids
+    if client is not None and experiment_ids is None:
+        from nnexp.export.stores import _all_experiment_ids
 
-            experiment_ids = _all_experiment_ids(client)
+        experiment_ids = _all_experiment_ids(client)
+    problems = examine_trials(study, fix, client, experiment_ids)
+    if client is not None:
         if experiment_ids:
             problems += examine_runs(study, client, experiment_ids, fix)
     return problems
