@@ -34,16 +34,18 @@ def test_sigkill_of_a_worker_mid_trial_fails_its_trial_and_closes_its_run(tmp_pa
     proc = start(tmp_path, "search", str(exp), "--quiet", "--jobs", "2")
     running = wait_running(tmp_path, "kw", count=2)
     wait_runs(tmp_path, "kw", [t.number for t in running])
-    victim = running[0]
-    os.kill(worker_pid(victim), signal.SIGKILL)
+    pid = worker_pid(running[0])
+    os.kill(pid, signal.SIGKILL)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 2, output
     assert "1 worker process(es) exited with codes [-9]" in output and "Traceback" not in output
     trials, found = assert_nothing_running(tmp_path, "kw")
-    dead = next(t for t in trials if t.number == victim.number)
+    dead = [t for t in trials if worker_pid(t) == pid and t.state.name != "COMPLETE"]
+    assert len(dead) == 1  # the trial the worker was running when it was killed
+    dead = dead[0]
     assert dead.state.name == "FAIL" and dead.user_attrs["state"] == "interrupted"
     assert dead.user_attrs["reason"] == DIED
-    child = _child(found, victim.number)
+    child = _child(found, dead.number)
     assert child.info.status == "KILLED" and child.data.tags["nnexp.reason"] == DIED
     assert nnexp(tmp_path, "doctor").returncode == 0
 
