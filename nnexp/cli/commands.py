@@ -6,6 +6,7 @@ import click
 
 from nnexp.cli.compare import compare
 from nnexp.cli.datasets import datasets
+from nnexp.cli.doctor import doctor
 from nnexp.cli.export import export
 from nnexp.cli.predict import predict
 from nnexp.cli.reproduce import reproduce
@@ -18,4 +19,4 @@ from nnexp.cli.ui import ui
 from nnexp.cli.validate import validate
 
 ALL: list[click.Command] = [datasets, validate, search, studies, show, trials, compare, export,
-                            train, reproduce, predict, ui]
+                            train, reproduce, predict, ui, doctor]

@@ -36,7 +36,7 @@ def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: i
       1    none of this run's trials completed: all failed or diverged
            (the most common reason and a trial to look at are printed)
       2    bad input, or a storage or tracking store that cannot be used
-      130  interrupted (Ctrl-C); the same command resumes
+      130  interrupted (Ctrl-C or SIGTERM); the same command resumes
     """
     from nnexp.cli.display import print_search_result
     from nnexp.search.runner import SearchOptions, run_search

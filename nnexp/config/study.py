@@ -92,6 +92,9 @@ class StudySettings(BaseModel):
     name: str | None = None
     storage: str | None = None
     jobs: int = Field(1, ge=1)
+    retries: int = Field(0, ge=0)  # re-runs of a trial whose worker died (RDB heartbeats)
+    outage_seconds: float = Field(60, gt=0)  # how long a store may not answer before exit 2
+    heartbeat_seconds: int = Field(60, ge=1)  # RDB storage: heartbeat; stale after 3 of them
     _n_trials_given: bool = PrivateAttr(False)
 
     def budget(self, n_trials: int | None = None,

@@ -1,37 +1,82 @@
-"""Ctrl-C at safe points. A SIGINT delivered at an arbitrary instruction can land inside
-Optuna's journal lock or an MLflow transaction (Optuna's lock then raises a RuntimeError that
-hides the interruption). Inside a worker, the first Ctrl-C only sets a flag; the trial checks
-it after each epoch and between trials and raises ``KeyboardInterrupt`` there. A second
-Ctrl-C interrupts at once."""
+"""Ctrl-C and SIGTERM at safe points. A signal delivered at an arbitrary instruction can land
+inside Optuna's journal lock or an MLflow transaction (Optuna's lock then raises a RuntimeError
+that hides the interruption). Inside a worker, the first SIGINT or SIGTERM only sets a flag;
+the trial checks it after each epoch and between trials and raises ``KeyboardInterrupt``
+there. A second one interrupts at once.
+
+With ``--jobs N`` the main process forwards what it receives to its workers as ``SIGUSR1``
+("stop at the next safe point", never immediate, so a terminal's Ctrl-C that reached the
+workers too does not count twice), and a second signal as ``SIGTERM``. A worker whose main
+process died (SIGKILL) stops at its next safe point too: it was re-parented.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+from collections.abc import Callable
+
+STOP = signal.SIGUSR1
+"""What the main process sends its workers on the first Ctrl-C or SIGTERM."""
+
+REASONS = {signal.SIGINT: "interrupted by the user (Ctrl-C)",
+           signal.SIGTERM: "terminated (SIGTERM)",
+           STOP: "the invocation was interrupted (Ctrl-C or SIGTERM)"}
+ORPHANED = "the invocation's main process died"
 
 
 class Interrupt:
-    """Context manager: SIGINT sets ``requested`` (the second one raises immediately)."""
+    """Context manager: SIGINT or SIGTERM sets ``requested`` (a second one raises
+    ``KeyboardInterrupt`` immediately); ``SIGUSR1`` only sets it. ``on_signal(signum, first)``
+    runs on every one (the main process forwards them to its workers). ``watch_parent``: also
+    requested once the parent process is gone."""
 
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
+    def __init__(self, on_signal: Callable[[int, bool], None] | None = None,
+                 watch_parent: bool = False) -> None:
+        self._requested = False
+        self.reason = REASONS[signal.SIGINT]
+        self._on_signal = on_signal
+        self._parent = os.getppid() if watch_parent else None
+        self._previous: dict[int, object] = {}
+
+    @property
+    def requested(self) -> bool:
+        if not self._requested and self._parent is not None and os.getppid() != self._parent:
+            self._requested, self.reason = True, ORPHANED
+        return self._requested
 
     def __enter__(self) -> Interrupt:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in (signal.SIGINT, signal.SIGTERM, STOP):
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous = {}
 
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        first = not self._requested
+        if first:
+            self._requested, self.reason = True, REASONS[signum]
+        if self._on_signal is not None:
+            self._on_signal(signum, first)
+        if not first and signum != STOP:
             raise KeyboardInterrupt
-        self.requested = True
 
     def check(self) -> None:
-        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed."""
+        """Raise ``KeyboardInterrupt`` if Ctrl-C (or SIGTERM) was received."""
         if self.requested:
             raise KeyboardInterrupt
+
+
+def terminate_as_interrupt() -> Callable[[], None]:
+    """Make SIGTERM raise ``KeyboardInterrupt`` in the main thread, as Ctrl-C does, outside
+    ``Interrupt`` blocks (so the parent run is still ended); returns the function that undoes
+    it."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)

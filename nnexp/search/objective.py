@@ -4,17 +4,22 @@ The objective reports the per-epoch dev metric to Optuna for pruning and logs th
 metrics to the trial's MLflow run. Outcomes are typed and recorded on both sides (Optuna user
 attribute ``state`` and MLflow tag ``nnexp.state``): complete, pruned (with the epoch),
 diverged (NaN/inf cost, with the epoch), failed (with the exception message) and interrupted
-(Ctrl-C). Diverged and failed trials are Optuna FAIL trials; the study goes on. An objective
-that is NaN or infinite although training did not diverge (r2 on a constant dev target) is a
-failed trial whose reason names the metric. Metrics are read through the one registry,
-``nnexp.config.metrics.METRICS``; outcomes are ``nnexp.tracking.states.TrialState`` values.
+(Ctrl-C, SIGTERM, the invocation's main process gone). Each trial records its worker
+(``host:pid:start``, ``nnexp.search.workers``) and its invocation (the parent run id, user
+attribute ``invocation``), so a dead worker's trial can be told apart and this invocation's
+trials counted. A retry of a trial whose worker died (``study.retries``) tags its run
+``nnexp.retry_of`` (the original trial number) and ``nnexp.retry_of_run`` (its run). A store
+that stops answering for longer than ``study.outage_seconds`` fails the trial and stops the
+worker (``StoreOutage``). Diverged and failed trials are Optuna FAIL trials; the study goes
+on. An objective that is NaN or infinite although training did not diverge (r2 on a constant
+dev target) is a failed trial whose reason names the metric. Metrics are read through the one
+registry, ``nnexp.config.metrics.METRICS``; outcomes are ``nnexp.tracking.states.TrialState``
+values.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +29,7 @@ from nnexp.config.metrics import METRICS
 from nnexp.config.run import run_file, run_file_text
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.errors import first_line
+from nnexp.search import workers
 from nnexp.search.interrupt import Interrupt
 from nnexp.tracking.records import epoch_record, final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
@@ -95,6 +101,7 @@ class Objective:
         self.client = client
         self.writer = writer
         self.interrupt = interrupt
+        self.worker = str(workers.current())
         self.metrics = [metric for metric, _ in ctx.experiment.objective]
         self.directions = [d for _, d in ctx.experiment.objective]
         y_dev = ctx.splits.y_dev
@@ -106,7 +113,10 @@ class Objective:
         ctx, exp = self.ctx, self.ctx.experiment
         if self.interrupt is not None and self.interrupt.requested:
             trial.set_user_attr("state", TrialState.INTERRUPTED)
+            trial.set_user_attr("reason", self.interrupt.reason)
             raise KeyboardInterrupt
+        trial.set_user_attr("worker", self.worker)
+        trial.set_user_attr("invocation", ctx.parent_run_id)
         params = exp.space.suggest(trial)
         try:
             config = exp.train_config(params, trial.number, ctx.study_seed)
@@ -116,7 +126,6 @@ class Objective:
             raise
         trial.set_user_attr("seed", config.seed)
         trial.set_user_attr("config", config.to_dict())
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         run = RunLogger.start(self.client, ctx.mlflow_experiment_id, f"trial-{trial.number}",
                               self._tags(trial, config), parent_run_id=ctx.parent_run_id,
                               writer=self.writer)
@@ -152,7 +161,9 @@ class Objective:
             state, reason = TrialState.FAILED, f"{type(err).__name__}: {err}"
             raise
         except KeyboardInterrupt:
-            state, reason = TrialState.INTERRUPTED, "interrupted by the user (Ctrl-C)"
+            state, reason = TrialState.INTERRUPTED, (
+                self.interrupt.reason if self.interrupt is not None
+                else "interrupted by the user (Ctrl-C)")
             raise
         finally:
             if state == TrialState.INTERRUPTED:
@@ -184,6 +195,20 @@ class Objective:
                 "experiment_file": str(ctx.experiment.path)}
         if ctx.git_commit:
             tags["git_commit"] = ctx.git_commit
+        tags["worker"] = self.worker
+        original = trial.study._storage.get_trial_system_attrs(trial._trial_id) \
+            .get("failed_trial")  # Optuna 5's Trial has no system_attrs
+        if original is not None:  # a retry of a trial whose worker died
+            from nnexp.tracking.summary import trial_run_id
+
+            tags["retry_of"] = original
+            try:
+                run_id = trial_run_id(self.client, ctx.mlflow_experiment_id, trial.study,
+                                      original)
+            except Exception:  # noqa: BLE001 - only a link; the trial number is recorded
+                run_id = None
+            if run_id:
+                tags["retry_of_run"] = run_id
         out = {TAG_PREFIX + k: v for k, v in tags.items()}
         out["mlflow.source.git.commit"] = ctx.git_commit or ""
         return out
@@ -197,6 +222,8 @@ class Objective:
         def on_epoch(m: EpochMetrics) -> None:
             if self.interrupt is not None:
                 self.interrupt.check()
+            if self.writer is not None:
+                self.writer.check()  # the tracking store is lost: stop the trial
             if m.epoch % every and m.epoch not in (1, epochs):
                 return
             run.metrics(epoch_record(m), step=m.epoch)
@@ -250,15 +277,20 @@ class Objective:
 
     def _close(self, trial, run: RunLogger, state: TrialState, reason: str,
                epoch: int | None) -> None:
-        trial.set_user_attr("state", state)
+        """Record the outcome: the MLflow run first, then the Optuna trial (a storage that is
+        down raises there; the run is closed all the same)."""
         tags = {TAG_PREFIX + "state": state}
         if reason:
-            trial.set_user_attr("reason", reason)
             tags[TAG_PREFIX + "reason"] = reason[:5000]
         if epoch is not None:
-            trial.set_user_attr("epoch", epoch)
             tags[TAG_PREFIX + f"{state}_epoch"] = epoch
-        if run.write_errors:  # writes of this trial that failed so far (later ones: run tag)
-            trial.set_user_attr("write_error", run.write_errors[0])
+        write_errors = list(run.write_errors)
         run.tags(tags)
         run.end(state.status)
+        trial.set_user_attr("state", state)
+        if reason:
+            trial.set_user_attr("reason", reason)
+        if epoch is not None:
+            trial.set_user_attr("epoch", epoch)
+        if write_errors:  # writes of this trial that failed so far (later ones: run tag)
+            trial.set_user_attr("write_error", write_errors[0])

@@ -2,9 +2,14 @@
 processes, and record the study in MLflow (a parent run per invocation, a child per trial).
 
 Resuming: the same study name in the same storage continues the study; ``n_trials`` more
-trials are added. Ctrl-C stops cleanly: the running trial is recorded as interrupted (Optuna
-FAIL, MLflow KILLED), the parent run is summarised and closed, and the next invocation
-resumes.
+trials are added. Ctrl-C or SIGTERM stops cleanly (with ``--jobs N`` the main process forwards
+it to its workers, which stop after their current epoch): the running trial is recorded as
+interrupted (Optuna FAIL, MLflow KILLED), the parent run is summarised and closed, and the
+next invocation resumes. What a killed process (SIGKILL) left open is closed by the next
+invocation before it starts (``nnexp.search.doctor``): the parent run records its process
+(tags ``nnexp.host``, ``nnexp.pid``, ``nnexp.pid_start``) and every trial its worker, so a
+dead one is told from a live one. A store that stops answering is retried for
+``study.outage_seconds``, then the invocation stops with exit code 2 (``StoreOutage``).
 
 Exit codes (``SearchResult.exit_code``; ``EXIT_CODES``): 0 when this invocation completed or
 pruned at least one trial, or had nothing to do; 1 when every trial it ran failed or diverged
@@ -26,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line, mask_url, warn
-from nnexp.search.interrupt import Interrupt
+from nnexp.outage import StoreOutage, retrying_storage
+from nnexp.search import doctor, workers
+from nnexp.search.interrupt import STOP, Interrupt, terminate_as_interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
@@ -44,7 +51,7 @@ from nnexp.tracking.writer import writing
 EXIT_CODES = {0: "at least one trial completed (or was pruned), or there was nothing to do",
               1: "none of this invocation's trials completed: every one failed or diverged",
               2: "bad input (experiment file, options) or an unusable storage or tracking store",
-              130: "interrupted (Ctrl-C); the same command resumes the study"}
+              130: "interrupted (Ctrl-C or SIGTERM); the same command resumes the study"}
 PARENT_STATUS = {0: "FINISHED", 1: "FAILED", 2: "FAILED", 130: "KILLED"}
 
 
@@ -117,9 +124,32 @@ def _shares(total: int | None, jobs: int) -> list[int | None]:
     return [total // jobs + (1 if i < total % jobs else 0) for i in range(jobs)]
 
 
+def study_storage(url: str | None, settings):
+    """The Optuna storage of ``url`` for running trials: on RDB storage with heartbeats every
+    ``settings.heartbeat_seconds`` (stale after three missed) and ``settings.retries`` retries
+    of a stale trial (Optuna's ``RetryHeartbeatStaleTrialCallback``); every call retried
+    through an outage of up to ``settings.outage_seconds`` (``nnexp.outage``)."""
+    import warnings
+
+    import optuna
+
+    storage = open_storage(url)
+    if isinstance(storage, optuna.storages.RDBStorage):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage.heartbeat_interval = settings.heartbeat_seconds
+            storage.grace_period = 3 * settings.heartbeat_seconds
+            storage.heartbeat_stale_trial_callback = \
+                optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=settings.retries) \
+                if settings.retries else None
+        storage = optuna.storages._CachedStorage(storage)
+    return retrying_storage(storage, url or default_storage_url(), settings.outage_seconds)
+
+
 def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, index: int,
-               callbacks: list | None = None) -> None:
-    """Run trials of the study in this process until ``n_trials`` are done or time is up."""
+               callbacks: list | None = None, watch_parent: bool = False) -> None:
+    """Run trials of the study in this process until ``n_trials`` are done or time is up.
+    ``watch_parent``: a worker process, which stops when its main process is gone."""
     import mlflow
     import optuna
     from threadpoolctl import threadpool_limits
@@ -135,61 +165,46 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     exp = ctx.experiment
     seed = None if ctx.study_seed is None else ctx.study_seed + index
     study = optuna.load_study(
-        study_name=ctx.study_name, storage=open_storage(ctx.storage_url),
+        study_name=ctx.study_name, storage=study_storage(ctx.storage_url, exp.study),
         sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
         pruner=make_pruner(ctx.pruner, ctx.pruner_options))
     if n_trials == 0:
         return
-    with writing() as writer, threadpool_limits(limits=ctx.blas_threads), \
-            Interrupt() as interrupt:  # an interruption wins over failed writes (writing)
+
+    def orphans(s, t=None) -> None:  # trials whose worker died meanwhile (stale heartbeats)
+        if doctor.examine_trials(s, fix=True):
+            doctor.examine_runs(s, client, [ctx.mlflow_experiment_id], fix=True)
+
+    with writing(outage_seconds=exp.study.outage_seconds, uri=ctx.tracking_uri) as writer, \
+            threadpool_limits(limits=ctx.blas_threads), \
+            Interrupt(watch_parent=watch_parent) as interrupt:  # an interruption wins
+        rdb = bool(ctx.storage_url) and not ctx.storage_url.startswith("journal:")
         try:
+            if rdb:
+                orphans(study)
             study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
                            timeout=timeout, catch=(Exception,), gc_after_trial=False,
-                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check()])
-        except Exception as err:  # a failed journal append, which Optuna may hide
-            failure = storage_failure(err)
-            if failure is None:
-                raise
-            raise failure from None
+                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check(),
+                                      lambda s, t: writer.check(), *([orphans] if rdb else [])])
+        except Exception as err:
+            lost = study._storage.failed  # Optuna's own clean-up can fail on a lost database
+            if lost is not None and err is not lost:
+                raise lost from None
+            failure = storage_failure(err)  # a failed journal append, which Optuna may hide
+            if failure is not None:
+                raise failure from None
+            raise
 
 
 def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
-                  index: int) -> None:
+                  index: int, errors) -> None:
     try:
-        run_worker(ctx, n_trials, timeout, index)
+        run_worker(ctx, n_trials, timeout, index, watch_parent=True)
     except KeyboardInterrupt:
         pass  # the objective has recorded the interrupted trial; the parent summarises
-
-
-def _fail_orphans(study) -> int:
-    """Mark RUNNING trials whose worker process on this host is gone as failed (left behind by
-    a killed run); returns how many."""
-    import socket
-
-    import optuna
-
-    host = socket.gethostname()
-    count = 0
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        worker = t.user_attrs.get("worker", "")
-        name, _, pid = worker.rpartition(":")
-        if name != host or not pid.isdigit() or _alive(int(pid)):
-            continue
-        study._storage.set_trial_user_attr(t._trial_id, "state", "interrupted")
-        study._storage.set_trial_user_attr(t._trial_id, "reason", "worker process died")
-        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-        count += 1
-    return count
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    except NnexpError as err:  # one message, said by the main process
+        errors.put((type(err).__name__, getattr(err, "store", None), str(err)))
+        raise SystemExit(2) from None
 
 
 def _check_options(options: SearchOptions, jobs: int) -> None:
@@ -260,7 +275,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
             options.tracking_uri, exp.tracking.uri))
         jobs = options.jobs or cluster.threads
     pruner_name, pruning = settings.pruner, settings.pruner_options
-    storage = open_storage(storage_url)
+    storage = study_storage(storage_url, settings)
     uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
     client = connect(uri)  # both stores reached before anything is written in either
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -288,8 +303,9 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         sampler=make_sampler(settings.sampler, settings.sampler_options, seed, exp.space),
         pruner=make_pruner(pruner_name, pruning))
     resumed = existing is not None and len(study.trials) > 0
-    orphans = _fail_orphans(study) if resumed else 0
     first_number = len(study.trials)
+    study.set_user_attr("heartbeat_seconds", settings.heartbeat_seconds)  # for nnexp doctor
+    study.set_user_attr("retries", settings.retries)
     if not resumed:
         study.set_user_attr("experiment_file", str(exp.path))
         study.set_user_attr("seed", seed)
@@ -299,13 +315,17 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
 
     mlflow_name = exp.tracking.experiment_name or exp.name
     experiment_id = ensure_experiment(client, mlflow_name, uri)
-    previous = client.search_runs(
-        [experiment_id], filter_string=f"tags.`{TAG_PREFIX}study` = '{study_name}' and "
-                                       f"tags.`{TAG_PREFIX}role` = 'parent'")
-    invocation = len(previous) + 1
+    fixed = [p for p in doctor.examine(study, client, [experiment_id], fix=True) if p.fixed] \
+        if resumed else []
+    if fixed:
+        notice(f"closed {len(fixed)} record(s) left open by a process that died: "
+               + "; ".join(p.what for p in fixed[:3]) + ("; ..." if len(fixed) > 3 else ""))
+    orphans = sum(1 for p in fixed if p.what.startswith("trial "))
+    invocation = _invocation_number(client, experiment_id, study_name)
     commit = git_commit(Path(exp.path).resolve())
     parent = RunLogger.start(client, experiment_id, f"{study_name} #{invocation}", {
         TAG_PREFIX + "study": study_name, TAG_PREFIX + "role": "parent",
+        **workers.current().tags(TAG_PREFIX),
         TAG_PREFIX + "invocation": invocation, TAG_PREFIX + "resumed": resumed,
         TAG_PREFIX + "storage": mask_url(storage_url) if storage_url
         else "embedded journal (mlruns/optuna.journal)",
@@ -319,12 +339,14 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
                    "objective": [f"{m}:{d}" for m, d in exp.objective],
                    "dataset": exp.dataset.describe(), "orphans_failed": orphans})
     parent.flush()
+    invocation = _unique_name(client, experiment_id, study_name, invocation, parent)
     cpus = os.cpu_count() or 1
     ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
                        parent.run_id, settings.sampler, pruner_name, pruning, seed,
                        max(1, cpus // jobs), commit)
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
-    interrupted, failed = False, True
+    interrupted, failed, fatal = False, True, None
+    restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended
     try:
         if options.dask:  # issue 9: the workers are tasks on an existing Dask cluster
             from nnexp.search.dask_workers import run_dask
@@ -338,33 +360,52 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         failed = False
     except KeyboardInterrupt:
         interrupted, failed = True, False
+    except StoreOutage as err:
+        fatal = err
+        raise
     finally:  # whatever failed above or fails here, the parent run is ended
-        info, code, failure = _finish(study, parent, client, experiment_id,
-                                      [m for m, _ in exp.objective], splits, progress,
-                                      first_number, interrupted, failed)
+        try:
+            info, code, failure = _finish(study, parent, client, experiment_id,
+                                          [m for m, _ in exp.objective], splits, progress,
+                                          first_number, interrupted, failed, fatal)
+        finally:
+            restore()
     best = info["best"]
     if len(exp.directions) == 1:
         complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
         best = sorted(complete, key=lambda t: t.values[0],
                       reverse=exp.directions[0] == "maximize")[:5]
     return SearchResult(study_name, mask_url(storage_url or "embedded"), mask_url(uri),
-                        parent.run_id,
-                        resumed, interrupted, len(study.trials) - first_number, info["counts"],
+                        parent.run_id, resumed, interrupted, info["new_trials"], info["counts"],
                         best, exp.directions, [m for m, _ in exp.objective], info["model_uri"],
                         code, failure, info["warnings"], info["model_new"], info["model_trial"],
                         predict_command(study_name, uri) if info["model_uri"] else None)
 
 
 def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[str], splits,
-            progress: Progress, first_number: int, interrupted: bool, failed: bool
-            ) -> tuple[dict, int, str | None]:
+            progress: Progress, first_number: int, interrupted: bool, failed: bool,
+            fatal: StoreOutage | None = None) -> tuple[dict, int, str | None]:
     """Summarise the study into the parent run (the best model is registered under the
     study's name) and end it with the status of the exit code; every failure here is a
-    warning line. Returns (summary info, exit code, failure text)."""
+    warning line. A store lost (``fatal``) is not asked again: its one message says it all
+    (a lost tracking store leaves the parent run to the next invocation or ``nnexp doctor``).
+    Returns (summary info, exit code, failure text)."""
     from nnexp.tracking.summary import summarize
 
     info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
-                            "model_new": False, "model_trial": None}
+                            "model_new": False, "model_trial": None, "new_trials": 0}
+    if fatal is not None:
+        if fatal.store == "storage":  # the MLflow side still works: close what is open
+            _quietly(lambda: close_dangling_runs(
+                client, experiment_id, parent.run_id,
+                lambda number: ("FAILED", {TAG_PREFIX + "state": TrialState.FAILED.value,
+                                           TAG_PREFIX + "reason": first_line(fatal)[:5000]})))
+            parent.tags({TAG_PREFIX + "exit_code": 2,
+                         TAG_PREFIX + "reason": first_line(fatal)[:5000]})
+            _quietly(lambda: parent.end(PARENT_STATUS[2]))
+        if not progress.quiet:
+            _quietly(progress.close)
+        return info, 2, None
 
     def attempt(what: str, action) -> Any:
         try:
@@ -375,23 +416,69 @@ def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[
             warn(message)
             return None
 
+    attempt("fail the trials of workers that died",
+            lambda: doctor.examine_trials(study, fix=True))
     trials = attempt("read the study's trials", lambda: study.get_trials(deepcopy=False)) or []
+    mine = [t for t in trials if t.number >= first_number
+            and t.user_attrs.get("invocation") == parent.run_id]
+    info["new_trials"] = len(mine)
     if not progress.quiet:
         attempt("show the progress", lambda: (progress.update(trials), progress.close()))
+    by_number = {t.number: t for t in trials}
     attempt("close the trial runs left running",
-            lambda: close_dangling_runs(client, experiment_id, parent.run_id))
+            lambda: close_dangling_runs(client, experiment_id, parent.run_id,
+                                        lambda n: doctor.outcome(by_number.get(n))))
     summary = attempt("summarise the study", lambda: summarize(
         study, parent, experiment_id, study.study_name, _example(splits), _python_model(),
         metrics))
     if summary:
         info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
-    mine = [t for t in trials if t.number >= first_number]
     failure = None if interrupted or failed else failure_summary(
         mine, lambda number: _run_id(client, experiment_id, study, number))
     code = 130 if interrupted else 2 if failed else 1 if failure else 0
     parent.tags({TAG_PREFIX + "exit_code": code})
     attempt(f"end the parent run {parent.run_id}", lambda: parent.end(PARENT_STATUS[code]))
     return info, code, failure
+
+
+def _quietly(action) -> None:
+    try:
+        action()
+    except Exception:  # noqa: BLE001, S110 - the store is gone; its one message is said
+        pass
+
+
+def _parents(client, experiment_id: str, study_name: str) -> list:
+    safe = study_name.replace("'", "\\'")
+    return client.search_runs(
+        [experiment_id], max_results=10000,
+        filter_string=f"tags.`{TAG_PREFIX}study` = '{safe}' and "
+                      f"tags.`{TAG_PREFIX}role` = 'parent'")
+
+
+def _invocation_number(client, experiment_id: str, study_name: str) -> int:
+    """One more than the highest invocation number of the study's parent runs."""
+    numbers = [int(n) for r in _parents(client, experiment_id, study_name)
+               if (n := r.data.tags.get(TAG_PREFIX + "invocation", "")).isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _unique_name(client, experiment_id: str, study_name: str, number: int,
+                 parent: RunLogger) -> int:
+    """The invocation number of ``parent``, made unique: when a concurrent invocation took the
+    same number, the one whose run came later (start time, then run id) takes the next free
+    one and renames its run. Returns the number kept."""
+    for _ in range(20):
+        same = sorted((r for r in _parents(client, experiment_id, study_name)
+                       if r.data.tags.get(TAG_PREFIX + "invocation") == str(number)),
+                      key=lambda r: (r.info.start_time, r.info.run_id))
+        if not same or same[0].info.run_id == parent.run_id:
+            return number
+        number = _invocation_number(client, experiment_id, study_name)
+        number = max(number, int(same[-1].data.tags[TAG_PREFIX + "invocation"]) + 1)
+        client.set_tag(parent.run_id, TAG_PREFIX + "invocation", str(number))
+        client.update_run(parent.run_id, name=f"{study_name} #{number}")
+    return number
 
 
 def _python_model():
@@ -436,25 +523,76 @@ def failure_summary(trials, run_id=lambda number: None) -> str | None:
             f"reason ({len(groups[pattern])} trial(s)): {reason}; {look}")
 
 
+STOP_WAIT = 30.0
+"""Seconds the main process waits for its workers to stop after Ctrl-C or SIGTERM before it
+kills them (they stop after their current epoch: usually well under a second)."""
+
+
 def _run_processes(ctx: StudyContext, shares: list[int | None], timeout: float | None,
                    study, progress: Progress) -> None:
+    """Run the workers and wait for them. Ctrl-C or SIGTERM is forwarded (``STOP``, then
+    SIGTERM on the second); a worker killed meanwhile has its trial failed at once; a worker
+    that stopped on a lost store gives its one message (``StoreOutage``)."""
+    import signal
+
     spawn = multiprocessing.get_context("spawn")
-    workers = [spawn.Process(target=_worker_entry, args=(ctx, n, timeout, i), daemon=False)
-               for i, n in enumerate(shares)]
-    for w in workers:
-        w.start()
-    try:
-        while any(w.is_alive() for w in workers):
-            progress.update(study.get_trials(deepcopy=False))
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        for w in workers:
-            w.join()
-        raise
-    failed = [w.exitcode for w in workers if w.exitcode not in (0, None)]
+    errors = spawn.Queue()
+    processes = [spawn.Process(target=_worker_entry, args=(ctx, n, timeout, i, errors),
+                               daemon=False) for i, n in enumerate(shares)]
+
+    def forward(signum: int, first: bool) -> None:
+        for p in processes:
+            if p.pid is not None and p.exitcode is None:
+                try:
+                    os.kill(p.pid, STOP if first else signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+    with Interrupt(on_signal=forward) as interrupt:
+        for p in processes:
+            p.start()
+        try:
+            while any(p.is_alive() for p in processes):
+                if interrupt.requested:
+                    raise KeyboardInterrupt
+                try:
+                    progress.update(study.get_trials(deepcopy=False))
+                except StoreOutage:
+                    pass  # the workers meet the outage too and say so
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            forward(STOP, True)
+            _join(processes, STOP_WAIT)
+            raise
+        finally:
+            _join(processes, STOP_WAIT)
+    reported = []
+    while True:
+        try:
+            reported.append(errors.get(timeout=0.2))
+        except Exception:  # noqa: BLE001 - queue.Empty: every message is read
+            break
+    for kind, store, message in reported:
+        if kind == "StoreOutage":
+            raise StoreOutage(message, store)
+    if reported:
+        raise NnexpError(reported[0][2])
+    failed = [p.exitcode for p in processes if p.exitcode not in (0, None)]
     if failed:
         raise NnexpError(f"{len(failed)} worker process(es) exited with codes {failed}; "
-                         "completed trials are kept. Re-run the same command to resume.")
+                         "completed trials are kept (the trials they were running are "
+                         "recorded as failed). Re-run the same command to resume.")
+
+
+def _join(processes, seconds: float) -> None:
+    """Wait up to ``seconds`` for the processes to end; kill those still running."""
+    deadline = time.monotonic() + seconds
+    for p in processes:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+            p.join(5)
 
 
 def _example(splits, n: int = 5) -> Any:

@@ -154,19 +154,29 @@ def _send(client, run_id: str, path: Path, artifact_path: str | None) -> None:
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-def close_dangling_runs(client, experiment_id: str, parent_run_id: str) -> int:
-    """Mark child runs of ``parent_run_id`` still RUNNING (their worker was interrupted or
-    killed before it could close them) as KILLED / interrupted; returns how many."""
+def close_run(client, run_id: str, status: str, tags: dict[str, Any]) -> None:
+    """Tag a run left open and end it with ``status`` (a run another process is finishing
+    may end first: that is fine, the last write wins and both say the same)."""
     from mlflow.entities import RunTag
 
+    client.log_batch(run_id, tags=[RunTag(k, _text(v)) for k, v in tags.items()])
+    client.set_terminated(run_id, status)
+
+
+def close_dangling_runs(client, experiment_id: str, parent_run_id: str,
+                        outcome=None) -> int:
+    """End the child runs of ``parent_run_id`` still RUNNING (their worker was interrupted or
+    killed before it could close them): with ``outcome(trial_number)`` -> (status, tags) when
+    given, else KILLED / interrupted. Returns how many."""
     dangling = client.search_runs(
         [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and "
                                        "attributes.status = 'RUNNING'")
     for run in dangling:
-        client.log_batch(run.info.run_id, tags=[
-            RunTag(f"{TAG_PREFIX}state", "interrupted"),
-            RunTag(f"{TAG_PREFIX}reason", "worker stopped before closing the run")])
-        client.set_terminated(run.info.run_id, "KILLED")
+        number = run.data.tags.get(f"{TAG_PREFIX}trial_number", "")
+        status, tags = outcome(int(number)) if outcome and number.isdigit() else \
+            ("KILLED", {f"{TAG_PREFIX}state": "interrupted",
+                        f"{TAG_PREFIX}reason": "worker stopped before closing the run"})
+        close_run(client, run.info.run_id, status, tags)
     return len(dangling)
 
 

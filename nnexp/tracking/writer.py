@@ -6,6 +6,12 @@ trial. ``RunLogger`` submits its writes here instead, each with a description su
 stops later jobs: the failure is kept, announced once on stderr when the first one happens
 (``warn``), handed to the job's ``on_error`` (which tags the run), and re-raised by ``drain``
 so nothing is lost silently. One writer per process; ``close`` stops it.
+
+A write that fails because the store cannot be reached (``nnexp.outage.unreachable``) is
+retried with backoff for up to ``outage_seconds``; past that the store is ``lost``: the
+remaining writes are dropped at once (each reported as not run) and ``check`` raises
+``StoreOutage``, which stops the trial. ``drain`` and ``close`` never wait longer than
+``wait_seconds`` (a store that hangs cannot keep the command from ending).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from nnexp.errors import NnexpError, first_line, warn
+from nnexp.outage import DEFAULT_OUTAGE_SECONDS, StoreOutage, retrying, tracking_outage
 
 _STOP = object()
 
@@ -23,7 +30,14 @@ _STOP = object()
 class Writer:
     """FIFO executor of write jobs on one daemon thread."""
 
-    def __init__(self, announce: Callable[[str], None] | None = warn) -> None:
+    def __init__(self, announce: Callable[[str], None] | None = warn,
+                 outage_seconds: float | None = None, uri: str = "",
+                 wait_seconds: float | None = None) -> None:
+        self.outage_seconds = outage_seconds
+        self.uri = uri
+        self.lost: StoreOutage | None = None
+        self.wait_seconds = wait_seconds if wait_seconds is not None else \
+            2 * (outage_seconds or DEFAULT_OUTAGE_SECONDS) + 30
         self._jobs: queue.Queue = queue.Queue()
         self._errors: list[str] = []
         self._announce = announce
@@ -47,9 +61,16 @@ class Writer:
         what = description or getattr(job, "__name__", repr(job))
         self._jobs.put((job, args, kwargs, what, on_error))
 
+    def check(self) -> None:
+        """Raise ``StoreOutage`` once the tracking store is lost (see the module docstring)."""
+        if self.lost is not None:
+            raise self.lost
+
     def drain(self) -> None:
-        """Wait until every submitted job has run; raise ``NnexpError`` if any failed."""
+        """Wait until every submitted job has run (at most ``wait_seconds``); raise
+        ``StoreOutage`` if the store was lost, ``NnexpError`` if any write failed."""
         self._wait()
+        self.check()
         errors = self.take_errors()
         if errors:
             raise NnexpError(
@@ -76,12 +97,22 @@ class Writer:
         return self.take_errors()
 
     def _wait(self) -> None:
+        import time
+
         jobs = self._jobs
+        deadline = time.monotonic() + self.wait_seconds
         with jobs.all_tasks_done:
             while jobs.unfinished_tasks:
                 if not self._thread.is_alive():
                     self._errors.append(f"{jobs.unfinished_tasks} write(s) not run: the "
                                         "writer thread stopped")
+                    return
+                if time.monotonic() > deadline:
+                    message = f"{jobs.unfinished_tasks} write(s) not run: the tracking store " \
+                              f"did not answer within {self.wait_seconds:g} s"
+                    self._errors.append(message)
+                    if self.lost is None:
+                        self.lost = tracking_outage(self.uri, self.wait_seconds, message)
                     return
                 jobs.all_tasks_done.wait(0.2)
 
@@ -91,11 +122,26 @@ class Writer:
             try:
                 if job is _STOP:
                     return
-                job(*args, **kwargs)
+                if self.lost is not None:
+                    self._errors.append(f"{what}: not run, the tracking store is lost")
+                    continue
+                self._perform(job, args, kwargs)
             except BaseException as err:  # noqa: BLE001 - kept and reported; the thread goes on
-                self._failed(f"{what}: {first_line(err)}", on_error)
+                if isinstance(err, StoreOutage):
+                    self.lost = err
+                    self._errors.append(f"{what}: {first_line(err)}")
+                else:
+                    self._failed(f"{what}: {first_line(err)}", on_error)
             finally:
                 self._jobs.task_done()
+
+    def _perform(self, job, args, kwargs) -> None:
+        if not self.outage_seconds:
+            job(*args, **kwargs)
+            return
+        seconds = self.outage_seconds
+        retrying(lambda: job(*args, **kwargs), seconds,
+                 lambda err: tracking_outage(self.uri, seconds, first_line(err)))
 
     def _failed(self, message: str, on_error: Callable[[str], None] | None) -> None:
         self._errors.append(message)
@@ -111,15 +157,21 @@ class Writer:
 
 
 @contextmanager
-def writing(announce: Callable[[str], None] | None = warn) -> Iterator[Writer]:
+def writing(announce: Callable[[str], None] | None = warn, outage_seconds: float | None = None,
+            uri: str = "") -> Iterator[Writer]:
     """A ``Writer`` for the block, closed at its end. If the block raised (a
     ``KeyboardInterrupt``, say), that exception wins: failed writes are only reported, one
-    ``warning:`` line each; otherwise they are raised as ``drain`` does."""
-    writer = Writer(announce)
+    ``warning:`` line each (none once the store is lost: its one message says it all);
+    otherwise they are raised as ``drain`` does."""
+    writer = Writer(announce, outage_seconds, uri)
     try:
         yield writer
-    except BaseException:
-        for message in writer.close(raise_errors=False):
-            warn(f"MLflow write failed: {message}")
+    except BaseException as err:
+        messages = writer.close(raise_errors=False)
+        if writer.lost is not None and not isinstance(err, (StoreOutage, KeyboardInterrupt)):
+            raise writer.lost from None
+        if writer.lost is None:
+            for message in messages:
+                warn(f"MLflow write failed: {message}")
         raise
     writer.close()

@@ -1,0 +1,111 @@
+"""Who runs a trial or an invocation, and whether that process is still alive.
+
+A worker is named ``host:pid:start``: the host name, the process id and the process's start
+time (Linux: field 22 of ``/proc/<pid>/stat``, clock ticks since boot). Pids are reused; the
+start time makes the name unique, so a new process that happens to get a dead worker's pid is
+not mistaken for it. Older records are ``host:pid`` (no start time): then only the pid is
+checked.
+
+``alive(name)`` answers True (running), False (gone: same host, and the pid is absent or has
+another start time) or None (another host: this machine cannot tell; on RDB storage Optuna's
+heartbeat tells instead). The runner's orphan check and ``nnexp doctor`` both ask here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One process: host name, pid and start time (None where it is unknown)."""
+
+    host: str
+    pid: int
+    start: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}" + ("" if self.start is None else f":{self.start}")
+
+    def tags(self, prefix: str) -> dict[str, str]:
+        """MLflow tags naming this process (``<prefix>host``, ``pid``, ``pid_start``)."""
+        tags = {prefix + "host": self.host, prefix + "pid": str(self.pid)}
+        if self.start is not None:
+            tags[prefix + "pid_start"] = str(self.start)
+        return tags
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3 onwards of ``/proc/<pid>/stat`` (None: no such process, or no ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    # field 2 (the command name) is in parentheses and may hold spaces or ')': split after
+    # the last ')'; what follows starts at field 3 (the state)
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def start_time(pid: int) -> int | None:
+    """The start time of process ``pid`` in clock ticks since boot (field 22 of
+    ``/proc/<pid>/stat``), or None when there is no such process or no ``/proc``."""
+    fields = _stat(pid)
+    try:
+        return int(fields[19]) if fields else None
+    except (IndexError, ValueError):
+        return None
+
+
+def current() -> Worker:
+    """This process."""
+    pid = os.getpid()
+    return Worker(socket.gethostname(), pid, start_time(pid))
+
+
+def parse(text: str | None) -> Worker | None:
+    """A worker from ``host:pid:start`` or the older ``host:pid``; None if malformed."""
+    parts = (text or "").split(":")
+    if len(parts) >= 3 and parts[-1].isdigit() and parts[-2].isdigit():
+        return Worker(":".join(parts[:-2]), int(parts[-2]), int(parts[-1]))
+    if len(parts) >= 2 and parts[-1].isdigit():
+        return Worker(":".join(parts[:-1]), int(parts[-1]))
+    return None
+
+
+def from_tags(tags: dict[str, str], prefix: str) -> Worker | None:
+    """The process recorded by ``Worker.tags`` (None when the tags are absent)."""
+    host, pid = tags.get(prefix + "host"), tags.get(prefix + "pid", "")
+    if not host or not pid.isdigit():
+        return None
+    start = tags.get(prefix + "pid_start", "")
+    return Worker(host, int(pid), int(start) if start.isdigit() else None)
+
+
+def alive(worker: Worker | str | None) -> bool | None:
+    """True if the process is running, False if it is gone, None if this host cannot tell
+    (another host, or no worker recorded)."""
+    if isinstance(worker, str) or worker is None:
+        worker = parse(worker)
+    if worker is None or worker.host != socket.gethostname():
+        return None
+    if not _pid_exists(worker.pid):
+        return False
+    fields = _stat(worker.pid)
+    if fields is None:  # no /proc: trust the pid
+        return True
+    if fields[0] in ("Z", "X"):  # killed, not yet reaped by its parent
+        return False
+    return worker.start is None or start_time(worker.pid) == worker.start
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
