@@ -87,9 +87,13 @@ def test_a_keyboard_interrupt_wins_over_failed_writes(capsys):
     with pytest.raises(KeyboardInterrupt):
         with writing(announce=None) as writer:
             writer.submit(lambda: 1 / 0, description="log_batch for trial-7")
+            for i in range(8, 30):  # a full disk: every later write fails too
+                writer.submit(lambda: 1 / 0, description=f"log_batch for trial-{i}")
             raise KeyboardInterrupt
     err = capsys.readouterr().err
-    assert "warning: MLflow write failed: log_batch for trial-7: division by zero" in err
+    assert "warning: MLflow write failed: log_batch for trial-7: division by zero " \
+           "(and 22 more)" in err
+    assert err.count("warning:") == 1  # one line, not one per failed write
 
 
 def test_failed_writes_are_raised_when_the_block_succeeded():

@@ -175,7 +175,7 @@ def _task(ctx, n_trials: int | None, deadline: float | None, index: int, first_n
     from nnexp.search.storage import open_storage
     from nnexp.tracking.store import HTTP_DEFAULTS
 
-    for key, value in {**HTTP_DEFAULTS, "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}.items():
+    for key, value in HTTP_DEFAULTS.items():  # quiet_mlflow (run_worker) does the rest
         os.environ.setdefault(key, value)
     threads = get_worker().state.nthreads
     ctx = replace(ctx, blas_threads=max(1, threads // max(1, min(threads, per_worker))))

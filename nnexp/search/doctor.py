@@ -23,6 +23,7 @@ and by ``nnexp doctor``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from nnexp.search import workers
 from nnexp.tracking.runs import TAG_PREFIX, close_run
@@ -226,19 +227,23 @@ def examine(study, client, experiment_ids: list[str] | None, fix: bool) -> list[
 
 
 def repair_journal(url: str | None, fix: bool) -> list[Problem]:
-    """A journal whose last record is torn (a process killed mid-write). The repair itself is
-    ``nnexp.search.storage.repair_journal(path) -> str | None`` (another branch); until it is
-    merged this does nothing."""
-    from nnexp.search import storage
+    """A journal whose last record is torn (a process killed mid-write, a power cut): found,
+    and with ``fix`` cut off after a backup copy (``nnexp.search.storage.repair_journal``)."""
+    from nnexp.search.storage import DEFAULT_JOURNAL, torn_tail
+    from nnexp.search.storage import repair_journal as repair
 
-    # CALL SITE for nnexp.search.storage.repair_journal (wt-stores): wired by the lead
-    repair = getattr(storage, "repair_journal", None)
-    if repair is None or not fix:
+    if url is None:
+        path = DEFAULT_JOURNAL.resolve()
+    elif url.startswith("journal:"):
+        path = Path(url[len("journal:"):]).expanduser()
+    else:
         return []
-    path = url[len("journal:"):] if url and url.startswith("journal:") else \
-        str(storage.DEFAULT_JOURNAL.resolve()) if url is None else None
-    if path is None:
+    if not path.is_file() or torn_tail(path) is None:
         return []
+    if not fix:
+        return [Problem(f"journal {path}: its last record is torn (a write that never "
+                        "finished); --fix cuts it off after a backup copy, then checks the "
+                        "trials and runs", False)]
     message = repair(path)
     return [Problem(f"journal {path}: {message}", True)] if message else []
 
@@ -281,6 +286,8 @@ def run_doctor(study_name: str | None, storage_url: str | None, tracking_uri: st
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     quiet_mlflow()
     problems = repair_journal(storage_url, fix)
+    if problems and not fix:  # opening a torn journal repairs it: report, and change nothing
+        return problems
     if study_name is not None:
         load_study(study_name, storage_url)  # an unknown name: NnexpError listing the known
         names = [study_name]

@@ -65,6 +65,7 @@ class StudyContext:
     study_seed: int | None
     blas_threads: int
     git_commit: str | None
+    invocation: int = 1
 
 
 def objective_value(metric: str, final: dict[str, float]) -> float:

@@ -124,6 +124,16 @@ def _shares(total: int | None, jobs: int) -> list[int | None]:
     return [total // jobs + (1 if i < total % jobs else 0) for i in range(jobs)]
 
 
+def sampler_seed(study_seed: int | None, invocation: int, index: int) -> int | None:
+    """The sampler seed of worker ``index`` of invocation ``invocation`` (numbered from 1):
+    ``study_seed + index`` for the first invocation, shifted by 1000 per later one, so
+    invocations running at once (several machines, one study) never sample alike, and the
+    same sequence of invocations samples the same again."""
+    if study_seed is None:
+        return None
+    return (study_seed + 1000 * (invocation - 1) + index) % 2**32
+
+
 def study_storage(url: str | None, settings):
     """The Optuna storage of ``url`` for running trials: on RDB storage with heartbeats every
     ``settings.heartbeat_seconds`` (stale after three missed) and ``settings.retries`` retries
@@ -163,7 +173,7 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
 
     client = MlflowClient(tracking_uri=ctx.tracking_uri)
     exp = ctx.experiment
-    seed = None if ctx.study_seed is None else ctx.study_seed + index
+    seed = sampler_seed(ctx.study_seed, ctx.invocation, index)
     study = optuna.load_study(
         study_name=ctx.study_name, storage=study_storage(ctx.storage_url, exp.study),
         sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
@@ -340,10 +350,9 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
                    "dataset": exp.dataset.describe(), "orphans_failed": orphans})
     parent.flush()
     invocation = _unique_name(client, experiment_id, study_name, invocation, parent)
-    cpus = os.cpu_count() or 1
     ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
                        parent.run_id, settings.sampler, pruner_name, pruning, seed,
-                       max(1, cpus // jobs), commit)
+                       max(1, workers.available_cpus() // jobs), commit, invocation)
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
     interrupted, failed, fatal = False, True, None
     restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended

@@ -13,7 +13,6 @@ seconds, not a hang.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme, warn
@@ -145,7 +144,7 @@ def _cut(path: str | Path, size: int) -> None:
         pass
 
 
-def _torn_tail(path: Path, block: int = 1 << 16) -> int | None:
+def torn_tail(path: Path, block: int = 1 << 16) -> int | None:
     """Where the intact part of a journal ends when its last record is torn (no final newline,
     or a last line that is not JSON), else None. Reads only the file's tail."""
     import json
@@ -184,7 +183,7 @@ def repair_journal(path: str | Path) -> str | None:
     from optuna.storages.journal import JournalFileSymlinkLock
 
     path = Path(path)
-    if not path.exists() or _torn_tail(path) is None:
+    if not path.exists() or torn_tail(path) is None:
         return None
     lock = JournalFileSymlinkLock(str(path))
     try:
@@ -192,7 +191,7 @@ def repair_journal(path: str | Path) -> str | None:
     except OSError as err:
         raise journal_write_error(path, err) from None
     try:
-        keep = _torn_tail(path)  # again, under the lock
+        keep = torn_tail(path)  # again, under the lock
         if keep is None:
             return None
         size = path.stat().st_size
@@ -211,6 +210,29 @@ def repair_journal(path: str | Path) -> str | None:
     return (f"the Optuna journal {str(path)!r} ended with a torn record ({size - keep} bytes "
             f"from an interrupted write); it was cut off and the original kept as "
             f"{str(backup)!r}")
+
+
+def _rdb_storage(url: str, scheme: str, attempts: int = 4):
+    """Optuna's RDB storage (heartbeats are configured by the runner, which knows the study's
+    settings). Machines that start at once on an empty database race to create Optuna's
+    tables (PostgreSQL: a duplicate-key error on its catalogue): the loser retries, and then
+    finds the tables made."""
+    import random
+    import time
+
+    import optuna
+    import sqlalchemy.exc
+
+    engine = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}} \
+        if scheme in ("postgresql", "mysql") else None
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 + random.random())  # the other creator finishes meanwhile
+    raise AssertionError("unreachable")
 
 
 def open_storage(url: str | None):
@@ -255,12 +277,7 @@ def open_storage(url: str | None):
             "journal file (the default is journal:mlruns/optuna.journal). Fix --storage or "
             "study.storage in the experiment file.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            engine = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}} \
-                if scheme in ("postgresql", "mysql") else None
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=60,
-                                              grace_period=180)
+        return _rdb_storage(url, scheme)
     except ImportError:
         raise NnexpError(
             f"the Optuna storage {mask_url(url)!r} needs a database driver that is not installed. "

@@ -6,11 +6,11 @@ config, data, the core and tracking together; ``nnexp.tracking`` itself knows on
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnexp.config import for_task
+from nnexp.search.workers import available_cpus
 from nnexp.tracking.records import epoch_record, final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.states import TrialState
@@ -41,7 +41,7 @@ class Fitted:
 
 def blas_threads(rc) -> int:
     """The BLAS threads a run file was trained with (``source.blas_threads``), else all cores."""
-    return int(rc.source.get("blas_threads", 0) or 0) or (os.cpu_count() or 1)
+    return int(rc.source.get("blas_threads", 0) or 0) or available_cpus()
 
 
 def fit(rc, threads: int | None = None, on_epoch=None, stop_epoch: int | None = None,

@@ -9,6 +9,7 @@ checked.
 ``alive(name)`` answers True (running), False (gone: same host, and the pid is absent or has
 another start time) or None (another host: this machine cannot tell; on RDB storage Optuna's
 heartbeat tells instead). The runner's orphan check and ``nnexp doctor`` both ask here.
+``available_cpus()`` is how many CPUs a worker of this machine (or container) may use.
 """
 
 from __future__ import annotations
@@ -109,3 +110,41 @@ def _pid_exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: those it is pinned to (``sched_getaffinity``), bounded by a
+    container's CPU quota (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``), which
+    ``os.cpu_count()`` ignores: in a Kubernetes pod it counts the node's cores, not the pod's
+    limit. BLAS threads per worker are shared out from this."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(cpus, quota) if quota else cpus)
+
+
+def _cgroup_quota() -> int | None:
+    """Whole CPUs of this cgroup's quota (rounded up), or None when it has none."""
+    import math
+    from pathlib import Path
+
+    candidates = ((Path("/sys/fs/cgroup/cpu.max"), None),
+                  (Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+                   Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")))
+    for first, second in candidates:
+        try:
+            parts = first.read_text().split()
+            if second is not None:
+                parts = [parts[0], second.read_text().strip()]
+        except (OSError, IndexError):
+            continue
+        if len(parts) < 2 or parts[0] in ("max", "-1"):
+            return None
+        try:
+            quota, period = int(parts[0]), int(parts[1])
+        except ValueError:
+            return None
+        return max(1, math.ceil(quota / period)) if quota > 0 and period > 0 else None
+    return None

@@ -160,8 +160,8 @@ class Writer:
 def writing(announce: Callable[[str], None] | None = warn, outage_seconds: float | None = None,
             uri: str = "") -> Iterator[Writer]:
     """A ``Writer`` for the block, closed at its end. If the block raised (a
-    ``KeyboardInterrupt``, say), that exception wins: failed writes are only reported, one
-    ``warning:`` line each (none once the store is lost: its one message says it all);
+    ``KeyboardInterrupt``, say), that exception wins: failed writes are only reported, in one
+    ``warning:`` line (none once the store is lost: its one message says it all);
     otherwise they are raised as ``drain`` does."""
     writer = Writer(announce, outage_seconds, uri)
     try:
@@ -170,8 +170,8 @@ def writing(announce: Callable[[str], None] | None = warn, outage_seconds: float
         messages = writer.close(raise_errors=False)
         if writer.lost is not None and not isinstance(err, (StoreOutage, KeyboardInterrupt)):
             raise writer.lost from None
-        if writer.lost is None:
-            for message in messages:
-                warn(f"MLflow write failed: {message}")
+        if writer.lost is None and messages:  # one line, however many failed (a full disk)
+            more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+            warn(f"MLflow write failed: {messages[0]}{more}")
         raise
     writer.close()
