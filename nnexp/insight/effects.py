@@ -10,7 +10,7 @@ maximised objective. It is monotone, **larger is better** or **smaller is better
 every step between neighbouring bins goes the same way (steps smaller than ``STEP_TOLERANCE``
 (10%) of the curve's range count as either way); **best in the middle** when an inner bin is
 the best and both end bins are worse; **flat** when the whole curve spans less than ``FLAT``
-(1%) of its mean's magnitude; **irregular** otherwise.
+(0.2%) of its mean's magnitude; **irregular** otherwise.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from nnexp.config.space import Parameter
 from nnexp.insight.evidence import StudyEvidence, values_of
 
 FANOVA_TRIALS = 30
-FLAT = 0.01
+FLAT = 0.002
 STEP_TOLERANCE = 0.10
 MAX_BINS = 5
 
