@@ -7,7 +7,7 @@ within ``EDGE_MARGIN`` (15%) of the range's span from that end, measured on the 
 
 - a log float: one decade (x10 or /10);
 - a log int: a factor of 2;
-- a linear float: 50% of the span; a linear int: 50% of the span, at least one step;
+- a linear float or int: 50% of the span (rounded up to whole steps), at least one step;
 
 then clipped to the values the setting accepts (learning rate > 0, keep_prob <= 1, depth
 >= 0, widths >= 1, ...). An end already at its valid limit cannot move: the finding says so.
@@ -98,7 +98,7 @@ def widen(param: Parameter, side: str) -> float | None:
     else:
         delta = 0.5 * span
         if param.step:
-            delta = max(param.step, round(delta / param.step) * param.step)
+            delta = max(param.step, math.ceil(delta / param.step - 1e-9) * param.step)
         elif param.kind == "int":
             delta = max(1, round(delta))
         new = high + delta if side == "high" else low - delta

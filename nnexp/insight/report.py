@@ -125,7 +125,7 @@ def _diagnosis_table(advice: Advice) -> str:
         cells = [d.trial, d.train_error, d.dev_error, d.target, d.avoidable_bias, d.variance,
                  d.verdict]
         rows.append(cells)
-    unit = advice.diagnoses[0].unit
+    unit = "1 - accuracy" if advice.evidence.is_classification else "rmse"
     return (f"<p class='sub'>errors as {html.escape(unit)}; a gap is high from "
             f"{advice.diagnoses[0].threshold:.3g}</p>" + _table(head, rows))
 
