@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from nnexp.cli.advise import advise
 from nnexp.cli.compare import compare
 from nnexp.cli.datasets import datasets
 from nnexp.cli.doctor import doctor
 from nnexp.cli.export import export
 from nnexp.cli.predict import predict
+from nnexp.cli.report import report
 from nnexp.cli.reproduce import reproduce
 from nnexp.cli.search import search
 from nnexp.cli.show import show
@@ -19,4 +21,4 @@ from nnexp.cli.ui import ui
 from nnexp.cli.validate import validate
 
 ALL: list[click.Command] = [datasets, validate, search, studies, show, trials, compare, export,
-                            train, reproduce, predict, ui, doctor]
+                            advise, report, train, reproduce, predict, ui, doctor]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from nnexp.data import DataSchema
 
 FIELDS = ("name", "description", "dataset", "search_space", "objective", "train", "study",
-          "baselines", "tracking")
+          "baselines", "tracking", "target_error")
 REQUIRED = ("dataset", "search_space")
 
 
@@ -56,6 +56,9 @@ class Experiment:
     tracking: Tracking
     schema: DataSchema
     memory: MemoryEstimate | None = None
+    target_error: float | None = None
+    """Human-level (or Bayes-proxy) error for ``nnexp advise``: 1 - accuracy for
+    classification, rmse in the target's units for regression; None: not known."""
 
     @property
     def directions(self) -> list[str]:
@@ -102,12 +105,14 @@ def load_experiment(path: str | Path) -> Experiment:
     study = parse_study(raw.get("study"), objective, space, fixed, src)
     baselines = _parse_baselines(raw.get("baselines"), space, src)
     tracking = parse_tracking(raw.get("tracking"), src)
+    target_error = _parse_target_error(raw.get("target_error"), src)
     _check_names(raw, name, study, tracking, src)
     if src.problems:
         raise ConfigError(src.problems)
     experiment = Experiment(path=path, name=name, description=description, dataset=dataset,
                             space=space, objective=objective, train=train, study=study,
-                            baselines=baselines, tracking=tracking, schema=schema)
+                            baselines=baselines, tracking=tracking, schema=schema,
+                            target_error=target_error)
     example = space.example()
     try:
         experiment.train_config(example, 0)
@@ -130,6 +135,19 @@ def load_experiment(path: str | Path) -> Experiment:
                               f"its memory and 8 GiB): {fix}")
         raise ConfigError(where_src.problems) from None
     return replace(experiment, memory=memory)
+
+
+def _parse_target_error(raw: Any, src: Source) -> float | None:
+    """``target_error``: null, or a finite number >= 0 (an error rate or an rmse)."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) \
+            or raw < 0:
+        src.report(("target_error",), f"expected null or a number >= 0 (human-level error: "
+                                      f"1 - accuracy, or an rmse in the target's units), "
+                                      f"got {raw!r}")
+        return None
+    return float(raw)
 
 
 def _read_schema(dataset: DatasetSpec | None, src: Source) -> DataSchema | None:
