@@ -115,18 +115,26 @@ def activation_stats(A: np.ndarray, activation: str
                      ) -> tuple[float, float, float | None, float | None]:
     """(mean, std, dead_fraction, saturation) of one hidden layer's activations A (m, n_l);
     dead_fraction None unless ``activation`` is in ``DYING``, saturation None unless it is in
-    ``SATURATION_BOUNDS``. Mean and std are accumulated in float64."""
+    ``SATURATION_BOUNDS``. The mean is accumulated in float64; the std in two passes (the
+    deviations from the mean, then their dot product), so a small spread around a large mean
+    (sigmoid units at 0.5) keeps its digits."""
     mean = float(A.mean(dtype=np.float64))
-    std = float(A.std(dtype=np.float64))
+    deviations = A - A.dtype.type(mean)
+    std = frobenius(deviations) / np.sqrt(A.size)
     dead = dead_fraction(A) if activation in DYING else None
     sat = saturation(A, activation) if activation in SATURATION_BOUNDS else None
     return mean, std, dead, sat
 
 
 def frobenius(a: np.ndarray) -> float:
-    """||a||_F of an array of any shape, accumulated in float64 (no float32 overflow)."""
-    a = np.asarray(a, dtype=np.float64).ravel()
-    return float(np.sqrt(np.dot(a, a)))
+    """||a||_F of an array of any shape: a BLAS dot product in a's dtype, again in float64
+    when that overflows (float32 beyond ~1e19)."""
+    a = a.ravel()
+    norm = float(np.sqrt(np.dot(a, a)))
+    if not np.isfinite(norm) and a.dtype != np.float64:
+        a = a.astype(np.float64)
+        norm = float(np.sqrt(np.dot(a, a)))
+    return norm
 
 
 def update_ratio(W_now: np.ndarray, W_before: np.ndarray) -> float:
