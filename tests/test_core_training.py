@@ -57,7 +57,8 @@ def test_callbacks_receive_metrics_every_epoch(moons, moons_dev):
         assert 0 <= mt.train_metric <= 1 and 0 <= mt.dev_metric <= 1
         assert mt.epoch_seconds >= 0 and mt.elapsed_seconds >= mt.epoch_seconds
         assert set(asdict(mt)) == {"epoch", "metric", "train_cost", "train_metric", "dev_cost",
-                                   "dev_metric", "learning_rate", *TIMING}
+                                   "dev_metric", "learning_rate", *TIMING, "layers"}
+        assert mt.layers is None  # per-layer signals are off by default
 
 
 def test_without_dev_set_dev_values_are_nan(moons):
@@ -301,7 +302,7 @@ def assert_same_run(a, b) -> None:
     for ma, mb in zip(a.history, b.history):
         da, db = asdict(ma), asdict(mb)
         assert da.pop("metric") == db.pop("metric")
-        for key in TIMING:
+        for key in (*TIMING, "layers"):  # layers: per-layer signals, compared by their tests
             del da[key], db[key]
         assert np.array_equal(list(da.values()), list(db.values()), equal_nan=True)
 

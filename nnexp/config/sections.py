@@ -22,7 +22,8 @@ M = TypeVar("M", bound=BaseModel)
 class Tracking(BaseModel):
     """Where MLflow records runs (``uri`` null: MLflow's default), which models it keeps, and
     how often a trial records its epoch (``log_every`` null: often enough for about 200 points
-    per learning curve; pruning sees the same epochs)."""
+    per learning curve; pruning sees the same epochs), and whether a trial records per-layer
+    signals (``signals``) every ``signals_every`` epochs (null: about 12 samples per trial)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -30,6 +31,8 @@ class Tracking(BaseModel):
     experiment_name: str | None = None
     log_models: Literal["none", "best", "all"] = "best"
     log_every: int | None = Field(None, ge=1)
+    signals: bool = True
+    signals_every: int | None = Field(None, ge=1)
 
 
 def read_top_level(path: Path, allowed: tuple[str, ...],

@@ -35,6 +35,7 @@ from nnexp.core.network import (
 )
 from nnexp.core.optimizers import OPTIMIZERS
 from nnexp.core.schedules import SCHEDULES
+from nnexp.core.signals import LayerSignals, SignalProbe, sample_rows
 
 
 class DivergenceError(ArithmeticError):
@@ -71,6 +72,8 @@ class EpochMetrics:
     learning_rate: float
     epoch_seconds: float
     elapsed_seconds: float
+    layers: tuple[LayerSignals, ...] | None = None
+    """Per-layer signals (``nnexp.core.signals``) at sampled epochs, None at the others."""
 
 
 Callback = Callable[[EpochMetrics], object]
@@ -138,6 +141,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     x_shift: np.ndarray | None = None,
     x_scale: np.ndarray | None = None,
+    signals_every: int = 0,
 ) -> TrainResult:
     """Train an L-layer network on X (m, n_x), y (m,) with the given configuration.
 
@@ -145,7 +149,9 @@ def train(
     for early stopping). x_shift/x_scale (n_x,): the scaling already applied to X, stored in the
     model so that ``Model.predict`` takes raw features. Raises ``ValueError`` for bad input and
     ``DivergenceError`` if the train cost, the weights or the dev cost or metric become NaN or
-    inf after any epoch.
+    inf after any epoch. signals_every k > 0: per-layer signals (``nnexp.core.signals``) at
+    epoch 1, every k-th and the last, in ``EpochMetrics.layers``, measured on a fixed sample of
+    dev rows (train rows without a dev set); 0 (default): none. Signals never change the result.
     """
     dtype = np.dtype(config.dtype)
     X = check_X(X, "X")
@@ -177,6 +183,8 @@ def train(
     keep_probs = keep if any(p < 1.0 for p in keep) else None
     batch = m if config.batch_size is None else min(config.batch_size, m)
     metric_name = "rmse" if output == "linear" else "accuracy"
+    probe = SignalProbe(params.W, sample_rows(X_dev if has_dev else X), config.activation,
+                        signals_every, config.epochs) if signals_every > 0 else None
     higher_is_better = metric_name == "accuracy"
 
     history: list[EpochMetrics] = []
@@ -188,6 +196,7 @@ def train(
         lr = schedule(config.learning_rate, epoch - 1, config.epochs, config.decay_rate,
                       config.decay_steps, config.min_learning_rate)
         perm = rng.permutation(m)
+        probing = probe is not None and probe.wants(epoch)
         cost_sum, correct = 0.0, 0.0
         for lo in range(0, m, batch):
             take = perm[lo:lo + batch]  # gathered per batch: the rows stay in cache
@@ -198,6 +207,8 @@ def train(
             cost += l2_cost(params, config.l2, Xb.shape[0])
             cost_sum += cost * Xb.shape[0]
             backward(params, cache, dZL, config.activation, config.l2, grads)
+            if probing and lo + batch >= m:  # signals: the epoch's last mini-batch
+                probe.gradients(grads.W)
             optimizer.update(flat, flat_grads, lr)
         train_cost = cost_sum / m
         if not np.isfinite(train_cost):
@@ -213,9 +224,10 @@ def train(
             for what, value in (("dev cost", dev_cost), (f"dev {metric_name}", dev_metric)):
                 if not np.isfinite(value):
                     raise DivergenceError(epoch, value, what)
+        layers = probe.measure(params.W, params.b) if probing else None
         now = time.perf_counter()
         record = EpochMetrics(epoch, metric_name, train_cost, train_metric, dev_cost, dev_metric,
-                              lr, now - t0, now - start)
+                              lr, now - t0, now - start, layers)
         history.append(record)
         if config.patience is not None:
             score = dev_metric if higher_is_better else -dev_metric

@@ -33,6 +33,7 @@ from nnexp.search import workers
 from nnexp.search.interrupt import Interrupt
 from nnexp.tracking.records import epoch_record, final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.signals import TrialSignals
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import Writer
 
@@ -107,6 +108,7 @@ class Objective:
         self.directions = [d for _, d in ctx.experiment.objective]
         y_dev = ctx.splits.y_dev
         self.dev_variance = float(np.var(y_dev)) if ctx.splits.task == "regression" else 0.0
+        self._signals: TrialSignals | None = None
 
     def __call__(self, trial) -> float | tuple[float, ...]:
         import optuna
@@ -134,11 +136,15 @@ class Objective:
         run.params({f"sampled.{k}": v for k, v in params.items()})
         state, reason, epoch = TrialState.COMPLETE, "", None
         self._last_epoch = 0
+        signals = self._signals = TrialSignals(exp.tracking.signals, exp.tracking.signals_every,
+                                               config.epochs)  # per-layer signals (issue 11)
         try:
             result = train(ctx.splits.X_train, ctx.splits.y_train, config,
                            ctx.splits.X_dev, ctx.splits.y_dev,
-                           callbacks=[self._epoch_callback(trial, run, config.epochs)],
-                           x_shift=ctx.splits.scaler.shift, x_scale=ctx.splits.scaler.scale)
+                           callbacks=[signals.callback(run),
+                                      self._epoch_callback(trial, run, config.epochs)],
+                           x_shift=ctx.splits.scaler.shift, x_scale=ctx.splits.scaler.scale,
+                           signals_every=signals.every)
             final = final_metrics(result, ctx.splits)
             values = [objective_value(m, final) for m in self.metrics]
             for metric, value in zip(self.metrics, values):
@@ -154,6 +160,7 @@ class Objective:
             raise
         except DivergenceError as err:
             state, reason, epoch = TrialState.DIVERGED, str(err), err.epoch
+            signals.diverged(err)
             raise
         except UndefinedObjective as err:
             state, reason = TrialState.FAILED, str(err)
@@ -285,6 +292,8 @@ class Objective:
             tags[TAG_PREFIX + "reason"] = reason[:5000]
         if epoch is not None:
             tags[TAG_PREFIX + f"{state}_epoch"] = epoch
+        if self._signals is not None:  # nnexp.signal, nnexp.signal_evidence (issue 11)
+            tags.update(self._signals.tags())
         write_errors = list(run.write_errors)
         run.tags(tags)
         run.end(state.status)

@@ -1,0 +1,74 @@
+"""Per-layer signals through a real ``nnexp search``: layer_<i>/* metrics at the sampled epochs of
+each trial run, the ``nnexp.signal`` tag with its evidence, and ``tracking.signals: false``."""
+
+from __future__ import annotations
+
+import pytest
+from search_helpers import client, runs, write_experiment
+
+from nnexp.config import ConfigError, load_experiment
+from nnexp.search.runner import SearchOptions, run_search
+
+FIXED_RELU = {"hidden_layers": [8, 8], "activation": "relu", "learning_rate": 0.01}
+
+
+def only_run(workdir, name):
+    (run,) = runs(workdir, name, child=True)
+    return run
+
+
+def test_zero_initialised_relu_net_is_a_dead_layer_with_its_signals_per_sampled_epoch(workdir):
+    exp = write_experiment(workdir, name="dead",
+                           search_space={"parameters": {**FIXED_RELU, "init": "zeros"}},
+                           train={"epochs": 7, "batch_size": 32, "optimizer": "adam"},
+                           study={"n_trials": 1, "seed": 0},
+                           tracking={"log_models": "none", "signals_every": 3})
+    run_search(exp, SearchOptions(quiet=True))
+    run = only_run(workdir, "dead")
+    assert run.data.tags["nnexp.state"] == "complete"
+    assert run.data.tags["nnexp.signal"] == "dead_layer"
+    assert run.data.tags["nnexp.signal_evidence"] == "epoch 1, layer 1, dead_fraction 1"
+    keys = {k for k in run.data.metrics if k.startswith("layer_")}
+    assert keys == {f"layer_{i}/{m}" for i in (1, 2) for m in
+                    ("act_mean", "act_std", "dead_fraction", "grad_norm", "update_ratio")} \
+        | {"layer_3/grad_norm", "layer_3/update_ratio"}
+    history = client(workdir).get_metric_history(run.info.run_id, "layer_1/dead_fraction")
+    assert [(h.step, h.value) for h in history] == [(1, 1.0), (3, 1.0), (6, 1.0), (7, 1.0)]
+
+
+def test_diverged_trial_is_tagged_with_its_epoch_and_a_healthy_one_is_not(workdir):
+    exp = write_experiment(
+        workdir, name="boom",
+        search_space={"parameters": {
+            "learning_rate": {"type": "categorical", "choices": [0.01, 1.0e6]},
+            "optimizer": "gd", "hidden_layers": [8], "activation": "relu"}},
+        dataset={"name": "regression", "n_samples": 200, "dev_size": 0.25, "test_size": 0.2,
+                 "scale": "none"},
+        study={"n_trials": 2, "seed": 0, "sampler": "grid"})
+    run_search(exp, SearchOptions(quiet=True))
+    by_state = {r.data.tags["nnexp.state"]: r for r in runs(workdir, "boom", child=True)}
+    bad = by_state["diverged"]
+    epoch = bad.data.tags["nnexp.diverged_epoch"]
+    assert bad.data.tags["nnexp.signal"] == "diverged"
+    assert bad.data.tags["nnexp.signal_evidence"].startswith(f"epoch {epoch}, ")
+    assert "nnexp.signal" not in by_state["complete"].data.tags
+    assert "layer_2/grad_norm" in by_state["complete"].data.metrics
+
+
+def test_signals_off_in_the_experiment_file_records_none(workdir):
+    exp = write_experiment(workdir, name="quiet",
+                           search_space={"parameters": {**FIXED_RELU, "init": "zeros"}},
+                           study={"n_trials": 1, "seed": 0},
+                           tracking={"log_models": "none", "signals": False})
+    run_search(exp, SearchOptions(quiet=True))
+    run = only_run(workdir, "quiet")
+    assert run.data.tags["nnexp.state"] == "complete" and "dev/accuracy" in run.data.metrics
+    assert not [k for k in run.data.metrics if k.startswith("layer_")]
+    assert not [k for k in run.data.tags if k.startswith("nnexp.signal")]
+
+
+@pytest.mark.parametrize("tracking", [{"signals_every": 0}, {"signals": "sometimes"}])
+def test_bad_signal_settings_are_refused(workdir, tracking):
+    exp = write_experiment(workdir, tracking=tracking)
+    with pytest.raises(ConfigError, match="signals"):
+        load_experiment(exp)
