@@ -13,6 +13,8 @@ import pytest
 from cluster_helpers import check_shared_study, mlflow_server, nnexp
 from search_helpers import tracking_uri, write_experiment
 
+from nnexp.search.workers import parse
+
 SLOW = {"epochs": 300, "batch_size": 16, "optimizer": "adam"}  # ~1 s per trial
 
 
@@ -111,10 +113,10 @@ def _wait_running(url: str, name: str, pids: set[int], proc, timeout: float = 12
         except KeyError:
             trials = []
         for t in trials:
-            worker = t.user_attrs.get("worker", "")
-            if t.state.name == "RUNNING" and worker.rpartition(":")[2].isdigit() and \
-                    int(worker.rpartition(":")[2]) in pids and t.number >= 1:
-                return t.number, int(worker.rpartition(":")[2])
+            worker = parse(t.user_attrs.get("worker"))
+            if t.state.name == "RUNNING" and worker is not None and worker.pid in pids and \
+                    t.number >= 1:
+                return t.number, worker.pid
         time.sleep(0.1)
     proc.kill()
     raise AssertionError("no trial ran on a Dask worker in time")
@@ -139,7 +141,7 @@ def test_a_study_on_a_dask_cluster(workdir, postgres_url, dask_cluster):
     trials = check_shared_study(_study(postgres_url, "dask"), tracking_uri(workdir), "dask",
                                 expected=10, parents=2)
     pids = set(client.run(os.getpid).values())
-    workers = {int(t.user_attrs["worker"].rpartition(":")[2]) for t in trials[6:]}
+    workers = {parse(t.user_attrs["worker"]).pid for t in trials[6:]}
     assert workers == pids  # the resumption ran a task on each Dask worker
     from search_helpers import runs
 

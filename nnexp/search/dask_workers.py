@@ -236,10 +236,12 @@ def fail_dead_trials(study, first_number: int, dead: set[tuple[str, int]]) -> li
     the ``dead`` (host, pid); returns their numbers."""
     import optuna
 
-    names = {f"{host}:{pid}" for host, pid in dead}
+    from nnexp.search.workers import parse
+
     failed = []
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if t.number < first_number or t.user_attrs.get("worker") not in names:
+        worker = parse(t.user_attrs.get("worker"))
+        if t.number < first_number or worker is None or (worker.host, worker.pid) not in dead:
             continue
         storage = study._storage
         try:
