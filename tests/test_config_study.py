@@ -10,8 +10,9 @@ from pathlib import Path
 from search_helpers import study, write_experiment
 
 from nnexp.config import check_name, check_seed, load_experiment, pruner_options
-from nnexp.config.study import DEFAULT_TRIALS
+from nnexp.config.study import DEFAULT_TRIALS, STARTUP_TRIALS
 from nnexp.core.config import TrainConfig
+from nnexp.search.samplers import make_pruner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +47,14 @@ def test_study_defaults_are_resolved(tmp_path):
     path = write_experiment(tmp_path, study={}, train={"epochs": 40})
     settings = load_experiment(path).study
     assert settings.n_trials == DEFAULT_TRIALS and settings.pruner == "median"
-    assert settings.pruner_options == {"n_warmup_steps": 4}
+    assert settings.pruner_options == {"n_warmup_steps": 4, "n_startup_trials": 2}
     timed = load_experiment(write_experiment(tmp_path, study={"timeout": 60})).study
     assert timed.n_trials is None
     given = load_experiment(write_experiment(
         tmp_path, study={"pruner": "percentile",
                          "pruner_options": {"percentile": 25.0, "n_warmup_steps": 2}})).study
-    assert given.pruner_options == {"percentile": 25.0, "n_warmup_steps": 2}
+    assert given.pruner_options == {"percentile": 25.0, "n_warmup_steps": 2,
+                                    "n_startup_trials": 2}
 
 
 def test_budget_command_line_values_win_and_a_timeout_alone_lifts_the_default(tmp_path):
@@ -71,9 +73,30 @@ def test_budget_command_line_values_win_and_a_timeout_alone_lifts_the_default(tm
 
 
 def test_pruner_options_warm_up():
-    assert pruner_options("median", {}, TrainConfig.epochs) == {"n_warmup_steps": 5}
-    assert pruner_options("median", {}, 3) == {"n_warmup_steps": 1}
+    assert pruner_options("median", {}, TrainConfig.epochs) == {"n_warmup_steps": 5,
+                                                                "n_startup_trials": 2}
+    assert pruner_options("median", {}, 3) == {"n_warmup_steps": 1, "n_startup_trials": 2}
+    assert pruner_options("percentile", {"n_startup_trials": 5}, 100) == {
+        "n_warmup_steps": 10, "n_startup_trials": 5}  # given options win
     assert pruner_options("hyperband", {}, 100) == {}
+
+
+def test_successive_halving_first_rung_is_the_warm_up():
+    """Its first judgement waits for a tenth of the epochs, as median pruning does, instead of
+    Optuna's ``auto`` (1 % of a complete trial's epochs: epoch 1 below 200 epochs)."""
+    assert pruner_options("successive_halving", {}, 60) == {"min_resource": 6}
+    assert pruner_options("successive_halving", {}, 5) == {"min_resource": 1}
+    assert pruner_options("successive_halving", {"min_resource": "auto"}, 60) == {
+        "min_resource": "auto"}
+    assert pruner_options("successive_halving", {"reduction_factor": 3}, 100) == {
+        "reduction_factor": 3, "min_resource": 10}
+    pruner = make_pruner("successive_halving", pruner_options("successive_halving", {}, 60))
+    assert pruner._min_resource == 6 and pruner._reduction_factor == 4
+
+
+def test_median_pruning_judges_from_the_third_trial():
+    pruner = make_pruner("median", pruner_options("median", {}, 60))
+    assert pruner._n_startup_trials == STARTUP_TRIALS == 2 and pruner._n_warmup_steps == 6
 
 
 def test_check_seed_and_check_name():

@@ -8,7 +8,7 @@ sampler and pruner is ``nnexp.search.samplers``'s job.
 ``load_experiment`` returns ``StudySettings`` with every default resolved: ``n_trials`` (the
 grid size for the grid sampler, None when a timeout bounds the study, else
 ``DEFAULT_TRIALS``), ``pruner`` (median for one objective, none for several) and
-``pruner_options`` (with the warm-up of ``pruner_options``).
+``pruner_options`` (with the defaults of ``pruner_options``).
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
 WARMUP_PRUNERS = ("median", "percentile")
 """Pruners that wait ``n_warmup_steps`` epochs before judging a trial."""
 
+STARTUP_TRIALS = 2
+"""Trials that median and percentile pruning let finish before judging any (Optuna: 5, a
+quarter of a default 20-trial study left unjudged; bench/pruning.py)."""
+
 _SET_BY_NNEXP = {
     "seed": "set it with study.seed",
     "search_space": "nnexp builds the grid from the search space",
@@ -76,8 +80,8 @@ class StudySettings(BaseModel):
     ``timeout`` (seconds) is set, else 20; ``pruner`` null means ``median`` for one objective
     and ``none`` for several (Optuna cannot prune multi-objective studies; naming another
     pruner then is an error). ``load_experiment`` resolves both, and adds the pruner's
-    warm-up to ``pruner_options``. ``seed`` seeds the sampler and the trial seeds; ``name``
-    defaults to the experiment's name.
+    defaults (warm-up, start-up trials, first rung) to ``pruner_options``. ``seed`` seeds the
+    sampler and the trial seeds; ``name`` defaults to the experiment's name.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -166,12 +170,26 @@ def _needs_objects(annotation: Any) -> bool:
     return any(word in text for word in _NOT_FROM_YAML)
 
 
+def warm_up(epochs: int) -> int:
+    """Epochs before a pruner first judges a trial: a tenth of ``epochs`` (at least 1), when
+    learning curves are noisiest."""
+    return max(1, epochs // 10)
+
+
 def pruner_options(name: str, options: dict[str, Any], epochs: int) -> dict[str, Any]:
-    """The pruner's options, with a warm-up for median and percentile pruning unless given:
-    no trial is judged in its first tenth of ``epochs``, when learning curves are noisiest."""
-    if name in WARMUP_PRUNERS and "n_warmup_steps" not in options:
-        return {**options, "n_warmup_steps": max(1, epochs // 10)}
-    return dict(options)
+    """The pruner's options with nnexp's defaults for those not given. Every pruner measured
+    by ``bench/pruning.py`` waits for the warm-up (a tenth of ``epochs``) before it judges a
+    trial: median and percentile through ``n_warmup_steps`` (and they judge from the third
+    trial on, ``n_startup_trials`` ``STARTUP_TRIALS``), successive halving through its first
+    rung, ``min_resource`` (Optuna's ``auto`` puts it at 1 % of the first complete trial's
+    epochs, often epoch 1, where accuracy says more about the learning rate than about the
+    configuration)."""
+    defaults: dict[str, Any] = {}
+    if name in WARMUP_PRUNERS:
+        defaults = {"n_warmup_steps": warm_up(epochs), "n_startup_trials": STARTUP_TRIALS}
+    elif name == "successive_halving":
+        defaults = {"min_resource": warm_up(epochs)}
+    return {**defaults, **options}
 
 
 def parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Any,
@@ -235,5 +253,6 @@ def parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Any,
 
 
 __all__ = ["DEFAULT_TRIALS", "PRUNERS", "REQUIRES", "SAMPLERS", "SEED_HIGH",
-           "SINGLE_OBJECTIVE_SAMPLERS", "StudySettings", "check_options", "missing_requirement",
-           "parse_study", "pruner_class", "pruner_options", "sampler_class"]
+           "SINGLE_OBJECTIVE_SAMPLERS", "STARTUP_TRIALS", "StudySettings", "check_options",
+           "missing_requirement", "parse_study", "pruner_class", "pruner_options",
+           "sampler_class", "warm_up"]
