@@ -34,6 +34,11 @@ _MARKERS = ("could not connect", "connection refused", "connection reset", "serv
             "could not receive data", "connection not open", "server login has been failing")
 
 
+_FULL = ("disk is full", "no space left", "disk quota exceeded", "read-only file system",
+         "readonly database", "read-only database")
+"""A store that answers but cannot write: waiting does not help, freeing space does."""
+
+
 class StoreOutage(NnexpError):
     """A store did not answer for longer than the outage bound."""
 
@@ -42,9 +47,23 @@ class StoreOutage(NnexpError):
         self.store = store  # "storage" (Optuna) or "tracking" (MLflow)
 
 
+def cannot_write(err: BaseException) -> bool:
+    """Whether ``err`` (or an exception it was raised from) says the store's disk is full or
+    read-only (SQLite's "database or disk is full", ENOSPC, EROFS)."""
+    seen = 0
+    while err is not None and seen < 10:
+        if getattr(err, "errno", None) in (28, 30, 122) or \
+                any(marker in str(err).lower() for marker in _FULL):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
+
+
 def unreachable(err: BaseException) -> bool:
     """Whether ``err`` (or an exception it was raised from) says the store could not be
-    reached, rather than that it refused what was sent."""
+    reached, rather than that it refused what was sent (a full disk is not an outage)."""
+    if cannot_write(err):
+        return False
     seen = 0
     while err is not None and seen < 10:
         name = type(err).__name__
@@ -77,6 +96,19 @@ def tracking_outage(uri: str, seconds: float, err: str) -> StoreOutage:
         "failed in Optuna. Start the tracking server (or database) again, or fix "
         "--tracking-uri, MLFLOW_TRACKING_URI or tracking.uri, then re-run the same command "
         "to resume; `nnexp doctor` closes the runs left open.", "tracking")
+
+
+def tracking_full(uri: str, err: str) -> StoreOutage:
+    """The tracking store answers but cannot write (a full or read-only disk)."""
+    from pathlib import Path
+
+    where = f"the disk holding '{Path(uri[len('sqlite:///'):]).parent}'" \
+        if uri.startswith("sqlite:///") else "the tracking store's disk"
+    return StoreOutage(
+        f"the MLflow tracking store {mask_url(uri)!r} cannot write ({err[:300]}); this "
+        "invocation stopped and its trials in flight are recorded as failed in Optuna. Free "
+        f"space on {where} (or make it writable), then re-run the same command to resume; "
+        "`nnexp doctor` closes the runs left open.", "tracking")
 
 
 def retrying(call: Callable[[], T], seconds: float, give_up: Callable[[BaseException], Exception],

@@ -89,3 +89,29 @@ def test_writing_reports_a_lost_store_as_its_one_error():
             writer.submit(lambda: (_ for _ in ()).throw(TimeoutError("timed out")))
             time.sleep(0.5)
             raise RuntimeError("the trial failed because of it")
+
+
+def test_a_full_disk_is_not_an_outage_and_loses_the_tracking_store_at_once():
+    import sqlite3
+
+    from nnexp.outage import StoreOutage, cannot_write, unreachable
+    from nnexp.tracking.writer import Writer
+
+    full = sqlite3.OperationalError("database or disk is full")
+    assert cannot_write(full) and not unreachable(full)  # waiting would not help
+    assert unreachable(sqlite3.OperationalError("unable to open database file"))
+    assert cannot_write(OSError(28, "No space left on device"))
+
+    writer = Writer(announce=None, outage_seconds=30, uri="sqlite:////data/mlruns/mlflow.db")
+    ran = []
+
+    def write() -> None:
+        raise full
+
+    writer.submit(write, description="log_batch for trial-4")
+    writer.submit(ran.append, 1, description="log_batch for trial-5")
+    errors = writer.close(raise_errors=False)
+    assert ran == []  # dropped at once, not retried for 30 s
+    assert isinstance(writer.lost, StoreOutage)
+    assert "Free space on the disk holding '/data/mlruns'" in str(writer.lost)
+    assert errors[0].startswith("log_batch for trial-4: database or disk is full")

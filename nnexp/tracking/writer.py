@@ -10,7 +10,8 @@ so nothing is lost silently. One writer per process; ``close`` stops it.
 A write that fails because the store cannot be reached (``nnexp.outage.unreachable``) is
 retried with backoff for up to ``outage_seconds``; past that the store is ``lost``: the
 remaining writes are dropped at once (each reported as not run) and ``check`` raises
-``StoreOutage``, which stops the trial. ``drain`` and ``close`` never wait longer than
+``StoreOutage``, which stops the trial; a write refused by a full or read-only disk loses
+the store at once. ``drain`` and ``close`` never wait longer than
 ``wait_seconds`` (a store that hangs cannot keep the command from ending).
 """
 
@@ -22,7 +23,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from nnexp.errors import NnexpError, first_line, warn
-from nnexp.outage import DEFAULT_OUTAGE_SECONDS, StoreOutage, retrying, tracking_outage
+from nnexp.outage import (
+    DEFAULT_OUTAGE_SECONDS,
+    StoreOutage,
+    cannot_write,
+    retrying,
+    tracking_full,
+    tracking_outage,
+)
 
 _STOP = object()
 
@@ -129,6 +137,9 @@ class Writer:
             except BaseException as err:  # noqa: BLE001 - kept and reported; the thread goes on
                 if isinstance(err, StoreOutage):
                     self.lost = err
+                    self._errors.append(f"{what}: {first_line(err)}")
+                elif cannot_write(err):  # a full disk: stop now, not after every trial
+                    self.lost = tracking_full(self.uri, f"{what}: {first_line(err)}")
                     self._errors.append(f"{what}: {first_line(err)}")
                 else:
                     self._failed(f"{what}: {first_line(err)}", on_error)
