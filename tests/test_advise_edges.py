@@ -53,11 +53,12 @@ def test_the_suggested_space_validates_and_runs(here):
     out = cli("advise", "edge", "--write-space", "spaces/next.yaml")
     assert out.exit_code == 0, out.output
     assert "learning_rate is at the high edge" in out.output
-    assert "baselines outside the suggested space" in out.output  # 1e-5 no longer in it
+    # 5 trials widen the edge but are too few to narrow the range (MIN_TO_NARROW)
+    assert "narrowed" not in out.output and "baselines outside" not in out.output
     written = (here / "spaces" / "next.yaml").read_text()
     assert written.startswith("# Suggested by nnexp advise from study edge")
     lr = yaml.safe_load(written)["parameters"]["learning_rate"]
-    assert lr["log"] is True and lr["high"] == pytest.approx(1e-3) and 1e-5 < lr["low"] < 1e-4
+    assert lr["log"] is True and lr["high"] == pytest.approx(1e-3) and lr["low"] == 1e-5
     assert yaml.safe_load(written)["parameters"]["depth"] == 1  # fixed values kept
     sections = {k: v for k, v in SECTIONS.items() if k != "baselines"}
     path = write_experiment(here, "edge-next", **{**sections, "search_space": "../spaces/next.yaml",

@@ -85,3 +85,26 @@ def test_target_error_must_be_a_number_at_least_zero(tmp_path, value):
 def test_target_error_is_read_and_defaults_to_none(tmp_path):
     assert load_experiment(write_experiment(tmp_path, "a")).target_error is None
     assert load_experiment(write_experiment(tmp_path, "b", target_error=0.02)).target_error == 0.02
+
+
+def _evidence(learning_rates: list[float]):
+    from nnexp.config.space import Parameter, SearchSpace
+    from nnexp.insight.evidence import StudyEvidence, Trial
+
+    space = SearchSpace((Parameter("learning_rate", "float", low=1e-5, high=1.0, log=True),))
+    trials = [Trial(i, 1.0 - i / 100, {"learning_rate": lr})
+              for i, lr in enumerate(learning_rates)]
+    return StudyEvidence("s", "dev_accuracy", True, "binary", trials,
+                         {"complete": len(trials)}, space, None, None, None, [])
+
+
+def test_ranges_are_narrowed_around_the_top_trials_only_once_the_study_has_enough():
+    from nnexp.insight.nextspace import MIN_TO_NARROW, suggest_space
+
+    best_first = [1e-3, 2e-3, 1.5e-3] + [0.3] * (MIN_TO_NARROW - 3)
+    space, changes = suggest_space(_evidence(best_first), [])
+    lr = space.get("learning_rate")
+    assert 1e-5 < lr.low < 1e-3 and 2e-3 < lr.high < 1.0  # around the top trials' 1e-3..2e-3
+    assert [c.param for c in changes] == ["learning_rate"]
+    few, changes = suggest_space(_evidence(best_first[:MIN_TO_NARROW - 1]), [])
+    assert few.get("learning_rate") == _evidence([]).space.get("learning_rate") and not changes

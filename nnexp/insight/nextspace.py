@@ -35,6 +35,9 @@ from nnexp.insight.evidence import StudyEvidence, values_of
 MARGIN = 0.25
 MIN_MARGIN = 0.10
 MIN_TRIES = 2
+MIN_TO_NARROW = 10
+"""Complete trials a study needs before its ranges are narrowed (fewer say little about where
+the good region is; edges are still widened)."""
 
 
 @dataclass
@@ -81,7 +84,7 @@ def _numeric(ev: StudyEvidence, p: Parameter, edge: Edge | None, referenced: boo
     low, high = p.low, p.high
     why = []
     values = [v for t in ev.top for v in values_of(t, p)]
-    if values and not referenced and high > low:
+    if values and not referenced and high > low and len(ev.trials) >= MIN_TO_NARROW:
         fwd, back = (math.log, math.exp) if p.log else ((lambda x: x), (lambda x: x))
         lo_t, hi_t = fwd(min(values)), fwd(max(values))
         margin = max(MARGIN * (hi_t - lo_t), MIN_MARGIN * (fwd(high) - fwd(low)))
