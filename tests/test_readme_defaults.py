@@ -29,7 +29,7 @@ def field_default(model, name: str):
 def test_readme_block_lists_every_section():
     block = readme_defaults()
     assert set(block) == {"name", "description", "dataset", "search_space", "objective",
-                          "train", "study", "baselines", "tracking"}
+                          "train", "study", "baselines", "tracking", "target_error"}
 
 
 def test_readme_study_tracking_and_dataset_values_are_the_field_defaults():
@@ -57,3 +57,4 @@ def test_readme_objective_is_the_default_for_its_dataset(tmp_path):
     assert experiment.objective == [(block["objective"]["metric"],
                                      block["objective"]["direction"])]
     assert experiment.study.n_trials == 20 and experiment.study.pruner == "median"
+    assert experiment.target_error == block["target_error"]
