@@ -8,6 +8,8 @@ CrossEntropyLoss, manual batching with a fresh permutation per epoch. Workloads:
   (b) 20000 x 784 synthetic, 784-512-512-10, batch 256
   (c) wide tabular: 50000 x 40 synthetic, 40-512-512-4, batch 256
   (d) deep narrow: 4000 x 20 synthetic, 20-(32 x 8)-5, batch 16
+A fourth column times the matrix products alone at the same shapes (what every library
+must do; MLPClassifier's time over it is the ceiling of any speed-up over MLPClassifier).
 Every repeat runs the libraries one after the other (interleaved), and each cell is the best
 of ``--repeats``; the ratios compare numbers measured minutes apart at most. BLAS threads are
 pinned with threadpoolctl, PyTorch's with ``torch.set_num_threads``.
@@ -104,6 +106,34 @@ def run_torch(X, y, hidden, batch, epochs) -> float:
     return (time.perf_counter() - t0) / epochs
 
 
+def run_gemm_only(X, y, hidden, batch, epochs) -> float:
+    """Seconds per epoch of the matrix products alone, at the workload's shapes: per
+    mini-batch and layer the forward A @ W.T, the weight gradient dZ.T @ A and (but for the
+    first layer) the input gradient dZ @ W. Every library above does these same products, so
+    MLPClassifier's time over this one bounds the speed-up any of them can reach."""
+    dims = (X.shape[1], *hidden, int(y.max()) + 1)
+    rng = np.random.default_rng(0)
+    m = X.shape[0]
+    sizes = [batch] * (m // batch) + ([m % batch] if m % batch else [])
+    arrays = {}
+    for size in set(sizes):
+        arrays[size] = [(rng.standard_normal((size, n_in), dtype=np.float32),
+                         rng.standard_normal((n_out, n_in), dtype=np.float32),
+                         rng.standard_normal((size, n_out), dtype=np.float32),
+                         np.empty((n_out, n_in), np.float32))
+                        for n_in, n_out in zip(dims, dims[1:])]
+    t0 = time.perf_counter()
+    for size in sizes * epochs:
+        layers = arrays[size]
+        for A, W, dZ, _dW in layers:
+            np.matmul(A, W.T, out=dZ)
+        for i, (A, W, dZ, dW) in enumerate(reversed(layers)):
+            np.matmul(dZ.T, A, out=dW)
+            if i < len(layers) - 1:
+                np.matmul(dZ, W, out=A)
+    return (time.perf_counter() - t0) / epochs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="best of N runs per library")
@@ -116,6 +146,7 @@ def main() -> None:
     libs = {"nnexp": run_nnexp, "sklearn": run_sklearn}
     if torch is not None and not args.no_torch:
         libs["torch"] = run_torch
+    libs["gemm"] = run_gemm_only
     load_before = os.getloadavg()
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"{os.cpu_count()} CPUs, torch {'not installed' if torch is None else torch.__version__}")
@@ -139,16 +170,18 @@ def main() -> None:
     has_torch = "torch" in libs
     head = "| workload | threads | nnexp s/epoch | MLPClassifier s/epoch |"
     head += " PyTorch s/epoch |" if has_torch else ""
-    head += " sklearn / nnexp |" + (" torch / nnexp |" if has_torch else "")
+    head += " GEMM only s/epoch | sklearn / nnexp |" + (" torch / nnexp |" if has_torch else "")
+    head += " sklearn / GEMM only (ceiling) |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for name, t, best in rows:
         line = f"| {name} | {t} | {best['nnexp']:.4f} | {best['sklearn']:.4f} |"
         if has_torch:
             line += f" {best['torch']:.4f} |"
-        line += f" **{best['sklearn'] / best['nnexp']:.2f}x** |"
+        line += f" {best['gemm']:.4f} | **{best['sklearn'] / best['nnexp']:.2f}x** |"
         if has_torch:
             line += f" **{best['torch'] / best['nnexp']:.2f}x** |"
+        line += f" {best['sklearn'] / best['gemm']:.2f}x |"
         print(line)
 
 

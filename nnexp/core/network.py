@@ -149,28 +149,28 @@ def forward(
     """
     act = ACTIVATIONS[activation]
     L = len(params.W)
-    bufs = buffers if buffers is not None else Buffers.allocate(
-        [X.shape[1], *(b.size for b in params.b)], X.shape[0],
-        np.result_type(X, params.W[0]), keep_probs)
     A, cache = X, Cache([X], [None], [X])
-    for l in range(L):
-        Z = np.matmul(A, params.W[l].T, out=bufs.Z[l])
+    for l in range(L - 1):
+        Z = np.matmul(A, params.W[l].T, out=None if buffers is None else buffers.Z[l])
         Z += params.b[l]
-        if l == L - 1:
-            return Z, cache
-        A = act(Z)
+        A = act(Z)  # in place: Z's buffer now holds A
         cache.A.append(A)
         kp = keep_probs[l] if keep_probs is not None else 1.0
         if kp < 1.0:
-            D = rng.random(out=bufs.D[l], dtype=A.dtype)
-            np.less(D, kp, out=D)  # the mask as 0/1 in A's dtype
+            if buffers is None:
+                D = rng.random(A.shape, dtype=A.dtype)
+            else:
+                D = rng.random(out=buffers.D[l], dtype=A.dtype)
+            np.less(D, kp, out=D)  # the mask as 0/1 in A's dtype, then scaled by 1 / keep_prob
             D /= A.dtype.type(kp)
             cache.D.append(D)
-            A = np.multiply(A, D, out=bufs.dropped[l])
+            A = np.multiply(A, D, out=None if buffers is None else buffers.dropped[l])
         else:
             cache.D.append(None)
         cache.inputs.append(A)
-    raise AssertionError("unreachable: the loop returns at the output layer")
+    ZL = np.matmul(A, params.W[-1].T, out=None if buffers is None else buffers.Z[-1])
+    ZL += params.b[-1]
+    return ZL, cache
 
 
 def predict_logits(params: Parameters, X: np.ndarray, activation: str) -> np.ndarray:
