@@ -117,20 +117,24 @@ def run_gemm_only(X, y, hidden, batch, epochs) -> float:
     sizes = [batch] * (m // batch) + ([m % batch] if m % batch else [])
     arrays = {}
     for size in set(sizes):
+        # Per layer: input A, weights W, output gradient dZ, and outputs Z, dW, dA written by
+        # the products (never read back, so the values stay what they were drawn as).
         arrays[size] = [(rng.standard_normal((size, n_in), dtype=np.float32),
                          rng.standard_normal((n_out, n_in), dtype=np.float32),
                          rng.standard_normal((size, n_out), dtype=np.float32),
-                         np.empty((n_out, n_in), np.float32))
+                         np.empty((size, n_out), np.float32),
+                         np.empty((n_out, n_in), np.float32),
+                         np.empty((size, n_in), np.float32))
                         for n_in, n_out in zip(dims, dims[1:])]
     t0 = time.perf_counter()
     for size in sizes * epochs:
         layers = arrays[size]
-        for A, W, dZ, _dW in layers:
-            np.matmul(A, W.T, out=dZ)
-        for i, (A, W, dZ, dW) in enumerate(reversed(layers)):
+        for A, W, _, Z, _, _ in layers:
+            np.matmul(A, W.T, out=Z)
+        for i, (A, W, dZ, _, dW, dA) in enumerate(reversed(layers)):
             np.matmul(dZ.T, A, out=dW)
             if i < len(layers) - 1:
-                np.matmul(dZ, W, out=A)
+                np.matmul(dZ, W, out=dA)
     return (time.perf_counter() - t0) / epochs
 
 
