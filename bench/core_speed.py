@@ -1,19 +1,26 @@
-"""Speed of nnexp's core against scikit-learn's MLPClassifier, side by side in one run.
+"""Speed of nnexp's core against scikit-learn's MLPClassifier (and PyTorch CPU where installed),
+side by side in one run, at 1 BLAS thread and at all the machine's threads.
 
 Same architecture, ReLU, Adam lr 1e-3, same batch size and epochs, no early stopping, tol=0,
-float32 against float32. Workloads:
-  (a) digits (standardised), 64-256-256-10, batch 64, 50 epochs
-  (b) 20000 x 784 synthetic, 784-512-512-10, batch 256, 3 epochs
-Prints seconds per epoch, the ratio, final train accuracy, and achieved GFLOP/s
-(6 x weights x examples per epoch) next to numpy's measured float32 GEMM GFLOP/s, both the
-1024^3 peak and the rate of the same matrix products at the workload's own shapes.
+float32 everywhere. PyTorch: ``nn.Sequential`` of Linear + ReLU, Adam lr 1e-3,
+CrossEntropyLoss, manual batching with a fresh permutation per epoch. Workloads:
+  (a) digits (standardised), 64-256-256-10, batch 64
+  (b) 20000 x 784 synthetic, 784-512-512-10, batch 256
+  (c) wide tabular: 50000 x 40 synthetic, 40-512-512-4, batch 256
+  (d) deep narrow: 4000 x 20 synthetic, 20-(32 x 8)-5, batch 16
+A fourth column times the matrix products alone at the same shapes (what every library
+must do; MLPClassifier's time over it is the ceiling of any speed-up over MLPClassifier).
+Every repeat runs the libraries one after the other (interleaved), and each cell is the best
+of ``--repeats``; the ratios compare numbers measured minutes apart at most. BLAS threads are
+pinned with threadpoolctl, PyTorch's with ``torch.set_num_threads``.
 
-    python bench/core_speed.py [--repeats 3]
+    python bench/core_speed.py [--repeats 3] [--workloads abcd] [--threads 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -21,72 +28,50 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
 
-from nnexp.core import TrainConfig, flops_per_epoch, train
+from nnexp.core import TrainConfig, train
 
-
-def gemm_gflops(n: int = 1024, repeats: int = 20) -> float:
-    """Best-of float32 GEMM rate of numpy's BLAS on this machine, n x n times n x n."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
+try:
+    import torch
+except ImportError:  # PyTorch is optional: the bench compares against it where installed
+    torch = None
 
 
-def shape_gemm_gflops(dims: tuple[int, ...], batch: int, repeats: int = 20) -> float:
-    """Float32 GEMM rate at a workload's own shapes: per layer the forward A @ W.T, the weight
-    gradient dZ.T @ A and the input gradient dZ @ W (skipped for the first layer), as
-    training does them for one mini-batch of ``batch`` rows. The ceiling for this batch size."""
-    rng = np.random.default_rng(0)
-    calls = []
-    for i, (n_in, n_out) in enumerate(zip(dims, dims[1:])):
-        A = rng.standard_normal((batch, n_in), dtype=np.float32)
-        W = rng.standard_normal((n_out, n_in), dtype=np.float32)
-        dZ = rng.standard_normal((batch, n_out), dtype=np.float32)
-        calls += [lambda A=A, W=W: A @ W.T, lambda A=A, dZ=dZ: dZ.T @ A]
-        if i > 0:
-            calls.append(lambda dZ=dZ, W=W: dZ @ W)
-    flops = sum(2 * batch * a * b * (3 if i > 0 else 2)
-                for i, (a, b) in enumerate(zip(dims, dims[1:])))
-    for c in calls:
-        c()
-    best = min(_timed(lambda: [c() for c in calls]) for _ in range(repeats))
-    return flops / best / 1e9
+def _blobs(m: int, n_x: int, n_classes: int, spread: float, seed: int = 0):
+    """m rows of n_x float32 features around n_classes random centres; labels (m,)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_classes, n_x)).astype(np.float32)
+    y = rng.integers(0, n_classes, m)
+    X = centers[y] + np.float32(spread) * rng.standard_normal((m, n_x), dtype=np.float32)
+    return X, y
 
 
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def workload_digits():
+def workloads() -> dict[str, tuple]:
+    """key -> (description, X (m, n_x) float32, y (m,), hidden layers, batch, epochs)."""
     X, y = load_digits(return_X_y=True)
     X = ((X - X.mean(0)) / (X.std(0) + 1e-8)).astype(np.float32)
-    return "a: digits 64-256-256-10, batch 64, 50 epochs", X, y, (256, 256), 64, 50
+    return {
+        "a": ("(a) digits 1797x64, 64-256-256-10, batch 64", X, y, (256, 256), 64, 10),
+        "b": ("(b) 20000x784, 784-512-512-10, batch 256", *_blobs(20000, 784, 10, 2.0),
+              (512, 512), 256, 1),
+        "c": ("(c) wide tabular 50000x40, 40-512-512-4, batch 256", *_blobs(50000, 40, 4, 3.0),
+              (512, 512), 256, 1),
+        "d": ("(d) deep narrow 4000x20, 20-(32x8)-5, batch 16", *_blobs(4000, 20, 5, 2.0),
+              (32,) * 8, 16, 3),
+    }
 
 
-def workload_synthetic():
-    rng = np.random.default_rng(0)
-    centers = rng.standard_normal((10, 784)).astype(np.float32)
-    y = rng.integers(0, 10, 20000)
-    X = (centers[y] + 2.0 * rng.standard_normal((20000, 784), dtype=np.float32))
-    return "b: synthetic 20000x784, 784-512-512-10, batch 256, 3 epochs", X, y, (512, 512), 256, 3
-
-
-def run_nnexp(X, y, hidden, batch, epochs) -> tuple[float, float]:
+def run_nnexp(X, y, hidden, batch, epochs) -> float:
     cfg = TrainConfig(hidden_layers=hidden, activation="relu", init="xavier_uniform",
                       optimizer="adam", learning_rate=1e-3, batch_size=batch, epochs=epochs,
-                      dtype="float32", seed=0)
+                      dtype="float32", output="softmax", seed=0)
     t0 = time.perf_counter()
-    result = train(X, y, cfg)
-    seconds = time.perf_counter() - t0
-    return seconds / epochs, result.model.evaluate(X, y)["accuracy"]
+    train(X, y, cfg)
+    return (time.perf_counter() - t0) / epochs
 
 
-def run_sklearn(X, y, hidden, batch, epochs) -> tuple[float, float]:
+def run_sklearn(X, y, hidden, batch, epochs) -> float:
     clf = MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="adam",
                         learning_rate_init=1e-3, batch_size=batch, max_iter=epochs,
                         early_stopping=False, tol=0.0, n_iter_no_change=epochs + 1,
@@ -95,35 +80,113 @@ def run_sklearn(X, y, hidden, batch, epochs) -> tuple[float, float]:
         warnings.simplefilter("ignore", ConvergenceWarning)
         t0 = time.perf_counter()
         clf.fit(X, y)
-        seconds = time.perf_counter() - t0
-    return seconds / epochs, float((clf.predict(X) == y).mean())
+        return (time.perf_counter() - t0) / epochs
+
+
+def run_torch(X, y, hidden, batch, epochs) -> float:
+    torch.manual_seed(0)
+    dims = (X.shape[1], *hidden, int(y.max()) + 1)
+    layers = []
+    for n_in, n_out in zip(dims, dims[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1])
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), torch.from_numpy(y)
+    m = X.shape[0]
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(m)
+        for lo in range(0, m, batch):
+            take = perm[lo:lo + batch]
+            opt.zero_grad()
+            loss = loss_fn(net(Xt[take]), yt[take])
+            loss.backward()
+            opt.step()
+    return (time.perf_counter() - t0) / epochs
+
+
+def run_gemm_only(X, y, hidden, batch, epochs) -> float:
+    """Seconds per epoch of the matrix products alone, at the workload's shapes: per
+    mini-batch and layer the forward A @ W.T, the weight gradient dZ.T @ A and (but for the
+    first layer) the input gradient dZ @ W. Every library above does these same products, so
+    MLPClassifier's time over this one bounds the speed-up any of them can reach."""
+    dims = (X.shape[1], *hidden, int(y.max()) + 1)
+    rng = np.random.default_rng(0)
+    m = X.shape[0]
+    sizes = [batch] * (m // batch) + ([m % batch] if m % batch else [])
+    arrays = {}
+    for size in set(sizes):
+        # Per layer: input A, weights W, output gradient dZ, and outputs Z, dW, dA written by
+        # the products (never read back, so the values stay what they were drawn as).
+        arrays[size] = [(rng.standard_normal((size, n_in), dtype=np.float32),
+                         rng.standard_normal((n_out, n_in), dtype=np.float32),
+                         rng.standard_normal((size, n_out), dtype=np.float32),
+                         np.empty((size, n_out), np.float32),
+                         np.empty((n_out, n_in), np.float32),
+                         np.empty((size, n_in), np.float32))
+                        for n_in, n_out in zip(dims, dims[1:])]
+    t0 = time.perf_counter()
+    for size in sizes * epochs:
+        layers = arrays[size]
+        for A, W, _, Z, _, _ in layers:
+            np.matmul(A, W.T, out=Z)
+        for i, (A, W, dZ, _, dW, dA) in enumerate(reversed(layers)):
+            np.matmul(dZ.T, A, out=dW)
+            if i < len(layers) - 1:
+                np.matmul(dZ, W, out=dA)
+    return (time.perf_counter() - t0) / epochs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="best of N runs per library")
+    parser.add_argument("--workloads", default="abcd", help="which workloads, e.g. 'cd'")
+    parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
+                        help="comma-separated BLAS thread counts")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     args = parser.parse_args()
-    gemm = gemm_gflops()
-    results = []
-    for name, X, y, hidden, batch, epochs in (workload_digits(), workload_synthetic()):
-        dims = (X.shape[1], *hidden, 10)
-        flops = flops_per_epoch(dims, X.shape[0])
-        ceiling = shape_gemm_gflops(dims, batch)
-        ours = min(run_nnexp(X, y, hidden, batch, epochs) for _ in range(args.repeats))
-        theirs = min(run_sklearn(X, y, hidden, batch, epochs) for _ in range(args.repeats))
-        ceiling = max(ceiling, shape_gemm_gflops(dims, batch))
-        results.append((name, flops, ceiling, batch, ours, theirs))
-    gemm = max(gemm, gemm_gflops())  # the machine's speed drifts: keep the best of two
-    print(f"numpy float32 GEMM (1024^3, best of before and after): {gemm:.1f} GFLOP/s")
-    for name, flops, ceiling, batch, ours, theirs in results:
-        rate = flops / ours[0] / 1e9
-        print(f"\n{name}")
-        print(f"  GEMM at this workload's shapes (batch {batch}): {ceiling:.1f} GFLOP/s")
-        print(f"  nnexp        {ours[0]:.4f} s/epoch  train acc {ours[1]:.4f}  {rate:6.1f} GFLOP/s "
-              f"({rate / gemm:.0%} of 1024^3 GEMM, {rate / ceiling:.0%} of same-shape GEMM)")
-        print(f"  scikit-learn {theirs[0]:.4f} s/epoch  train acc {theirs[1]:.4f}  "
-              f"{flops / theirs[0] / 1e9:6.1f} GFLOP/s")
-        print(f"  speed-up nnexp / MLPClassifier: {theirs[0] / ours[0]:.2f}x")
+    threads = sorted({int(t) for t in args.threads.split(",")})
+    libs = {"nnexp": run_nnexp, "sklearn": run_sklearn}
+    if torch is not None and not args.no_torch:
+        libs["torch"] = run_torch
+    libs["gemm"] = run_gemm_only
+    load_before = os.getloadavg()
+    print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
+          f"{os.cpu_count()} CPUs, torch {'not installed' if torch is None else torch.__version__}")
+    rows = []
+    for key, (name, X, y, hidden, batch, epochs) in workloads().items():
+        if key not in args.workloads:
+            continue
+        for t in threads:
+            best = dict.fromkeys(libs, float("inf"))
+            with threadpool_limits(limits=t):
+                if torch is not None:
+                    torch.set_num_threads(t)
+                for _ in range(args.repeats):
+                    for lib, run in libs.items():
+                        best[lib] = min(best[lib], run(X, y, hidden, batch, epochs))
+            rows.append((name, t, best))
+            print(f"  {name} | {t} thread(s) | "
+                  + "  ".join(f"{lib} {s:.4f}" for lib, s in best.items()), flush=True)
+    load_after = os.getloadavg()
+    print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}\n")
+    has_torch = "torch" in libs
+    head = "| workload | threads | nnexp s/epoch | MLPClassifier s/epoch |"
+    head += " PyTorch s/epoch |" if has_torch else ""
+    head += " GEMM only s/epoch | sklearn / nnexp |" + (" torch / nnexp |" if has_torch else "")
+    head += " sklearn / GEMM only (ceiling) |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for name, t, best in rows:
+        line = f"| {name} | {t} | {best['nnexp']:.4f} | {best['sklearn']:.4f} |"
+        if has_torch:
+            line += f" {best['torch']:.4f} |"
+        line += f" {best['gemm']:.4f} | **{best['sklearn'] / best['nnexp']:.2f}x** |"
+        if has_torch:
+            line += f" **{best['torch'] / best['nnexp']:.2f}x** |"
+        line += f" {best['sklearn'] / best['gemm']:.2f}x |"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def test_pruned_trials_are_marked_with_their_epoch(workdir):
 
 
 def test_two_jobs_share_the_study_with_consistent_counts(workdir):
-    exp = write_experiment(workdir, name="jobs", study={"n_trials": 4, "seed": 3})
+    exp = write_experiment(workdir, name="jobs", study={"n_trials": 4, "seed": 3, "pruner": "none"})
     result = search(str(exp), "--jobs", "2")
     assert result.exit_code == 0, result.output
     trials = study(workdir, "jobs").trials

@@ -10,9 +10,10 @@ import math
 
 import numpy as np
 
-CHUNK = 1 << 16
-"""Adam updates large arrays in chunks of this many values, so that its ten passes run on
-data that stays in the CPU cache."""
+CHUNK = 1 << 18
+"""Adam updates arrays in chunks of at most this many values, so that its scratch array stays
+small (1 MiB in float32). Measured on 0.3M-0.7M float32 parameters, smaller chunks are slower:
+each of the ten passes is one ufunc call, and per-call overhead then outweighs cache reuse."""
 
 
 class GradientDescent:
@@ -88,7 +89,8 @@ class Adam:
         self.t = 0
         self.v = [np.zeros_like(p) for p in params]
         self.s = [np.zeros_like(p) for p in params]
-        self._buf = [np.empty_like(p) for p in params]
+        self._buf = np.empty(min(CHUNK, max((p.size for p in params), default=0)),
+                             dtype=params[0].dtype if params else np.float64)
 
     def update(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
         b1, b2 = self.beta1, self.beta2
@@ -96,16 +98,17 @@ class Adam:
         r = math.sqrt((1.0 - b2) / (1.0 - b2**self.t))
         k = float(lr) * (1.0 - b1) / (1.0 - b1**self.t) / r
         e = self.epsilon / r
-        for arrays in zip(params, grads, self.v, self.s, self._buf):
-            flat = [a.reshape(-1) for a in arrays]
-            for lo in range(0, flat[0].size, CHUNK):
-                p, g, v, s, buf = (a[lo:lo + CHUNK] for a in flat)
-                v *= b1
+        for arrays in zip(params, grads, self.v, self.s):
+            p_all, g_all, v_all, s_all = (a.reshape(-1) for a in arrays)
+            for lo in range(0, p_all.size, CHUNK):
+                p, g, v, s = (a[lo:lo + CHUNK] for a in (p_all, g_all, v_all, s_all))
+                buf = self._buf[:p.size]
+                v *= b1  # v' = b1 v' + g
                 v += g
-                np.multiply(g, g, out=buf)
+                np.multiply(g, g, out=buf)  # s' = b2 s' + g^2
                 s *= b2
                 s += buf
-                np.sqrt(s, out=buf)
+                np.sqrt(s, out=buf)  # theta -= k v' / (sqrt(s') + e)
                 buf += e
                 np.divide(v, buf, out=buf)
                 buf *= k

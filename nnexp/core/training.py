@@ -26,6 +26,7 @@ from nnexp.core.inputs import check_X, check_y
 from nnexp.core.losses import OUTPUTS
 from nnexp.core.model import Model, encode_targets
 from nnexp.core.network import (
+    Buffers,
     Parameters,
     backward,
     forward,
@@ -172,16 +173,19 @@ def train(
 
     rng = np.random.default_rng(config.seed)
     params = initialize_parameters(layer_dims, config.init, rng, dtype, config.init_scale)
-    flat = params.flat()
-    grads = Parameters([np.empty_like(w) for w in params.W], [np.empty_like(b) for b in params.b])
-    flat_grads = grads.flat()
+    grads = Parameters.zeros(layer_dims, dtype)
+    # The optimiser sees all parameters as one vector: a few passes per update in all.
     optimizer = OPTIMIZERS[config.optimizer](
-        flat, beta1=config.beta1, beta2=config.beta2, epsilon=config.epsilon)
+        [params.vector], beta1=config.beta1, beta2=config.beta2, epsilon=config.epsilon)
     schedule = SCHEDULES[config.schedule]
     loss = OUTPUTS[output]
     keep = config.keep_probs()
     keep_probs = keep if any(p < 1.0 for p in keep) else None
     batch = m if config.batch_size is None else min(config.batch_size, m)
+    # One set of buffers per mini-batch size (the full batches and the last, shorter one),
+    # allocated once and overwritten by every batch; nothing returned refers to them.
+    buffers = {size: Buffers.allocate(layer_dims, size, dtype, keep_probs)
+               for size in {batch, m % batch or batch}}
     metric_name = "rmse" if output == "linear" else "accuracy"
     probe = SignalProbe(params.W, sample_rows(X_dev if has_dev else X), config.activation,
                         signals_every, config.epochs) if signals_every > 0 else None
@@ -200,20 +204,22 @@ def train(
         cost_sum, correct = 0.0, 0.0
         for lo in range(0, m, batch):
             take = perm[lo:lo + batch]  # gathered per batch: the rows stay in cache
-            Xb, Yb = X[take], Y[take]
-            ZL, cache = forward(params, Xb, config.activation, keep_probs, rng)
+            bufs = buffers[take.size]
+            Xb = np.take(X, take, axis=0, out=bufs.X)
+            Yb = Y[take]
+            ZL, cache = forward(params, Xb, config.activation, keep_probs, rng, bufs)
             correct += _correct(output, ZL, Yb)
             cost, dZL = loss.cost_and_grad(ZL, Yb)
-            cost += l2_cost(params, config.l2, Xb.shape[0])
-            cost_sum += cost * Xb.shape[0]
-            backward(params, cache, dZL, config.activation, config.l2, grads)
+            cost += l2_cost(params, config.l2, take.size)
+            cost_sum += cost * take.size
+            backward(params, cache, dZL, config.activation, config.l2, grads, bufs)
             if probing and lo + batch >= m:  # signals: the epoch's last mini-batch
                 probe.gradients(grads.W)
-            optimizer.update(flat, flat_grads, lr)
+            optimizer.update([params.vector], [grads.vector], lr)
         train_cost = cost_sum / m
         if not np.isfinite(train_cost):
             raise DivergenceError(epoch, train_cost, "train cost")
-        if not all(np.isfinite(p).all() for p in flat):
+        if not np.isfinite(params.vector).all():
             raise DivergenceError(epoch, train_cost, "weights")
         train_metric = _metric(output, correct, m)
         dev_cost = dev_metric = float("nan")
