@@ -33,6 +33,7 @@ from typing import Any
 from nnexp.errors import NnexpError, first_line, mask_url, warn
 from nnexp.outage import StoreOutage, retrying_storage
 from nnexp.search import doctor, workers
+from nnexp.search.cached_pruner import cached
 from nnexp.search.interrupt import STOP, Interrupt, terminate_as_interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.progress import Progress
@@ -167,7 +168,7 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     study = optuna.load_study(
         study_name=ctx.study_name, storage=study_storage(ctx.storage_url, exp.study),
         sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
-        pruner=make_pruner(ctx.pruner, ctx.pruner_options))
+        pruner=cached(make_pruner(ctx.pruner, ctx.pruner_options)))
     if n_trials == 0:
         return
 
@@ -345,6 +346,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
                        parent.run_id, settings.sampler, pruner_name, pruning, seed,
                        max(1, cpus // jobs), commit)
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
+    if resumed and not options.quiet:
+        progress.remember(study.get_trials(deepcopy=False))  # the best so far
     interrupted, failed, fatal = False, True, None
     restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended
     try:
@@ -354,7 +357,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
             run_dask(options.dask, ctx, n_trials, jobs, timeout, study, progress, first_number)
         elif jobs == 1:
             run_worker(ctx, n_trials, timeout, 0,
-                       callbacks=[lambda s, t: progress.update(s.get_trials(deepcopy=False))])
+                       callbacks=[lambda s, t: progress.update([t])])  # the trial just done
         else:
             _run_processes(ctx, _shares(n_trials, jobs), timeout, study, progress)
         failed = False
