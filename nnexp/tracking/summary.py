@@ -66,6 +66,9 @@ def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
     return found[0].info.run_id if found else None
 
 
+OWN_BBOX = ("slice", "parallel_coordinate", "pareto_front")
+"""Plots saved with a tight bounding box; the others are laid out with ``tight_layout``."""
+
 LEGEND_TRIALS = 10
 """The intermediate-values plot keeps its per-trial legend up to this many trials."""
 
@@ -104,7 +107,11 @@ def _plots(study, directory: Path, metrics: list[str] | None = None) -> list[Pat
                 _per_epoch_axes(ax, metrics[0], len(study.trials))
             _integer_ticks(fig, study, name)
             path = directory / f"{name}.png"
-            fig.savefig(path, dpi=110, bbox_inches="tight")
+            if name in OWN_BBOX:  # a colorbar beside the axes, which tight_layout misplaces
+                fig.savefig(path, dpi=110, bbox_inches="tight")
+            else:  # laid out once: a tight bounding box costs a second full draw
+                fig.tight_layout()
+                fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
     return written
