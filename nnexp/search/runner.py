@@ -45,6 +45,7 @@ from nnexp.search.storage import (
     resolve_storage_url,
     storage_failure,
 )
+from nnexp.tracking.plotter import Plotter
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing
@@ -345,6 +346,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
                        parent.run_id, settings.sampler, pruner_name, pruning, seed,
                        max(1, cpus // jobs), commit)
+    plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
     if resumed and not options.quiet:
         progress.remember(study.get_trials(deepcopy=False))  # the best so far
@@ -370,8 +372,9 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         try:
             info, code, failure = _finish(study, parent, client, experiment_id,
                                           [m for m, _ in exp.objective], splits, progress,
-                                          first_number, interrupted, failed, fatal)
+                                          first_number, interrupted, failed, fatal, plotter)
         finally:
+            plotter.close()
             restore()
     best = info["best"]
     if len(exp.directions) == 1:
@@ -387,7 +390,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
 
 def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[str], splits,
             progress: Progress, first_number: int, interrupted: bool, failed: bool,
-            fatal: StoreOutage | None = None) -> tuple[dict, int, str | None]:
+            fatal: StoreOutage | None = None, plotter=None) -> tuple[dict, int, str | None]:
     """Summarise the study into the parent run (the best model is registered under the
     study's name) and end it with the status of the exit code; every failure here is a
     warning line. A store lost (``fatal``) is not asked again: its one message says it all
@@ -433,7 +436,7 @@ def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[
                                         lambda n: doctor.outcome(by_number.get(n))))
     summary = attempt("summarise the study", lambda: summarize(
         study, parent, experiment_id, study.study_name, _example(splits), _python_model(),
-        metrics))
+        metrics, plotter))
     if summary:
         info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
     failure = None if interrupted or failed else failure_summary(
