@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from nnexp.tracking.plotter import Plotter, PlotterUnavailable
+from nnexp.search.plotter import Plotter
 
 
 def _study(tmp_path):
@@ -50,8 +48,8 @@ def test_helper_failure_is_reported_for_a_fallback(tmp_path):
     plotter = Plotter(url)
     try:
         assert plotter.draw("no-such-study", tmp_path, None)
-        with pytest.raises(PlotterUnavailable, match="KeyError"):
-            plotter.result()
+        assert plotter.result() is None
+        assert "KeyError" in plotter.failure
     finally:
         plotter.close()
 
@@ -61,8 +59,7 @@ def test_close_stops_a_waiting_helper(tmp_path):
     process = plotter._process
     plotter.close()
     assert process.poll() is not None
-    with pytest.raises(PlotterUnavailable):
-        plotter.result()
+    assert plotter.result() is None
 
 
 def test_summary_draws_itself_when_the_helper_is_gone(tmp_path, monkeypatch):
@@ -73,7 +70,7 @@ def test_summary_draws_itself_when_the_helper_is_gone(tmp_path, monkeypatch):
             return True
 
         def result(self):
-            raise PlotterUnavailable("died")
+            return None  # it died
 
     drawn = []
     monkeypatch.setattr(summary, "_plots", lambda study, d, m: drawn.append(d) or [])

@@ -36,6 +36,7 @@ from nnexp.search import doctor, workers
 from nnexp.search.cached_pruner import cached
 from nnexp.search.interrupt import STOP, Interrupt, terminate_as_interrupt
 from nnexp.search.objective import Objective, StudyContext
+from nnexp.search.plotter import Plotter
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import (
@@ -45,7 +46,6 @@ from nnexp.search.storage import (
     resolve_storage_url,
     storage_failure,
 )
-from nnexp.tracking.plotter import Plotter
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing

@@ -168,7 +168,7 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
     is not registered); ``registered_name``: the registered model (the study's name);
     ``metrics``: the objective's metric names (they label the plots' axes and name the metric
     in the version's description). See ``register_best`` for when a version is added.
-    ``plotter``: a ``nnexp.tracking.plotter.Plotter`` that draws the plots in its own process
+    ``plotter``: a ``nnexp.search.plotter.Plotter`` that draws the plots in its own process
     while the rest is written (None, or a plotter that fails: drawn here).
     """
     info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
@@ -216,12 +216,7 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
             _upload(parent, path)
 
         def plots() -> None:
-            from nnexp.tracking.plotter import PlotterUnavailable
-
-            try:
-                paths = plotter.result() if asked else None
-            except PlotterUnavailable:
-                paths = None
+            paths = plotter.result() if asked else None  # None: draw them here
             for path in _plots(study, plot_dir, metrics) if paths is None else paths:
                 _upload(parent, path, "plots")
 

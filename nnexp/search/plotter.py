@@ -10,10 +10,10 @@ draws the plots into the folder (``nnexp.tracking.summary._plots``) while the ma
 writes the trials table and registers the model, and ``result`` collects the files.
 
 Anything that goes wrong with the helper (it could not start, died, timed out, answered
-nonsense) makes ``result`` raise ``PlotterUnavailable``: the summary then draws the plots
-itself, as it did before. The helper runs in its own session, so Ctrl-C stops the study,
-not it; it ends when it has answered, when its input closes (its main process ended or
-died) or when ``close`` kills it.
+nonsense, or drawing failed there) makes ``result`` return None: the summary then draws the
+plots itself, as it did before (so a plot that cannot be drawn is still one warning). The
+helper runs in its own session, so Ctrl-C stops the study, not it; it ends when it has
+answered, when its input closes (its main process ended or died) or when ``close`` kills it.
 """
 
 from __future__ import annotations
@@ -26,20 +26,17 @@ from pathlib import Path
 WAIT_SECONDS = 300.0
 
 
-class PlotterUnavailable(RuntimeError):
-    """The helper process cannot draw the plots; draw them in this process instead."""
-
-
 class Plotter:
     """A helper process that draws the study plots of ``storage_url`` (see the module
     docstring)."""
 
     def __init__(self, storage_url: str) -> None:
         self.storage_url = storage_url
+        self.failure: str | None = None
         self._requested = False
         try:
             self._process: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, "-m", "nnexp.tracking.plotter"], stdin=subprocess.PIPE,
+                [sys.executable, "-m", "nnexp.search.plotter"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 start_new_session=True)
         except OSError:
@@ -60,26 +57,30 @@ class Plotter:
         self._requested = True
         return True
 
-    def result(self, timeout: float = WAIT_SECONDS) -> list[Path]:
-        """The files the helper wrote (after ``draw``); ``PlotterUnavailable`` otherwise."""
+    def result(self, timeout: float = WAIT_SECONDS) -> list[Path] | None:
+        """The files the helper wrote (after ``draw``), or None if it could not draw them
+        (``failure`` then says why)."""
         process = self._process
         if process is None or not self._requested:
-            raise PlotterUnavailable("no plots were asked for")
+            self.failure = "no plots were asked for"
+            return None
         try:
             out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.close()
-            raise PlotterUnavailable(f"no answer within {timeout:g} s") from None
+            self.failure = f"no answer within {timeout:g} s"
+            return None
         finally:
             self._process = None if process.poll() is not None else process
         lines = out.strip().splitlines()
         try:
             reply = json.loads(lines[-1])
         except (IndexError, ValueError):
-            reason = (err.strip().splitlines() or [f"exit code {process.returncode}"])[-1]
-            raise PlotterUnavailable(reason) from None
+            self.failure = (err.strip().splitlines() or [f"exit code {process.returncode}"])[-1]
+            return None
         if "error" in reply:
-            raise PlotterUnavailable(reply["error"])
+            self.failure = reply["error"]
+            return None
         return [Path(p) for p in reply["written"]]
 
     def close(self) -> None:
