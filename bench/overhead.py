@@ -12,14 +12,27 @@ Everything is measured in ONE run, so the ratios are side by side on the same (s
   training, divided by the trials), broken down by call, with exclusive times (a call's time
   minus the timed calls inside it) so that the rows add up.
 
-Targets (issue): non-training <= 5 % of the wall time, fixed cost per trial <= 50 ms.
+Then, unless ``--no-cli``, the targets of issue 10 as a user meets them:
 
-    /work/venv/bin/python bench/overhead.py
-    /work/venv/bin/python bench/overhead.py --n-trials 10 --storage sqlite:///optuna.db
+* one-off cost: the real command (``python -m nnexp.cli search``, a new process, in a fresh
+  folder with the experiment files copied and ``MLFLOW_TRACKING_URI`` unset), its wall time
+  minus the sum of its trials' ``train_seconds`` (as recorded in MLflow; pruned trials record
+  the time they trained before being pruned): target <= max(3 s, 10 % of the wall time);
+* per-trial fixed cost along one long study (``--flat N``, default 1000 trials; 0 skips it;
+  see ``bench/flat.py``): target <= 20 ms at trial 10, 100 and 1000;
+* ``nnexp --help``: best of 5.
+
+The machine's load average is printed before and after (a shared machine makes absolute
+times noise: compare runs side by side). ``--readme`` writes the results into the README's
+"Overhead of a study" section.
+
+    python bench/overhead.py                 # all of it (~5 min)
+    python bench/overhead.py --flat 0        # without the 1000-trial study
+    python bench/overhead.py --readme        # and write the README section
 
 Options: --experiment FILE (default experiments/quickstart.yaml), --n-trials N (default the
 experiment's study.n_trials, 25), --storage URL, --keep (keep the temporary directory),
---profile FILE (cProfile of run_search, for digging into the "other" row).
+--profile FILE (cProfile of run_search, for digging into the "other" row), --no-cli.
 """
 
 from __future__ import annotations
@@ -39,7 +52,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TARGET_SHARE, TARGET_MS = 5.0, 50.0
+TARGET_SHARE, TARGET_MS = 5.0, 20.0
+ONE_OFF_SECONDS, ONE_OFF_SHARE = 3.0, 0.10
 
 
 class Clock:
@@ -286,6 +300,142 @@ def print_table(title: str, rows: list[tuple], header: tuple[str, ...]) -> None:
                         for i, (c, w) in enumerate(zip(r, widths))))
 
 
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} CPUs)"
+
+
+def cli_run(experiment: Path, n_trials: int | None) -> dict:
+    """The real command in a new process and a fresh folder: wall time, the sum of its trials'
+    ``train_seconds`` (MLflow), the one-off cost (the difference) and its verdict."""
+    from mlflow.tracking.client import MlflowClient
+
+    from nnexp.tracking.store import template_path
+
+    workdir = Path(tempfile.mkdtemp(prefix="nnexp-cli-"))
+    for folder in ("experiments", "search_spaces"):
+        shutil.copytree(REPO / folder, workdir / folder)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    command = [sys.executable, "-m", "nnexp.cli", "search",
+               str(Path("experiments") / experiment.name), "--quiet"] + \
+        (["--n-trials", str(n_trials)] if n_trials else [])
+    warm = template_path().is_file()
+    before = load()
+    t0 = time.perf_counter()
+    out = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {out.returncode}:\n{out.stderr}")
+    client = MlflowClient(tracking_uri=f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}")
+    runs = [r for e in client.search_experiments()
+            for r in client.search_runs([e.experiment_id], max_results=10000)
+            if "mlflow.parentRunId" in r.data.tags]
+    trained = sum(r.data.metrics.get("train_seconds", 0.0) for r in runs)
+    recorded = sum("train_seconds" in r.data.metrics for r in runs)
+    shutil.rmtree(workdir, ignore_errors=True)
+    one_off = wall - trained
+    limit = max(ONE_OFF_SECONDS, ONE_OFF_SHARE * wall)
+    return {"command": "nnexp search experiments/" + experiment.name + " --quiet",
+            "wall": wall, "trained": trained, "runs": len(runs), "recorded": recorded,
+            "one_off": one_off, "limit": limit, "met": one_off <= limit, "warm": warm,
+            "load_before": before, "load_after": load()}
+
+
+def help_time(repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "nnexp.cli", "--help"], check=True,
+                       capture_output=True, cwd=REPO)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def print_cli(runs: list[dict]) -> None:
+    print(f"\nOne-off cost of the real command ({runs[0]['command']}, fresh folder), target "
+          f"<= max({ONE_OFF_SECONDS:.0f} s, {ONE_OFF_SHARE:.0%} of the wall time):")
+    for r in runs:
+        print(f"  wall {r['wall']:6.2f} s, trials' train_seconds {r['trained']:6.2f} s "
+              f"({r['recorded']}/{r['runs']} runs), one-off {r['one_off']:5.2f} s "
+              f"(limit {r['limit']:.2f} s: {'met' if r['met'] else 'MISSED'}); MLflow template "
+              f"{'cached' if r['warm'] else 'made in this run'}; {r['load_before']}")
+
+
+def readme_section(runs: list[dict], flat: dict | None, help_s: float, flat_rows) -> str:
+    lines = ["### Overhead of a study (`bench/overhead.py`)", "",
+             "```bash",
+             "python bench/overhead.py --readme   # the quickstart's breakdown, then the targets",
+             "```", "",
+             f"Written by `bench/overhead.py --readme` ({runs[0]['load_before']} at the start; "
+             "a shared machine: compare runs side by side, not with other days).", "",
+             f"**One-off cost** (issue 10): the real command `{runs[0]['command']}` in a fresh "
+             "folder (new `mlruns/`), its wall time minus the sum of its trials' "
+             "`train_seconds` (pruned trials record the time they trained); target <= "
+             f"max({ONE_OFF_SECONDS:.0f} s, {ONE_OFF_SHARE:.0%} of the wall time).", "",
+             "| run | wall s | trials' training s | one-off s | limit s | target | "
+             "MLflow template |",
+             "|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(runs, 1):
+        lines.append(f"| {i} | {r['wall']:.2f} | {r['trained']:.2f} | {r['one_off']:.2f} | "
+                     f"{r['limit']:.2f} | {'met' if r['met'] else 'missed'} | "
+                     f"{'cached' if r['warm'] else 'made in this run'} |")
+    if flat is not None:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(flat["counts"].items()))
+        lines += ["", f"**Per-trial fixed cost** along one study of {flat['n']} trials of "
+                  f"near-zero training (`bench/flat.py`: embedded journal, TPE + median "
+                  f"pruner, {counts}): the time around each trial's training, median (mean) "
+                  "over 11 trials; beside it the same sampler and pruner on Optuna's "
+                  "in-memory storage with an empty objective. Target <= 20 ms.", "",
+                  "| where | nnexp ms, median (mean) | Optuna in memory ms | target |",
+                  "|---|---|---|---|"]
+        for label, med, mean, floor in flat_rows:
+            verdict = "met" if float(med) <= TARGET_MS else "missed"
+            lines.append(f"| {label} | {med} ({mean}) | {floor} | {verdict} |")
+    lines += ["", f"`nnexp --help`: {help_s:.2f} s (best of 5).", ""] + NOTES
+    return "\n".join(lines) + "\n"
+
+
+NOTES = [
+    "Where the one-off cost went (issue 10):",
+    "",
+    "- A new SQLite tracking store is a copy of an empty MLflow database kept once per MLflow "
+    "version in `~/.cache/nnexp/` (`nnexp.tracking.store.seed_database`): MLflow's ~50 schema "
+    "migrations ran on every fresh `mlruns/` (2-5 s). The first store after MLflow is "
+    "installed or upgraded still pays them once (the table says whether the template was "
+    "cached); `NNEXP_MLFLOW_TEMPLATE=0` switches the copy off.",
+    "- Digits are read from scikit-learn's bundled CSV with NumPy, without importing "
+    "scikit-learn (~1 s).",
+    "- The summary plots are drawn by a helper process (`nnexp.search.plotter`) that imports "
+    "matplotlib and `optuna.importance` (which imports scikit-learn) while the trials run and "
+    "draws while the main process registers the model; tight_layout instead of a tight "
+    "bounding box where no colorbar needs it. A thread cannot do this: an import in a thread "
+    "beside a training run slowed both 2-4x here (the GIL).",
+    "- Registering the model skips MLflow's scan of every installed distribution (nnexp pins "
+    "exactly the installed numpy, pandas and mlflow).",
+    "- Pruned trials record `train_seconds` (their training before pruning).",
+    "",
+    "Per trial: the progress line is updated from the trial that just finished (not by "
+    "reading every trial), the best value (or Pareto front) that decides whether a model is "
+    "kept is held in memory (re-read every 50 trials), the median pruner reads the completed "
+    "trials once per trial instead of once per epoch (`nnexp.search.cached_pruner`), and trial "
+    "artifacts go straight to the run's artifact repository (no read-back of the run). The "
+    "outage wrapper around the journal adds no measurable cost (a few microseconds against "
+    "10-17 us per journal call, ~60 calls per trial). What remains grows with "
+    "the study in Optuna itself: TPE's sampling reads and models every trial (the in-memory "
+    "column), and MLflow's SQLite writes (~4 SQLAlchemy calls per trial) run on the writer "
+    "thread, which shares the GIL with the trial loop.",
+]
+
+
+def write_readme(section: str) -> None:
+    path = REPO / "README.md"
+    text = path.read_text()
+    start = text.index("### Overhead of a study")
+    end = text.index("\n### ", start + 1) + 1
+    path.write_text(text[:start] + section + "\n" + text[end:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", default=str(REPO / "experiments" / "quickstart.yaml"),
@@ -297,7 +447,41 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--profile", metavar="FILE",
                         help="also write a cProfile of run_search to FILE (slows it down)")
+    parser.add_argument("--no-cli", action="store_true",
+                        help="only the in-process breakdown, not the targets")
+    parser.add_argument("--no-breakdown", action="store_true",
+                        help="only the targets, not the in-process breakdown")
+    parser.add_argument("--cli-runs", type=int, default=3, help="real commands (default 3)")
+    parser.add_argument("--flat", type=int, default=1000,
+                        help="trials of the long study (default 1000; 0: skip it)")
+    parser.add_argument("--readme", action="store_true",
+                        help="write the results into the README's section")
     args = parser.parse_args()
+    print(load())
+    if not args.no_breakdown:
+        breakdown(args)
+    if args.no_cli:
+        return
+    experiment = Path(args.experiment).resolve()
+    runs = [cli_run(experiment, args.n_trials) for _ in range(args.cli_runs)]
+    print_cli(runs)
+    flat_data, flat_rows = None, []
+    if args.flat:
+        sys.path.insert(0, str(REPO / "bench"))
+        import flat
+
+        print()
+        flat_data = flat.measure(args.flat)
+        flat_rows = flat.print_rows(flat_data)
+    help_s = help_time()
+    print(f"\nnnexp --help: {help_s:.2f} s (best of 5); {load()}")
+    if args.readme:
+        write_readme(readme_section(runs, flat_data, help_s, flat_rows))
+        print("README.md: section written")
+
+
+def breakdown(args) -> None:
+    """The in-process run with every call timed (see the module docstring)."""
     experiment = Path(args.experiment).resolve()
     profile_path = Path(args.profile).resolve() if args.profile else None
 
@@ -373,14 +557,12 @@ def main() -> None:
             ("TOTAL wall time of the invocation", f"{wall:.2f}", "100.0%")]
     print_table("Wall time (one run)", rows, ("phase", "seconds", "% wall"))
 
-    ok_share = non_training / wall * 100 <= TARGET_SHARE
-    ok_ms = per_trial_ms <= TARGET_MS
     print(f"\ntraining          {training:8.2f} s  {training / wall:6.1%} of wall")
     print(f"non-training      {non_training:8.2f} s  {non_training / wall:6.1%} of wall "
-          f"(target <= {TARGET_SHARE:.0f} %: {'met' if ok_share else 'MISSED'}); "
+          f"(in this process, all imports up front); "
           f"{loop_fixed / loop:.1%} of the trial loop alone")
-    print(f"fixed cost/trial  {per_trial_ms:8.1f} ms (target <= {TARGET_MS:.0f} ms: "
-          f"{'met' if ok_ms else 'MISSED'}); mean training/trial {training / n * 1000:.0f} ms")
+    print(f"fixed cost/trial  {per_trial_ms:8.1f} ms; mean training/trial "
+          f"{training / n * 1000:.0f} ms")
     print(f"cross-check: sum of train_seconds over {n_runs} child runs in MLflow = "
           f"{recorded_train:.2f} s (core's own clock, includes the epoch callbacks: "
           f"{callbacks:.2f} s measured here); timed train() incl. callbacks = "

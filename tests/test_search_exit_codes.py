@@ -152,12 +152,14 @@ def _all_runs(directory):
 def test_summary_failures_are_warnings_and_the_parent_still_finishes(workdir, monkeypatch):
     import nnexp.tracking.models
     import nnexp.tracking.summary
+    from nnexp.search.plotter import Plotter
 
     def broken(*args, **kwargs):
         raise RuntimeError("no display")
 
     monkeypatch.setattr(nnexp.tracking.summary, "_plots", broken)
     monkeypatch.setattr(nnexp.tracking.models, "register_trial_model", broken)
+    monkeypatch.setattr(Plotter, "draw", lambda *args: False)  # drawn here, by _plots
     exp = write_experiment(workdir, tracking={"log_models": "best"})
     result = CliRunner().invoke(main, ["search", str(exp), "--quiet"])
     assert result.exit_code == 0, result.output

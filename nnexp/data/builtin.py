@@ -54,9 +54,33 @@ def _bundled(name: str, task: str) -> Dataset:
                    feature_names=list(bunch.feature_names))
 
 
+def _sklearn_data_file(name: str):
+    """A data file bundled with scikit-learn (``sklearn/datasets/data/<name>``), found without
+    importing scikit-learn (its import costs about a second); None if it is not there."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "datasets" / "data" / name
+        if path.is_file():
+            return path
+    return None
+
+
 def digits() -> Dataset:
-    """1797 8x8 images of handwritten digits, pixel values 0-16: X (1797, 64), 10 classes."""
-    return _bundled("digits", "multiclass")
+    """1797 8x8 images of handwritten digits, pixel values 0-16: X (1797, 64), 10 classes.
+
+    Read with NumPy from scikit-learn's bundled ``digits.csv.gz`` (64 pixels then the
+    label per row, as ``sklearn.datasets.load_digits`` reads it), so loading it does not
+    import scikit-learn; falls back to that loader if the file is not where it used to be."""
+    path = _sklearn_data_file("digits.csv.gz")
+    if path is None:
+        return _bundled("digits", "multiclass")
+    data = np.loadtxt(path, delimiter=",")
+    return Dataset(name="digits", X=data[:, :-1], y=data[:, -1].astype(np.int64),
+                   task="multiclass",
+                   feature_names=[f"pixel_{row}_{col}" for row in range(8) for col in range(8)])
 
 
 def breast_cancer() -> Dataset:

@@ -94,6 +94,21 @@ def undefined_reason(metric: str, value: float, dev_variance: float, task: str) 
     return f"objective {metric} is {value}: {why}"
 
 
+def _add_to_front(front: list[list[float]], point: list[float]) -> bool:
+    """Add ``point`` (objective values, every one maximised) to the Pareto ``front`` unless a
+    point there is at least as good in every objective and not equal (then ``front`` is left
+    as is and False returned; with one objective: unless one is >= it). Points it dominates
+    leave the front."""
+    for other in front:
+        if len(point) == 1:
+            if other[0] >= point[0]:
+                return False
+        elif all(o >= v for o, v in zip(other, point)) and other != point:
+            return False
+    front[:] = [o for o in front if not all(v >= x for v, x in zip(point, o))] + [point]
+    return True
+
+
 class Objective:
     """Callable for ``study.optimize``: trains one trial and returns its objective value(s)."""
 
@@ -107,6 +122,8 @@ class Objective:
         self.metrics = [metric for metric, _ in ctx.experiment.objective]
         self.directions = [d for _, d in ctx.experiment.objective]
         y_dev = ctx.splits.y_dev
+        self._front: list[list[float]] | None = None  # best values so far, maximised
+        self._front_read = 0
         self.dev_variance = float(np.var(y_dev)) if ctx.splits.task == "regression" else 0.0
         self._signals: TrialSignals | None = None
 
@@ -135,7 +152,7 @@ class Objective:
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
         state, reason, epoch = TrialState.COMPLETE, "", None
-        self._last_epoch = 0
+        self._last_epoch, self._trained = 0, None
         signals = self._signals = TrialSignals(exp.tracking.signals, exp.tracking.signals_every,
                                                config.epochs)  # per-layer signals (issue 11)
         try:
@@ -153,6 +170,8 @@ class Objective:
                                                               ctx.splits.task))
         except optuna.TrialPruned as err:
             state, reason, epoch = TrialState.PRUNED, str(err), self._last_epoch
+            if self._trained is not None:  # its training time so far (core's clock)
+                run.metrics({"train_seconds": self._trained})
             try:  # a pruned trial is reproducible too (to its pruned epoch): its config.yaml
                 self._artifacts(trial, run, config, None, None)
             except Exception as upload:  # noqa: BLE001 - the trial is still recorded as pruned
@@ -232,6 +251,7 @@ class Objective:
                 self.interrupt.check()
             if self.writer is not None:
                 self.writer.check()  # the tracking store is lost: stop the trial
+            self._trained = m.elapsed_seconds
             if m.epoch % every and m.epoch not in (1, epochs):
                 return
             run.metrics(epoch_record(m), step=m.epoch)
@@ -266,22 +286,31 @@ class Objective:
         if keep:
             trial.set_user_attr("model_logged", True)
 
+    REFRESH_TRIALS = 50
+    """``_keep_model`` re-reads the study's completed trials every this many trials (other
+    processes' trials); in between it compares with the best kept in memory."""
+
     def _keep_model(self, trial, values: list[float]) -> bool:
+        """Whether the model of a trial that completed with ``values`` is a new best (one
+        objective) or on the Pareto front (several). The front is kept in memory: read from
+        the study once, then every ``REFRESH_TRIALS`` trials, and updated with each trial this
+        process completes, so the check does not read every trial each time. A front that
+        misses another process's newest trials can only keep a model too many, never one
+        too few."""
         mode = self.ctx.experiment.tracking.log_models
         if mode != "best":
             return mode == "all"
-        done = [t for t in trial.study.get_trials(deepcopy=False) if t.values is not None
-                and t.state.name == "COMPLETE"]
         signs = [1 if d == "maximize" else -1 for d in self.directions]
-        mine = [s * v for s, v in zip(signs, values)]
-        for t in done:
-            other = [s * v for s, v in zip(signs, t.values)]
-            if len(values) == 1:
-                if other[0] >= mine[0]:
-                    return False
-            elif all(o >= v for o, v in zip(other, mine)) and other != mine:
-                return False
-        return True
+        if self._front is None or trial.number - self._front_read >= self.REFRESH_TRIALS:
+            import optuna
+
+            done = trial.study.get_trials(deepcopy=False,
+                                          states=(optuna.trial.TrialState.COMPLETE,))
+            self._front, self._front_read = [], trial.number
+            for t in done:
+                if t.values is not None and len(t.values) == len(signs):
+                    _add_to_front(self._front, [s * v for s, v in zip(signs, t.values)])
+        return _add_to_front(self._front, [s * v for s, v in zip(signs, values)])
 
     def _close(self, trial, run: RunLogger, state: TrialState, reason: str,
                epoch: int | None) -> None:

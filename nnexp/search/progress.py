@@ -29,9 +29,12 @@ class Progress:
         self.start = time.monotonic()
         self._last = ""
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._seen: dict[int, tuple[str, str, list | None]] = {}  # number -> its summary
 
     def update(self, trials) -> None:
-        """Refresh from the study's trials (FrozenTrial list)."""
+        """Refresh from trials of the study (FrozenTrial list): all of them, or only those
+        that changed (the one that just finished, say); trials seen before are remembered,
+        so a caller need not read the whole study for each update."""
         if self.quiet:
             return
         line = self.line(trials)
@@ -50,18 +53,27 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
 
-    def line(self, trials) -> str:
-        mine = [t for t in trials if t.number >= self.first_number]
-        finished = [t for t in mine if t.state.is_finished()]
-        running = sum(t.state.name == "RUNNING" for t in mine)
-        states = [t.user_attrs.get("state", t.state.name.lower()) for t in finished]
+    def remember(self, trials) -> None:
+        """Take note of ``trials`` (all of the study's, or those that changed) without
+        printing: the best so far counts every trial, the rest this invocation's."""
+        for t in trials:
+            state = t.state.name
+            self._seen[t.number] = (
+                state, t.user_attrs.get("state", state.lower()) if t.state.is_finished()
+                else "", t.values if state == "COMPLETE" and t.values else None)
+
+    def line(self, trials=()) -> str:
+        self.remember(trials)
+        mine = [v for number, v in self._seen.items() if number >= self.first_number]
+        states = [s for state, s, _ in mine if s]
+        running = sum(state == "RUNNING" for state, _, _ in mine)
         pruned = states.count(TrialState.PRUNED)
         failed = sum(s in (TrialState.FAILED, TrialState.DIVERGED, "fail") for s in states)
         elapsed = time.monotonic() - self.start
-        done = len(finished)
+        done = len(states)
         total = f"/{self.total}" if self.total else ""
         parts = [f"trials {done}{total}", f"running {running}"]
-        best = self._best(trials)
+        best = self._best()
         if best:
             parts.append(best)
         parts.append(f"pruned {pruned}, failed {failed}")
@@ -74,12 +86,12 @@ class Progress:
                                                       else ""))
         return " | ".join(parts)
 
-    def _best(self, trials) -> str:
-        complete = [t for t in trials if t.state.name == "COMPLETE" and t.values]
+    def _best(self) -> str:
+        complete = [(values, number) for number, (_, _, values) in self._seen.items() if values]
         if not complete:
             return ""
         if len(self.directions) > 1:
             return f"Pareto candidates {len(complete)}"
         pick = max if self.directions[0] == "maximize" else min
-        best = pick(complete, key=lambda t: t.values[0])
-        return f"best {best.values[0]:.4g} (trial {best.number})"
+        values, number = pick(complete, key=lambda c: c[0][0])
+        return f"best {values[0]:.4g} (trial {number})"

@@ -33,8 +33,10 @@ from typing import Any
 from nnexp.errors import NnexpError, first_line, mask_url, warn
 from nnexp.outage import StoreOutage, retrying_storage
 from nnexp.search import doctor, workers
+from nnexp.search.cached_pruner import cached
 from nnexp.search.interrupt import STOP, Interrupt, terminate_as_interrupt
 from nnexp.search.objective import Objective, StudyContext
+from nnexp.search.plotter import Plotter
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import (
@@ -177,7 +179,7 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     study = optuna.load_study(
         study_name=ctx.study_name, storage=study_storage(ctx.storage_url, exp.study),
         sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
-        pruner=make_pruner(ctx.pruner, ctx.pruner_options))
+        pruner=cached(make_pruner(ctx.pruner, ctx.pruner_options)))
     if n_trials == 0:
         return
 
@@ -353,7 +355,10 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
                        parent.run_id, settings.sampler, pruner_name, pruning, seed,
                        max(1, workers.available_cpus() // jobs), commit, invocation)
+    plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
+    if resumed and not options.quiet:
+        progress.remember(study.get_trials(deepcopy=False))  # the best so far
     interrupted, failed, fatal = False, True, None
     restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended
     try:
@@ -363,7 +368,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
             run_dask(options.dask, ctx, n_trials, jobs, timeout, study, progress, first_number)
         elif jobs == 1:
             run_worker(ctx, n_trials, timeout, 0,
-                       callbacks=[lambda s, t: progress.update(s.get_trials(deepcopy=False))])
+                       callbacks=[lambda s, t: progress.update([t])])  # the trial just done
         else:
             _run_processes(ctx, _shares(n_trials, jobs), timeout, study, progress)
         failed = False
@@ -376,8 +381,9 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         try:
             info, code, failure = _finish(study, parent, client, experiment_id,
                                           [m for m, _ in exp.objective], splits, progress,
-                                          first_number, interrupted, failed, fatal)
+                                          first_number, interrupted, failed, fatal, plotter)
         finally:
+            plotter.close()
             restore()
     best = info["best"]
     if len(exp.directions) == 1:
@@ -393,7 +399,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
 
 def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[str], splits,
             progress: Progress, first_number: int, interrupted: bool, failed: bool,
-            fatal: StoreOutage | None = None) -> tuple[dict, int, str | None]:
+            fatal: StoreOutage | None = None, plotter=None) -> tuple[dict, int, str | None]:
     """Summarise the study into the parent run (the best model is registered under the
     study's name) and end it with the status of the exit code; every failure here is a
     warning line. A store lost (``fatal``) is not asked again: its one message says it all
@@ -439,7 +445,7 @@ def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[
                                         lambda n: doctor.outcome(by_number.get(n))))
     summary = attempt("summarise the study", lambda: summarize(
         study, parent, experiment_id, study.study_name, _example(splits), _python_model(),
-        metrics))
+        metrics, plotter))
     if summary:
         info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
     failure = None if interrupted or failed else failure_summary(

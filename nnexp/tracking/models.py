@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,26 @@ def champion(client, name: str):
         return None
 
 
+@contextmanager
+def _installed_requirements_trusted():
+    """Skip MLflow's check that the model's pip requirements match the installed packages:
+    nnexp pins exactly the installed versions (``numpy==np.__version__``...), so it cannot
+    find a mismatch, and it scans every installed distribution's metadata (0.5-2 s, the
+    largest part of registering a model). A no-op if MLflow no longer has that check."""
+    import mlflow.utils.environment as environment
+
+    name = "warn_dependency_requirement_mismatches"
+    original = getattr(environment, name, None)
+    if original is None:
+        yield
+        return
+    setattr(environment, name, lambda requirements: None)
+    try:
+        yield
+    finally:
+        setattr(environment, name, original)
+
+
 def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path:
     """Write ``model_dir`` as an ``mlflow.pyfunc`` model into ``directory`` (which must not
     exist): the model directory under ``artifacts/``, nnexp's code, pinned requirements, the
@@ -107,7 +128,7 @@ def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path
 
     disable_logging()  # MLflow notes on cloudpickle and int columns: noise here
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _installed_requirements_trusted():
             warnings.simplefilter("ignore")
             mlflow.pyfunc.save_model(
                 path=str(directory), python_model=python_model,

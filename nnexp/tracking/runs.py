@@ -41,6 +41,7 @@ class RunLogger:
         self.write_errors: list[str] = []
         self.flush_seconds = flush_seconds
         self.writer = writer
+        self.artifact_uri: str | None = None  # the run's artifact root, known once created
         self._metrics: list = []
         self._params: list = []
         self._tags: list = []
@@ -64,6 +65,8 @@ class RunLogger:
             run = client.create_run(experiment_id, run_name=run_name,
                                     tags={k: _text(v) for k, v in all_tags.items()})
             logger.run_id = run.info.run_id
+            uri = getattr(run.info, "artifact_uri", None)
+            logger.artifact_uri = uri if isinstance(uri, str) else None
 
         logger._call(create, "create_run")
         return logger
@@ -108,10 +111,11 @@ class RunLogger:
         names = ", ".join(sorted(p.name for p in path.iterdir())) if path.is_dir() else path.name
         what = f"log_artifacts {names}"
         if self.writer is not None:
-            self._call(lambda: _send(self.client, self.run_id, path, artifact_path), what)
+            self._call(lambda: _send(self.client, self.run_id, path, artifact_path,
+                                     self.artifact_uri), what)
             return
         try:
-            _send(self.client, self.run_id, path, artifact_path)
+            _send(self.client, self.run_id, path, artifact_path, self.artifact_uri)
         except Exception as err:  # noqa: BLE001 - recorded; the run is still ended by its owner
             self._write_failed(f"{self._describe(what)}: {first_line(err)}")
 
@@ -144,10 +148,28 @@ class RunLogger:
                 pass
 
 
-def _send(client, run_id: str, path: Path, artifact_path: str | None) -> None:
+def _send(client, run_id: str, path: Path, artifact_path: str | None,
+          artifact_uri: str | None = None) -> None:
+    """Upload ``path`` (a file, or a directory's files) to the run's artifacts, then delete
+    it. With the run's ``artifact_uri`` (from ``create_run``) straight into its artifact
+    repository, as ``MlflowClient.log_artifact(s)`` does after reading the whole run back to
+    learn that URI (a query per trial that is not needed)."""
     try:
+        if artifact_uri is not None:
+            from mlflow.store.artifact.artifact_repository_registry import (
+                get_artifact_repository,
+            )
+
+            repo = get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
+        else:
+            repo = None
         if path.is_dir():
-            client.log_artifacts(run_id, str(path), artifact_path)
+            if repo is not None:
+                repo.log_artifacts(str(path), artifact_path)
+            else:
+                client.log_artifacts(run_id, str(path), artifact_path)
+        elif repo is not None:
+            repo.log_artifact(str(path), artifact_path)
         else:
             client.log_artifact(run_id, str(path), artifact_path)
     finally:

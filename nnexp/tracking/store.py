@@ -171,6 +171,8 @@ def connect(uri: str):
     mlflow.set_registry_uri(uri)
     try:
         with _creation_lock(uri, database), _environment(first_call):
+            if database is not None:
+                seed_database(database)
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)
     except NnexpError:
@@ -189,6 +191,66 @@ def connect(uri: str):
                   f"{CONNECT_TIMEOUT} s"
         raise _unreachable(uri, why) from None
     return client
+
+
+TEMPLATE_ENV = "NNEXP_MLFLOW_TEMPLATE"
+"""Set to ``0`` to have MLflow create every new SQLite store itself (see ``seed_database``)."""
+
+
+def template_path() -> Path:
+    """Where the empty MLflow database of this MLflow version is kept:
+    ``$XDG_CACHE_HOME/nnexp/`` (default ``~/.cache/nnexp/``)."""
+    import mlflow
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "nnexp" / f"mlflow-{mlflow.__version__}-empty.db"
+
+
+def _make_template(path: Path) -> None:
+    """Create the empty database at ``path`` the way MLflow creates a new store (its tables
+    and all its schema migrations), without the default experiment, whose artifact
+    location is the store's own (MLflow adds it when it opens the copy)."""
+    import sqlite3
+    import tempfile
+    from contextlib import closing
+
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".template-") as tmp:
+        database = Path(tmp) / "empty.db"
+        SqlAlchemyStore(f"sqlite:///{database}", Path(tmp).as_uri()).engine.dispose()
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute("DELETE FROM experiment_tags")
+            db.execute("DELETE FROM experiments")
+        os.replace(database, path)  # atomic: a concurrent maker's copy is the same
+
+
+def seed_database(database: Path) -> bool:
+    """Create a new SQLite tracking store at ``database`` as a copy of an empty one.
+
+    MLflow creates a new store by running its ~50 schema migrations (1.5-2 s on an idle
+    machine, more than the training of a short study). They depend only on the MLflow
+    version, so the result is kept once per version (``template_path``) and each new store
+    is a copy of it: a few milliseconds. The first store after MLflow is installed or
+    upgraded pays the migrations once. Best effort: if the cache cannot be used, MLflow
+    creates the store itself as before. Call it under the creation lock. Returns whether
+    ``database`` was copied."""
+    if database.exists() or os.environ.get(TEMPLATE_ENV, "1") == "0":
+        return False
+    partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
+    try:
+        template = template_path()
+        if not template.is_file():
+            _make_template(template)
+        import shutil
+
+        shutil.copyfile(template, partial)
+        os.replace(partial, database)
+        return True
+    except Exception:  # noqa: BLE001 - only a shortcut: MLflow creates the store itself
+        partial.unlink(missing_ok=True)
+        return False
 
 
 def _check_database(uri: str) -> None:

@@ -66,6 +66,9 @@ def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
     return found[0].info.run_id if found else None
 
 
+OWN_BBOX = ("slice", "parallel_coordinate", "pareto_front")
+"""Plots saved with a tight bounding box; the others are laid out with ``tight_layout``."""
+
 LEGEND_TRIALS = 10
 """The intermediate-values plot keeps its per-trial legend up to this many trials."""
 
@@ -104,7 +107,11 @@ def _plots(study, directory: Path, metrics: list[str] | None = None) -> list[Pat
                 _per_epoch_axes(ax, metrics[0], len(study.trials))
             _integer_ticks(fig, study, name)
             path = directory / f"{name}.png"
-            fig.savefig(path, dpi=110, bbox_inches="tight")
+            if name in OWN_BBOX:  # a colorbar beside the axes, which tight_layout misplaces
+                fig.savefig(path, dpi=110, bbox_inches="tight")
+            else:  # laid out once: a tight bounding box costs a second full draw
+                fig.tight_layout()
+                fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
     return written
@@ -150,7 +157,8 @@ def _integer_ticks(fig, study, name: str) -> None:
 
 
 def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str | None,
-              example=None, python_model=None, metrics: list[str] | None = None) -> dict:
+              example=None, python_model=None, metrics: list[str] | None = None,
+              plotter=None) -> dict:
     """Write the study's summary into its parent run; returns what was logged (for display).
 
     Each part (counts and best trial, trials table, plots, model registration) is attempted
@@ -160,6 +168,8 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
     is not registered); ``registered_name``: the registered model (the study's name);
     ``metrics``: the objective's metric names (they label the plots' axes and name the metric
     in the version's description). See ``register_best`` for when a version is added.
+    ``plotter``: a ``nnexp.search.plotter.Plotter`` that draws the plots in its own process
+    while the rest is written (None, or a plotter that fails: drawn here).
     """
     info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
                             "model_new": False, "model_trial": None}
@@ -193,9 +203,12 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
             parent.tags({TAG_PREFIX + "pareto_trials": [t.number for t in best]})
         parent.flush()
 
-    step("record the counts and the best trial", best_trial)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        plot_dir = tmp / "plots"
+        plot_dir.mkdir()
+        asked = plotter is not None and plotter.draw(study.study_name, plot_dir, metrics)
+        step("record the counts and the best trial", best_trial)
 
         def table() -> None:
             path = tmp / "trials.csv"
@@ -203,11 +216,11 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
             _upload(parent, path)
 
         def plots() -> None:
-            for path in _plots(study, tmp, metrics):
+            paths = plotter.result() if asked else None  # None: draw them here
+            for path in _plots(study, plot_dir, metrics) if paths is None else paths:
                 _upload(parent, path, "plots")
 
         step("write the trials table (trials.csv)", table)
-        step("draw the study plots", plots)
         with_model = [t for t in best if t.user_attrs.get("model_logged")]
         if with_model and python_model is not None and registered_name:
             def register() -> None:
@@ -216,6 +229,7 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
                               example, python_model, tmp, info)
 
             step(f"register the best model as {registered_name!r}", register)
+        step("draw the study plots", plots)
     return info
 
 
