@@ -15,7 +15,7 @@ import uuid
 import pytest
 from search_helpers import write_experiment
 
-from nnexp.search.storage import _torn_tail, open_storage, repair_journal
+from nnexp.search.storage import open_storage, repair_journal, torn_tail
 
 
 def _env():
@@ -48,7 +48,7 @@ def test_a_torn_last_record_is_cut_off_with_a_copy_kept_and_the_study_loads(tmp_
     journal = _study_journal(tmp_path)
     intact = journal.read_bytes()
     journal.write_bytes(intact + tail)
-    assert _torn_tail(journal) == len(intact)
+    assert torn_tail(journal) == len(intact)
     message = repair_journal(journal)
     assert message and str(journal) in message and "torn record" in message
     assert journal.read_bytes() == intact

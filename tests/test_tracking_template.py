@@ -10,12 +10,18 @@ import pytest
 from nnexp.tracking import store
 
 
-def _schema(path) -> tuple[list, str]:
+def _schema(path) -> tuple[dict, list, str]:
+    """Tables with their columns, index names and the schema version. (Not the CREATE
+    statements: MLflow's migrations order a table's constraints differently from one process
+    to the next, so two stores MLflow creates itself differ in that text too.)"""
     with closing(sqlite3.connect(path)) as db:
-        statements = sorted(r[0] for r in db.execute("select sql from sqlite_master")
-                            if r[0])
+        names = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
+        tables = {t: sorted((c[1], c[2], c[3], c[5]) for c in
+                            db.execute(f"pragma table_info('{t}')")) for t in names}
+        indexes = sorted(r[0] for r in db.execute(
+            "select name from sqlite_master where type='index'"))
         version = db.execute("select version_num from alembic_version").fetchone()[0]
-    return statements, version
+    return tables, indexes, version
 
 
 @pytest.fixture

@@ -179,7 +179,8 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     study = optuna.load_study(
         study_name=ctx.study_name, storage=study_storage(ctx.storage_url, exp.study),
         sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
-        pruner=cached(make_pruner(ctx.pruner, ctx.pruner_options)))
+        pruner=make_pruner(ctx.pruner, ctx.pruner_options))
+    study.pruner = cached(study.pruner)  # completed trials read once per trial, not per epoch
     if n_trials == 0:
         return
 
@@ -355,8 +356,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
                        parent.run_id, settings.sampler, pruner_name, pruning, seed,
                        max(1, workers.available_cpus() // jobs), commit, invocation)
-    plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
+    plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
     if resumed and not options.quiet:
         progress.remember(study.get_trials(deepcopy=False))  # the best so far
     interrupted, failed, fatal = False, True, None
