@@ -19,7 +19,8 @@ SECTIONS = {
         "depth": 0, "width": 4,
         "learning_rate": {"type": "float", "low": 0.01, "high": 0.1, "log": True}}},
     "train": {"epochs": 10, "batch_size": 64, "optimizer": "adam"},
-    "study": {"n_trials": 4, "seed": 1, "sampler": "random"},
+    "study": {"n_trials": 4, "seed": 1, "sampler": "random", "pruner": "none"},
+    "tracking": {"log_models": "none", "signals": False},  # a study without instrumentation
     "target_error": TARGET,
 }
 
