@@ -15,7 +15,8 @@ COMMANDS = ("studies", "show", "trials", "export", "compare")
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("show"), "tiny", study={"n_trials": 5, "seed": 1})
+    return run_study(tmp_path_factory.mktemp("show"), "tiny",
+                     study={"n_trials": 5, "seed": 1, "pruner": "none"})
 
 
 @pytest.fixture()
