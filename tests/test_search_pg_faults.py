@@ -34,7 +34,8 @@ def test_a_trial_with_a_stale_heartbeat_is_failed_and_retried(tmp_path, pg_datab
     storage = url(pg_database)
     load = _loader(storage)
     exp = write_experiment(tmp_path, name="hb", train=SLOW_TRAIN, study={
-        "n_trials": 1, "seed": 0, "retries": 1, "heartbeat_seconds": 1, "storage": storage})
+        "n_trials": 1, "seed": 0, "pruner": "none", "retries": 1, "heartbeat_seconds": 1,
+        "storage": storage})
     stopped = start(tmp_path, "search", str(exp), "--quiet")
     original = wait_running(tmp_path, "hb", load=load)[0]
     wait_runs(tmp_path, "hb", [original.number])
@@ -70,7 +71,7 @@ def test_a_database_outage_is_ridden_out_or_stops_with_one_message(tmp_path, pg_
     storage = url(pg_database, proxy.port)
     load = _loader(url(pg_database))
     exp = write_experiment(tmp_path, name="out", train=SLOW_TRAIN, study={
-        "n_trials": 3, "seed": 0, "outage_seconds": 8, "storage": storage})
+        "n_trials": 3, "seed": 0, "pruner": "none", "outage_seconds": 8, "storage": storage})
     try:
         # a 3 s outage mid-trial: retried with backoff, the study completes
         proc = start(tmp_path, "search", str(exp), "--quiet")

@@ -55,7 +55,7 @@ def mlflow_server(tmp_path):
 def test_a_lost_tracking_server_stops_the_study_with_one_message(tmp_path, mlflow_server):
     uri, server = mlflow_server
     exp = write_experiment(tmp_path, name="lost", train=SLOW_TRAIN,
-                           study={"n_trials": 30, "seed": 0, "outage_seconds": 5})
+                           study={"n_trials": 30, "seed": 0, "pruner": "none", "outage_seconds": 5})
     proc = start(tmp_path, "search", str(exp), "--quiet", "--tracking-uri", uri)
     wait_running(tmp_path, "lost", complete=1)
     os.killpg(server.pid, signal.SIGKILL)
