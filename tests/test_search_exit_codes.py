@@ -142,6 +142,24 @@ def test_an_unreachable_store_exits_2_within_seconds_and_leaves_nothing_behind(
         not [r for r in _all_runs(tmp_path)]
 
 
+def test_a_silent_server_fails_fast_after_an_earlier_nnexp_set_its_http_defaults(
+        tmp_path, monkeypatch):
+    """A process started from one that ran nnexp inherits the HTTP settings nnexp chose
+    (``HTTP_DEFAULTS``, listed in ``NNEXP_ENV_DEFAULTS``): they are still not the user's, so
+    the first call keeps its quick try (with them taken as the user's: 15 s x 3 tries)."""
+    from nnexp.tracking.store import HTTP_DEFAULTS, SET_BY_NNEXP
+
+    for key, value in HTTP_DEFAULTS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv(SET_BY_NNEXP, ",".join(HTTP_DEFAULTS))
+    exp = write_experiment(tmp_path, study={"n_trials": 1, "seed": 0})
+    with Silent() as port:
+        done, seconds = nnexp(tmp_path, "search", str(exp), "--tracking-uri",
+                              f"http://127.0.0.1:{port}", "--quiet", timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert seconds < 15, f"{seconds:.1f} s: {done.stderr}"  # a hang guard, not a speed target
+
+
 def _all_runs(directory):
     from search_helpers import client
 

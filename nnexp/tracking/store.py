@@ -28,6 +28,10 @@ SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databrick
 CONNECT_TIMEOUT = 5  # seconds: TCP probe and the first HTTP request
 DB_CONNECT_TIMEOUT = 3  # seconds per attempt; libpq tries twice (with and without SSL)
 DEFAULT_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
+SET_BY_NNEXP = "NNEXP_ENV_DEFAULTS"
+"""Lists the environment variables nnexp set itself (``HTTP_DEFAULTS``), as opposed to the
+user's; worker processes and commands started from a process that ran nnexp inherit both."""
+
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
 
@@ -162,11 +166,17 @@ def connect(uri: str):
     quiet_mlflow()
     first_call: dict[str, str] = {}
     if url_scheme(uri) in ("http", "https"):
+        # the first call: one quick try, unless the user chose the timeouts (values nnexp set
+        # itself, by an earlier connect in this process, are not the user's)
+        ours = set(filter(None, os.environ.get(SET_BY_NNEXP, "").split(",")))
         first_call = {k: v for k, v in (("MLFLOW_HTTP_REQUEST_TIMEOUT", str(CONNECT_TIMEOUT)),
                                         ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"))
-                      if k not in os.environ}  # the first call: one quick try
+                      if k not in os.environ or k in ours}
         for key, value in HTTP_DEFAULTS.items():
-            os.environ.setdefault(key, value)
+            if key not in os.environ:
+                os.environ[key] = value
+                ours.add(key)
+        os.environ[SET_BY_NNEXP] = ",".join(sorted(ours))
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
