@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnexp.core.activations import ACTIVATIONS
+from nnexp.core.network import Parameters, forward
 
 SAMPLE_ROWS = 256
 """Rows of the dev set (train set without one) in the fixed per-run sample."""
@@ -81,22 +81,6 @@ def is_sampled(epoch: int, every: int, epochs: int) -> bool:
     """Signals are measured at epoch 1, every ``every``-th epoch and the last epoch
     (``epochs``); ``every`` 0 means never."""
     return every > 0 and (epoch == 1 or epoch % every == 0 or epoch == epochs)
-
-
-def hidden_activations(W: Sequence[np.ndarray], b: Sequence[np.ndarray], X: np.ndarray,
-                       activation: str) -> list[np.ndarray]:
-    """A_1 .. A_{L-1} of a forward pass without dropout.
-
-    W[l-1]: (n_l, n_{l-1}), b[l-1]: (n_l,), X: (m, n_x). Returns L-1 arrays, A_l (m, n_l).
-    """
-    act = ACTIVATIONS[activation]
-    out, A = [], X
-    for l in range(len(W) - 1):
-        Z = A @ W[l].T
-        Z += b[l]
-        A = act(Z)
-        out.append(A)
-    return out
 
 
 def dead_fraction(A: np.ndarray) -> float:
@@ -175,7 +159,8 @@ class SignalProbe:
     def measure(self, W: Sequence[np.ndarray], b: Sequence[np.ndarray]
                 ) -> tuple[LayerSignals, ...]:
         """The signals of every layer 1..L with the weights W, b at the end of the epoch."""
-        acts = hidden_activations(W, b, self.X, self.activation)
+        _, cache = forward(Parameters(list(W), list(b)), self.X, self.activation)
+        acts = cache.A[1:]  # A_1 .. A_{L-1}, without dropout
         grads = self.grad_norms or [float("nan")] * len(W)
         out = []
         for l, w in enumerate(W):
