@@ -140,8 +140,7 @@ def space_from_distributions(study) -> SearchSpace:
                                   per_layer=bool(layer))
             else:
                 kind = "int" if isinstance(dist, IntDistribution) else "float"
-                step = dist.step if kind == "int" else dist.step
-                param = Parameter(base, kind, low=dist.low, high=dist.high, step=step,
+                param = Parameter(base, kind, low=dist.low, high=dist.high, step=dist.step,
                                   log=dist.log, per_layer=bool(layer))
             old = found.get(base)
             if old is not None and old.kind in ("int", "float") and param.kind == old.kind:
