@@ -14,7 +14,7 @@ import numpy as np
 
 from nnexp.data.dataset import TASKS, Dataset, infer_task
 from nnexp.data.encoding import categories, one_hot
-from nnexp.data.errors import DataError
+from nnexp.data.errors import DataError, SchemaError
 from nnexp.errors import did_you_mean
 
 if TYPE_CHECKING:
@@ -88,18 +88,8 @@ def _table(
 ) -> Dataset:
     """Table -> Dataset: numeric columns as they are, categorical ones one-hot encoded."""
     frame = frame.rename(columns=str)
-    columns = list(frame.columns)
-    if target is None:
-        raise DataError(f"{str(path)!r} is a table, so the dataset needs `target`: the name of "
-                        f"the label column. Columns: {', '.join(columns)}.")
-    if target not in columns:
-        hint = did_you_mean(target, columns, sentence=True)
-        raise DataError(f"{str(path)!r} has no target column {target!r}.{hint} "
-                        f"Columns: {', '.join(columns)}.")
+    feature_columns(path, list(frame.columns), target)
     features = frame.drop(columns=target)
-    if features.shape[1] == 0:
-        raise DataError(f"{str(path)!r} has only the target column {target!r}; "
-                        "add at least one feature column.")
     encoding = {}
     for column in [target, *features.columns]:
         kind = _column_kind(path, frame[column], first_line)
@@ -110,6 +100,24 @@ def _table(
     task = task or infer_task(y)
     return Dataset(name=path.stem, X=X, y=y, task=task, feature_names=names, encoding=encoding,
                    source=str(path))
+
+
+def feature_columns(path: Path, columns: list[str], target: str | None) -> list[str]:
+    """The feature columns of a table with ``columns``, after checking that ``target`` names
+    one of them and leaves at least one feature; ``SchemaError`` (field ``target`` or
+    ``path``) otherwise."""
+    if target is None:
+        raise SchemaError(f"{str(path)!r} is a table, so the dataset needs `target`: the name "
+                          f"of the label column. Columns: {', '.join(columns)}.", "target")
+    if target not in columns:
+        hint = did_you_mean(target, columns, sentence=True)
+        raise SchemaError(f"{str(path)!r} has no target column {target!r}.{hint} Columns: "
+                          f"{', '.join(columns) or 'none'}.", "target")
+    features = [c for c in columns if c != target]
+    if not features:
+        raise SchemaError(f"{str(path)!r} has only the target column {target!r}; add at least "
+                          "one feature column.", "path")
+    return features
 
 
 def _column_kind(path: Path, column: pd.Series, first_line: int | None) -> str:

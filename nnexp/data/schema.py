@@ -27,9 +27,16 @@ import numpy as np
 
 from nnexp.data.builtin import builtin_shape
 from nnexp.data.dataset import TASKS, Dataset, infer_task
-from nnexp.data.errors import DataError
-from nnexp.data.files import HDF5_TEST, HDF5_TRAIN, SUFFIXES, load_file, npz_missing
-from nnexp.errors import did_you_mean, first_line
+from nnexp.data.errors import DataError, SchemaError
+from nnexp.data.files import (
+    HDF5_TEST,
+    HDF5_TRAIN,
+    SUFFIXES,
+    feature_columns,
+    load_file,
+    npz_missing,
+)
+from nnexp.errors import first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,15 +80,6 @@ class DataSchema:
         if self.target is not None:
             parts.append(f"target {self.target!r}")
         return ", ".join(parts)
-
-
-class SchemaError(DataError):
-    """A dataset whose schema rules it out; ``field`` is the ``dataset:`` field to change
-    (``path``, ``target``, ``task`` or a built-in dataset's parameter)."""
-
-    def __init__(self, message: str, field: str = "path") -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def read_schema(spec: Any, full_limit: int = FULL_LIMIT) -> DataSchema:
@@ -197,22 +195,6 @@ def _unreadable(path: Path, kind: str, err: BaseException) -> SchemaError:
 
 # ----- tables ---------------------------------------------------------------------------------
 
-def _columns(path: Path, columns: list[str], target: str | None) -> list[str]:
-    """The feature columns, after checking ``target`` names one of ``columns``."""
-    if target is None:
-        raise SchemaError(f"{str(path)!r} is a table, so the dataset needs `target`: the name "
-                          f"of the label column. Columns: {', '.join(columns)}.", "target")
-    if target not in columns:
-        hint = did_you_mean(target, columns, sentence=True)
-        raise SchemaError(f"{str(path)!r} has no column {target!r}.{hint} Columns: "
-                          f"{', '.join(columns) or 'none'}.", "target")
-    features = [c for c in columns if c != target]
-    if not features:
-        raise SchemaError(f"{str(path)!r} has only the target column {target!r}; add at least "
-                          "one feature column.", "path")
-    return features
-
-
 def _feature_count(sample: pd.DataFrame) -> int:
     """Features after one-hot encoding: one per numeric column, one per category otherwise."""
     import pandas as pd
@@ -235,7 +217,7 @@ def _csv(path: Path, target: str | None, task: str | None) -> DataSchema:
                           "line must name the columns.", "path") from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise _unreadable(path, "CSV", err) from None
-    features = _columns(path, [str(c) for c in header.columns], target)
+    features = feature_columns(path, [str(c) for c in header.columns], target)
     try:
         y = pd.read_csv(path, usecols=[target])[target].to_numpy()
         sample = pd.read_csv(path, usecols=features, nrows=SAMPLE_ROWS)
@@ -251,7 +233,7 @@ def _parquet(path: Path, target: str | None, task: str | None) -> DataSchema:
     try:
         table = pq.ParquetFile(path)
         columns = [str(name) for name in table.schema_arrow.names]
-        features = _columns(path, columns, target)
+        features = feature_columns(path, columns, target)
         y = table.read(columns=[target]).column(0).to_pandas().to_numpy()
         batches = table.iter_batches(batch_size=SAMPLE_ROWS, columns=features)
         first = next(batches, None)
