@@ -90,12 +90,9 @@ def storage_outage(url: str, seconds: float, err: BaseException) -> StoreOutage:
 
 
 def tracking_outage(uri: str, seconds: float, err: str) -> StoreOutage:
-    return StoreOutage(
-        f"the MLflow tracking store {mask_url(uri)!r} did not answer for {seconds:g} s "
-        f"({err[:300]}); this invocation stopped and its trials in flight are recorded as "
-        "failed in Optuna. Start the tracking server (or database) again, or fix "
-        "--tracking-uri, MLFLOW_TRACKING_URI or tracking.uri, then re-run the same command "
-        "to resume; `nnexp doctor` closes the runs left open.", "tracking")
+    return _tracking_stopped(
+        uri, f"did not answer for {seconds:g} s ({err[:300]})", "Start the tracking server (or "
+        "database) again, or fix --tracking-uri, MLFLOW_TRACKING_URI or tracking.uri")
 
 
 def tracking_full(uri: str, err: str) -> StoreOutage:
@@ -104,11 +101,16 @@ def tracking_full(uri: str, err: str) -> StoreOutage:
 
     where = f"the disk holding '{Path(uri[len('sqlite:///'):]).parent}'" \
         if uri.startswith("sqlite:///") else "the tracking store's disk"
+    return _tracking_stopped(uri, f"cannot write ({err[:300]})",
+                             f"Free space on {where} (or make it writable)")
+
+
+def _tracking_stopped(uri: str, problem: str, fix: str) -> StoreOutage:
+    """The one message of a lost tracking store: what happened to it, then ``fix``."""
     return StoreOutage(
-        f"the MLflow tracking store {mask_url(uri)!r} cannot write ({err[:300]}); this "
-        "invocation stopped and its trials in flight are recorded as failed in Optuna. Free "
-        f"space on {where} (or make it writable), then re-run the same command to resume; "
-        "`nnexp doctor` closes the runs left open.", "tracking")
+        f"the MLflow tracking store {mask_url(uri)!r} {problem}; this invocation stopped and "
+        f"its trials in flight are recorded as failed in Optuna. {fix}, then re-run the same "
+        "command to resume; `nnexp doctor` closes the runs left open.", "tracking")
 
 
 def retrying(call: Callable[[], T], seconds: float, give_up: Callable[[BaseException], Exception],

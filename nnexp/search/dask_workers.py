@@ -236,6 +236,7 @@ def fail_dead_trials(study, first_number: int, dead: set[tuple[str, int]]) -> li
     the ``dead`` (host, pid); returns their numbers."""
     import optuna
 
+    from nnexp.search.doctor import fail_trial
     from nnexp.search.workers import parse
 
     failed = []
@@ -243,15 +244,9 @@ def fail_dead_trials(study, first_number: int, dead: set[tuple[str, int]]) -> li
         worker = parse(t.user_attrs.get("worker"))
         if t.number < first_number or worker is None or (worker.host, worker.pid) not in dead:
             continue
-        storage = study._storage
-        try:
-            storage.set_trial_user_attr(t._trial_id, "state", "interrupted")
-            storage.set_trial_user_attr(t._trial_id, "reason",
-                                        f"the Dask worker process {t.user_attrs['worker']} died")
-            storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # its heartbeat or another process got there first
-        failed.append(t.number)
+        reason = f"the Dask worker process {t.user_attrs['worker']} died"
+        if fail_trial(study, t, reason, retry=False):  # else its heartbeat got there first
+            failed.append(t.number)
     return failed
 
 

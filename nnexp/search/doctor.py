@@ -252,25 +252,17 @@ def open_study(name: str, storage_url: str | None):
     """Study ``name`` with its storage configured as its invocations run it: on RDB storage
     the heartbeat and retries they recorded (study user attributes ``heartbeat_seconds``,
     ``retries``), so stale trials are found and retried alike."""
-    import warnings
-
     import optuna
 
     from nnexp.export.stores import open_existing_storage
+    from nnexp.search.storage import use_heartbeat
 
     storage = open_existing_storage(storage_url)
     study = optuna.load_study(study_name=name, storage=storage)
     if isinstance(storage, optuna.storages.RDBStorage):
         attrs = study.user_attrs
-        heartbeat, retries = attrs.get("heartbeat_seconds"), attrs.get("retries") or 0
-        if heartbeat:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage.heartbeat_interval = int(heartbeat)
-                storage.grace_period = 3 * int(heartbeat)
-                storage.heartbeat_stale_trial_callback = \
-                    optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries) \
-                    if retries else None
+        if attrs.get("heartbeat_seconds"):
+            use_heartbeat(storage, int(attrs["heartbeat_seconds"]), attrs.get("retries") or 0)
     return study
 
 

@@ -45,6 +45,7 @@ from nnexp.search.storage import (
     open_storage,
     resolve_storage_url,
     storage_failure,
+    use_heartbeat,
 )
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
@@ -141,19 +142,11 @@ def study_storage(url: str | None, settings):
     ``settings.heartbeat_seconds`` (stale after three missed) and ``settings.retries`` retries
     of a stale trial (Optuna's ``RetryHeartbeatStaleTrialCallback``); every call retried
     through an outage of up to ``settings.outage_seconds`` (``nnexp.outage``)."""
-    import warnings
-
     import optuna
 
     storage = open_storage(url)
     if isinstance(storage, optuna.storages.RDBStorage):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage.heartbeat_interval = settings.heartbeat_seconds
-            storage.grace_period = 3 * settings.heartbeat_seconds
-            storage.heartbeat_stale_trial_callback = \
-                optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=settings.retries) \
-                if settings.retries else None
+        use_heartbeat(storage, settings.heartbeat_seconds, settings.retries)
         storage = optuna.storages._CachedStorage(storage)
     return retrying_storage(storage, url or default_storage_url(), settings.outage_seconds)
 

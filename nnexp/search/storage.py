@@ -235,6 +235,23 @@ def _rdb_storage(url: str, scheme: str, attempts: int = 4):
     raise AssertionError("unreachable")
 
 
+def use_heartbeat(storage, seconds: int, retries: int) -> None:
+    """Give RDB ``storage`` a heartbeat every ``seconds`` (a trial is stale after three
+    missed) and ``retries`` retries of a stale trial (Optuna's
+    ``RetryHeartbeatStaleTrialCallback``; 0: none)."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        storage.heartbeat_interval = seconds
+        storage.grace_period = 3 * seconds
+        storage.heartbeat_stale_trial_callback = \
+            optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries) \
+            if retries else None
+
+
 def open_storage(url: str | None):
     """An Optuna storage object for ``url`` (None: the embedded journal under ``mlruns/``).
 

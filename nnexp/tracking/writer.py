@@ -55,11 +55,6 @@ class Writer:
                                         daemon=True)
         self._thread.start()
 
-    @property
-    def failures(self) -> int:
-        """How many jobs failed and were not yet reported by ``drain``/``close``."""
-        return len(self._errors)
-
     def submit(self, job: Callable[..., object], *args, description: str | None = None,
                on_error: Callable[[str], None] | None = None, **kwargs) -> None:
         """Queue ``job(*args, **kwargs)``. ``description`` names it in error messages (default:
