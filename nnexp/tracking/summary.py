@@ -224,9 +224,10 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
         with_model = [t for t in best if t.user_attrs.get("model_logged")]
         if with_model and python_model is not None and registered_name:
             def register() -> None:
+                known = found.get("best") if with_model[0] is best[0] else None
                 register_best(study, parent.client, experiment_id, registered_name,
                               with_model[0], [t.number for t in best], metrics or [],
-                              example, python_model, tmp, info)
+                              example, python_model, tmp, info, run_id=known)
 
             step(f"register the best model as {registered_name!r}", register)
         step("draw the study plots", plots)
@@ -234,11 +235,13 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
 
 
 def register_best(study, client, experiment_id: str, name: str, trial, front: list[int],
-                  metrics: list[str], example, python_model, tmp: Path, info: dict) -> None:
+                  metrics: list[str], example, python_model, tmp: Path, info: dict,
+                  run_id: str | None = None) -> None:
     """Register ``trial`` (the study's best with a logged model) as a new version of ``name``
     unless the current ``champion`` version already is a best trial of this study (a
     resumption that did not improve the best adds no version). Sets ``info``'s
-    ``model_uri`` (``models:/<name>/<version>``), ``model_trial`` and ``model_new``."""
+    ``model_uri`` (``models:/<name>/<version>``), ``model_trial`` and ``model_new``.
+    ``run_id``: the trial's MLflow run when the caller has found it (None: searched here)."""
     from nnexp.tracking.models import champion, register_trial_model
 
     current = champion(client, name)
@@ -248,7 +251,7 @@ def register_best(study, client, experiment_id: str, name: str, trial, front: li
         info.update(model_uri=f"models:/{name}/{current.version}", model_new=False,
                     model_trial=int(current.tags[TAG_PREFIX + "trial_number"]))
         return
-    run_id = trial_run_id(client, experiment_id, study, trial.number)
+    run_id = run_id or trial_run_id(client, experiment_id, study, trial.number)
     if run_id is None:
         raise LookupError(f"no MLflow run found for trial {trial.number}")
     local = Path(client.download_artifacts(run_id, "model", str(tmp)))
