@@ -282,6 +282,13 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def missing_database(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI when it does not exist (opening the store
+    would create an empty one), else None: commands that read a store refuse it."""
+    database = sqlite_path(uri)
+    return database if database is not None and not database.is_file() else None
+
+
 def creation_lock_path(database: Path) -> Path:
     """The lock file beside a SQLite database: ``mlruns/.mlflow.db.lock``."""
     return database.parent / f".{database.name}.lock"
