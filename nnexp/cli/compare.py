@@ -25,6 +25,7 @@ def compare(run_ids: tuple[str, ...], study: str | None, top: int, storage: str 
     """Compare MLflow runs: parameters (those that differ first, marked *) and final metrics
     side by side, and one figure of their learning curves (dev metric and dev cost per
     epoch)."""
+    from nnexp.cli.display import text_table
     from nnexp.errors import NnexpError
     from nnexp.export.compare import compare_runs, study_run_ids
 
@@ -36,11 +37,10 @@ def compare(run_ids: tuple[str, ...], study: str | None, top: int, storage: str 
     cells = [[fmt(v) for v in row] for row in c.table.itertuples(index=False)]
     header = ["", *c.labels]
     rows = [[n, *r] for n, r in zip(names, cells)]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for i, row in enumerate([header, *rows]):
+    for i, line in enumerate(text_table([header, *rows])):
         if i - 1 == len(c.parameters):
             click.echo("")
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo(line)
     if not c.differing:
         click.echo("(all parameters are the same)")
     click.echo(f"\nlearning curves saved to {c.path}")

@@ -9,6 +9,7 @@ import click
 @click.argument("name", required=False)
 def datasets(name: str | None) -> None:
     """List the built-in datasets, or show one dataset NAME with its parameters."""
+    from nnexp.cli.display import text_table
     from nnexp.data import DATASETS, load_builtin
 
     if name is not None:
@@ -29,8 +30,6 @@ def datasets(name: str | None) -> None:
         shape = f"{dataset.X.shape[0]} x {dataset.X.shape[1]}"
         rows.append((info.name, info.task, shape, classes, info.description))
     header = ("NAME", "TASK", "SHAPE", "CLASSES", "DESCRIPTION")
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(4)]
-    for row in (header, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
-        click.echo("  ".join([*cells, row[4]]))
+    for line in text_table([header, *rows]):
+        click.echo(line)
     click.echo("\nDefaults shown; `nnexp datasets NAME` lists a dataset's parameters.")

@@ -13,6 +13,13 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def text_table(rows: list) -> list[str]:
+    """Rows of text cells as lines: each column padded to its widest cell, two spaces
+    between columns, no trailing spaces."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
 def trials_table(trials, directions: list[str], limit: int = 5,
                  names: list[str] | None = None) -> str:
     """A small text table of trials: number, value(s) (headed by ``names``), parameters."""
@@ -27,10 +34,7 @@ def trials_table(trials, directions: list[str], limit: int = 5,
     header = ["trial", *values, *params]
     rows = [[str(t.number), *(_fmt(v) for v in t.values),
              *(_fmt(t.params.get(k, "-")) for k in params)] for t in trials]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  " + "  ".join(h.ljust(w) for h, w in zip(header, widths))]
-    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(lines)
+    return "\n".join("  " + line for line in text_table([header, *rows]))
 
 
 def print_search_result(result) -> None:

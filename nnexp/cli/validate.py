@@ -11,6 +11,7 @@ import click
 @click.argument("experiment", type=click.Path(path_type=Path, dir_okay=False))
 def validate(experiment: Path) -> None:
     """Validate EXPERIMENT (and its search space) and summarise it; exit code 2 on mistakes."""
+    from nnexp.cli.display import text_table
     from nnexp.config import load_experiment
 
     exp = load_experiment(experiment)
@@ -34,10 +35,8 @@ def validate(experiment: Path) -> None:
         click.echo(f"baselines:  {len(exp.baselines)} enqueued first")
     click.echo("search space:")
     header = ("PARAMETER", "TYPE", "RANGE / CHOICES", "LOG", "CONDITION")
-    rows = [header, *exp.space.summary()]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        click.echo("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for line in text_table([header, *exp.space.summary()]):
+        click.echo("  " + line)
     size = exp.space.grid_size()
     click.echo(f"grid size:  {size} configurations" if size is not None
                else "grid size:  infinite (continuous parameters)")

@@ -35,11 +35,12 @@ def open_existing_storage(url: str | None):
     message says how to make one), or when ``open_storage`` refuses the URL.
     """
     from nnexp.search.storage import open_storage
+    from nnexp.tracking.store import missing_database
 
     journal = _journal_path(url)
     missing = journal if journal is not None and not journal.is_file() else None
-    if url and url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        missing = Path(url[len("sqlite:///"):])
+    if url:
+        missing = missing_database(url) or missing
     if missing is not None:
         where = "the default storage" if url is None else f"the storage {mask_url(url)!r}"
         raise NnexpError(
@@ -86,10 +87,15 @@ def resolve_study(study, storage_url: str | None = None):
 def tracking_client(tracking_uri: str | None = None):
     """An ``MlflowClient`` for ``--tracking-uri`` / ``MLFLOW_TRACKING_URI`` / the default, or
     None when it is the default SQLite database and that does not exist (nothing recorded)."""
-    from nnexp.tracking.store import connect, default_tracking_uri, resolve_tracking_uri
+    from nnexp.tracking.store import (
+        connect,
+        default_tracking_uri,
+        missing_database,
+        resolve_tracking_uri,
+    )
 
     uri = resolve_tracking_uri(tracking_uri)
-    if uri == default_tracking_uri() and not Path(uri[len("sqlite:///"):]).is_file():
+    if uri == default_tracking_uri() and missing_database(uri) is not None:
         return None
     return connect(uri)
 

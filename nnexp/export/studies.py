@@ -13,6 +13,7 @@ from nnexp.export.stores import (
     DEFAULT_UI_URL,
     ROLE_PARENT,
     StudyRuns,
+    _all_experiment_ids,
     load_study,
     objective_metrics,
     open_existing_storage,
@@ -67,7 +68,7 @@ def list_studies(storage_url: str | None = None, tracking_uri: str | None = None
     parents: dict[str, Any] = {}
     client = tracking_client(tracking_uri)
     if client is not None:
-        ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
+        ids = _all_experiment_ids(client)
         for run in (search_all(client, ids, f"tags.`{TAG_PREFIX}role` = '{ROLE_PARENT}'")
                     if ids else []):
             parents.setdefault(run.data.tags.get(TAG_PREFIX + "study"), run)  # newest

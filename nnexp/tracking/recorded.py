@@ -30,9 +30,9 @@ def run_id_of(reference: str) -> str | None:
 def open_store(uri: str):
     """An ``MlflowClient`` for the existing store at ``uri`` (``nnexp.tracking.store.connect``),
     refusing to create a SQLite database that does not exist yet."""
-    from nnexp.tracking.store import connect
+    from nnexp.tracking.store import connect, missing_database
 
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
+    if missing_database(uri) is not None:
         raise NnexpError(
             f"there is no MLflow tracking store at {mask_url(uri)!r}. Run the command from the "
             "folder that holds the study's mlruns/ (where you ran nnexp search), or pass "

@@ -161,15 +161,10 @@ def _send(client, run_id: str, path: Path, artifact_path: str | None,
             )
 
             repo = get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
-        else:
-            repo = None
-        if path.is_dir():
-            if repo is not None:
-                repo.log_artifacts(str(path), artifact_path)
-            else:
-                client.log_artifacts(run_id, str(path), artifact_path)
-        elif repo is not None:
-            repo.log_artifact(str(path), artifact_path)
+            log = repo.log_artifacts if path.is_dir() else repo.log_artifact
+            log(str(path), artifact_path)
+        elif path.is_dir():
+            client.log_artifacts(run_id, str(path), artifact_path)
         else:
             client.log_artifact(run_id, str(path), artifact_path)
     finally:

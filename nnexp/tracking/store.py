@@ -88,6 +88,13 @@ def _unreachable(uri: str, why: str) -> NnexpError:
         "or tracking.uri in the experiment file).")
 
 
+def _missing_driver(uri: str, err: ImportError) -> NnexpError:
+    return NnexpError(
+        f"the MLflow tracking store {mask_url(uri)!r} needs a database driver that is not "
+        f"installed ({err}). Install it (for PostgreSQL: pip install 'psycopg[binary]') or use "
+        "another --tracking-uri.")
+
+
 def probe(uri: str, timeout: float = CONNECT_TIMEOUT) -> None:
     """Fail fast: raise ``NnexpError`` unless the server of a network ``uri`` accepts a TCP
     connection within ``timeout`` seconds, and a PostgreSQL or MySQL database opens within it
@@ -120,10 +127,7 @@ def probe(uri: str, timeout: float = CONNECT_TIMEOUT) -> None:
                 pass
             engine.dispose()
         except ImportError as err:
-            raise NnexpError(
-                f"the MLflow tracking store {mask_url(uri)!r} needs a database driver that is "
-                f"not installed ({err}). Install it (for PostgreSQL: pip install "
-                "'psycopg[binary]') or use another --tracking-uri.") from None
+            raise _missing_driver(uri, err) from None
         except Exception as err:  # noqa: BLE001 - any failure to connect is the user's URI
             raise _unreachable(uri, first_line(getattr(err, "orig", None) or err)) from None
 
@@ -188,10 +192,7 @@ def connect(uri: str):
     except NnexpError:
         raise
     except ImportError as err:
-        raise NnexpError(
-            f"the MLflow tracking store {mask_url(uri)!r} needs a database driver that is not "
-            f"installed ({err}). Install it (for PostgreSQL: pip install 'psycopg[binary]') or "
-            "use another --tracking-uri.") from None
+        raise _missing_driver(uri, err) from None
     except Exception as err:  # noqa: BLE001 - any failure to open the store is the user's URI
         why = first_line(err)
         if database is not None and _is_disk_error(err):
@@ -279,6 +280,13 @@ def sqlite_path(uri: str) -> Path | None:
         return None
     path = uri[len("sqlite:///"):].split("?", 1)[0]
     return Path(path) if path and path != ":memory:" else None
+
+
+def missing_database(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI when it does not exist (opening the store
+    would create an empty one), else None: commands that read a store refuse it."""
+    database = sqlite_path(uri)
+    return database if database is not None and not database.is_file() else None
 
 
 def creation_lock_path(database: Path) -> Path:

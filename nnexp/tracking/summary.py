@@ -89,6 +89,8 @@ def _plots(study, directory: Path, metrics: list[str] | None = None) -> list[Pat
     target = {"target": (lambda t: t.values[0])} if multi else {}
     target["target_name"] = metrics[0]
     names = PLOTS + (("pareto_front",) if multi else ())
+    trials = study.get_trials(deepcopy=False)
+    ints = _int_distributions(trials)
     written = []
     for name in names:
         kwargs = {} if name in ("intermediate_values", "pareto_front") else dict(target)
@@ -104,8 +106,8 @@ def _plots(study, directory: Path, metrics: list[str] | None = None) -> list[Pat
                 continue  # too few trials or parameters for this plot yet
             fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
             if name == "intermediate_values":
-                _per_epoch_axes(ax, metrics[0], len(study.trials))
-            _integer_ticks(fig, study, name)
+                _per_epoch_axes(ax, metrics[0], len(trials))
+            _integer_ticks(fig, ints, name)
             path = directory / f"{name}.png"
             if name in OWN_BBOX:  # a colorbar beside the axes, which tight_layout misplaces
                 fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -129,13 +131,19 @@ def _per_epoch_axes(ax, metric: str, n_trials: int) -> None:
         ax.set_title(f"{ax.get_title()} ({n_trials} trials)")
 
 
-def _integer_ticks(fig, study, name: str) -> None:
-    """Whole-number ticks on the axes of integer parameters (log-scaled ones in powers of 2)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+def _int_distributions(trials) -> dict:
+    """The integer parameters of ``trials``: name -> ``IntDistribution``."""
     from optuna.distributions import IntDistribution
 
-    ints = {k: d for t in study.get_trials(deepcopy=False) for k, d in t.distributions.items()
+    return {k: d for t in trials for k, d in t.distributions.items()
             if isinstance(d, IntDistribution)}
+
+
+def _integer_ticks(fig, ints: dict, name: str) -> None:
+    """Whole-number ticks on the axes of the integer parameters ``ints`` (log-scaled ones in
+    powers of 2)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
     if name == "parallel_coordinate":  # one twin y-axis per parameter, named by the x ticks
         main = fig.axes[0]
         labels = [t.get_text() for t in main.get_xticklabels()]
@@ -153,7 +161,6 @@ def _integer_ticks(fig, study, name: str) -> None:
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
         else:
             axis.set_major_locator(MaxNLocator(integer=True))
-
 
 
 def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str | None,
@@ -224,9 +231,10 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
         with_model = [t for t in best if t.user_attrs.get("model_logged")]
         if with_model and python_model is not None and registered_name:
             def register() -> None:
+                known = found.get("best") if with_model[0] is best[0] else None
                 register_best(study, parent.client, experiment_id, registered_name,
                               with_model[0], [t.number for t in best], metrics or [],
-                              example, python_model, tmp, info)
+                              example, python_model, tmp, info, run_id=known)
 
             step(f"register the best model as {registered_name!r}", register)
         step("draw the study plots", plots)
@@ -234,11 +242,13 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
 
 
 def register_best(study, client, experiment_id: str, name: str, trial, front: list[int],
-                  metrics: list[str], example, python_model, tmp: Path, info: dict) -> None:
+                  metrics: list[str], example, python_model, tmp: Path, info: dict,
+                  run_id: str | None = None) -> None:
     """Register ``trial`` (the study's best with a logged model) as a new version of ``name``
     unless the current ``champion`` version already is a best trial of this study (a
     resumption that did not improve the best adds no version). Sets ``info``'s
-    ``model_uri`` (``models:/<name>/<version>``), ``model_trial`` and ``model_new``."""
+    ``model_uri`` (``models:/<name>/<version>``), ``model_trial`` and ``model_new``.
+    ``run_id``: the trial's MLflow run when the caller has found it (None: searched here)."""
     from nnexp.tracking.models import champion, register_trial_model
 
     current = champion(client, name)
@@ -248,7 +258,7 @@ def register_best(study, client, experiment_id: str, name: str, trial, front: li
         info.update(model_uri=f"models:/{name}/{current.version}", model_new=False,
                     model_trial=int(current.tags[TAG_PREFIX + "trial_number"]))
         return
-    run_id = trial_run_id(client, experiment_id, study, trial.number)
+    run_id = run_id or trial_run_id(client, experiment_id, study, trial.number)
     if run_id is None:
         raise LookupError(f"no MLflow run found for trial {trial.number}")
     local = Path(client.download_artifacts(run_id, "model", str(tmp)))

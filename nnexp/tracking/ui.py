@@ -26,6 +26,7 @@ from nnexp.tracking.store import (
     connect,
     default_tracking_uri,
     mark_model_training,
+    missing_database,
     resolve_tracking_uri,
 )
 
@@ -65,7 +66,7 @@ def store_uri(tracking_uri: str | None) -> str:
     """The tracking URI to show, refusing a SQLite database that does not exist (the UI
     would create an empty one)."""
     uri = resolve_tracking_uri(tracking_uri)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
+    if missing_database(uri) is not None:
         if uri == default_tracking_uri():
             raise NnexpError("no studies recorded under ./mlruns; run nnexp search first or "
                              "pass --tracking-uri")
