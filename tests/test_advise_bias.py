@@ -6,7 +6,7 @@ run."""
 from __future__ import annotations
 
 import pytest
-from inspect_helpers import cli, run_study
+from inspect_helpers import cli, study_fixture
 from search_helpers import client
 
 from nnexp.insight import advise
@@ -25,16 +25,7 @@ SECTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("bias"), "bias", **SECTIONS)
-
-
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("bias", "bias", **SECTIONS)
 
 
 def test_logistic_regression_on_the_flower_is_high_bias_against_the_target(here):
