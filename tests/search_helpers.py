@@ -1,4 +1,5 @@
-"""Shared helpers for the end-to-end search tests: write small experiments, read the stores."""
+"""Shared helpers for the end-to-end search tests: write small experiments, run the command
+line in-process, read the stores."""
 
 from __future__ import annotations
 
@@ -27,6 +28,23 @@ def write_experiment(directory: Path, name: str = "tiny", **sections) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(content, sort_keys=False))
     return path
+
+
+def invoke(*args: str):
+    """``nnexp ARGS`` in-process; exceptions are caught (see ``result.exception``)."""
+    from click.testing import CliRunner
+
+    from nnexp.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_user_error(result, *needles: str) -> None:
+    """A user error: exit code 2, no traceback, each of ``needles`` in the output."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in result.output, (needle, result.output)
 
 
 def tracking_uri(directory: Path) -> str:
