@@ -30,6 +30,34 @@ def write_experiment(directory: Path, name: str = "tiny", **sections) -> Path:
     return path
 
 
+def diverging(activation: str) -> dict:
+    """Sections of a two-trial grid on regression data with plain gradient descent: learning
+    rate 0.01 completes, 1e6 diverges."""
+    return {
+        "search_space": {"parameters": {
+            "learning_rate": {"type": "categorical", "choices": [0.01, 1.0e6]},
+            "optimizer": "gd", "hidden_layers": [8], "activation": activation}},
+        "dataset": {"name": "regression", "n_samples": 200, "dev_size": 0.25, "test_size": 0.2,
+                    "scale": "none"},
+        "study": {"n_trials": 2, "seed": 0, "sampler": "grid"},
+    }
+
+
+def pruned_second(hidden_layers: list[int], n_trials: int) -> dict:
+    """Sections of a study whose second trial the median pruner stops at epoch 2: baselines at
+    learning rate 0.05, then 1e-7 from near-zero initial weights (8 epochs of Adam)."""
+    return {
+        "search_space": {"parameters": {
+            "learning_rate": {"type": "float", "low": 1.0e-7, "high": 0.05, "log": True},
+            "hidden_layers": hidden_layers}},
+        "train": {"epochs": 8, "batch_size": 32, "optimizer": "adam", "init": "random",
+                  "init_scale": 0.01},
+        "baselines": [{"learning_rate": 0.05}, {"learning_rate": 1.0e-7}],
+        "study": {"n_trials": n_trials, "seed": 0, "pruner": "median",
+                  "pruner_options": {"n_startup_trials": 1, "n_warmup_steps": 1}},
+    }
+
+
 def invoke(*args: str):
     """``nnexp ARGS`` in-process; exceptions are caught (see ``result.exception``)."""
     from click.testing import CliRunner

@@ -18,6 +18,7 @@ from search_helpers import (
     assert_user_error,
     client,
     invoke,
+    pruned_second,
     runs,
     tracking_uri,
     write_experiment,
@@ -49,15 +50,7 @@ def study_dir(tmp_path_factory):
             directory, name="cats",
             dataset={"path": "../data.csv", "target": "label", "dev_size": 0.25,
                      "test_size": 0.2, "seed": 0},
-            search_space={"parameters": {
-                "learning_rate": {"type": "float", "low": 1.0e-7, "high": 0.05, "log": True},
-                "hidden_layers": [8]}},
-            train={"epochs": 8, "batch_size": 32, "optimizer": "adam", "init": "random",
-                   "init_scale": 0.01},
-            baselines=[{"learning_rate": 0.05}, {"learning_rate": 1.0e-7}],
-            study={"n_trials": 3, "seed": 0, "pruner": "median",
-                   "pruner_options": {"n_startup_trials": 1, "n_warmup_steps": 1}},
-            tracking={"log_models": "best"})
+            **pruned_second([8], n_trials=3), tracking={"log_models": "best"})
         result = invoke("search", str(exp), "--quiet")
         assert result.exit_code == 0, result.output
         yield directory, result
