@@ -5,13 +5,24 @@ from __future__ import annotations
 import pytest
 
 
+def _work_in(directory, monkeypatch):
+    """``directory`` as the working directory (its default stores) with no tracking URI set."""
+    monkeypatch.chdir(directory)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return directory
+
+
 @pytest.fixture()
 def workdir(tmp_path, monkeypatch):
     """A fresh working directory (so the default ``mlruns/`` is new) with no tracking URI set."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
+    return _work_in(tmp_path, monkeypatch)
 
+
+@pytest.fixture()
+def here(made, monkeypatch):
+    """The directory of the test module's study, as the working directory with no tracking URI
+    set; the module defines ``made`` (``inspect_helpers.study_fixture``)."""
+    return _work_in(made, monkeypatch)
 
 
 @pytest.fixture()

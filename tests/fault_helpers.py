@@ -77,6 +77,20 @@ def assert_nothing_running(directory, name, load=study, experiment=None):
     return trials, found
 
 
+def exit_2_with_one_error(proc, since: float, what: str, timeout: float):
+    """Wait for ``proc`` (from ``start``), whose store stopped answering at ``since``
+    (``time.monotonic()``): exit code 2, no traceback, exactly one ``Error:`` line. Prints the
+    seconds taken after ``what``; returns the output, that line and the seconds."""
+    output, _ = proc.communicate(timeout=timeout)
+    took = time.monotonic() - since
+    print(f"{what}: exit after {took:.1f} s")
+    assert proc.returncode == 2, output
+    assert "Traceback" not in output, output
+    errors = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, output
+    return output, errors[0], took
+
+
 def wait_runs(directory, experiment, numbers, timeout=60) -> None:
     """Wait until the MLflow runs of trials ``numbers`` exist (so a
     kill lands in a trial that both stores know)."""

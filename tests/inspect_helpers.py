@@ -26,6 +26,22 @@ def run_study(directory: Path, name: str = "tiny", **sections) -> Path:
     return directory
 
 
+def study_fixture(folder: str, name: str, prepare=None, **sections):
+    """A module-scoped fixture (assign it to ``made``): ``run_study`` of ``name`` with
+    ``sections`` in a new temporary directory ``folder<N>``, once per test module, after
+    ``prepare(directory)`` when given (e.g. writing a data file). The ``here`` fixture of
+    ``conftest.py`` makes that directory the working directory of each test."""
+
+    @pytest.fixture(scope="module")
+    def made(tmp_path_factory):
+        directory = tmp_path_factory.mktemp(folder)
+        if prepare is not None:
+            prepare(directory)
+        return run_study(directory, name, **sections)
+
+    return made
+
+
 def cli(*args: str):
     """``nnexp ARGS`` in-process; exceptions other than exit codes propagate."""
     return CliRunner().invoke(main, list(args), catch_exceptions=False)

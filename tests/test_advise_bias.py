@@ -6,8 +6,8 @@ run."""
 from __future__ import annotations
 
 import pytest
-from inspect_helpers import cli, run_study
-from search_helpers import client
+from inspect_helpers import cli, study_fixture
+from search_helpers import client, invoke
 
 from nnexp.insight import advise
 
@@ -25,16 +25,7 @@ SECTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("bias"), "bias", **SECTIONS)
-
-
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("bias", "bias", **SECTIONS)
 
 
 def test_logistic_regression_on_the_flower_is_high_bias_against_the_target(here):
@@ -77,13 +68,5 @@ def test_report_without_instrumentation_says_so_and_is_attached(here):
 
 
 def test_an_unknown_study_is_exit_2(here):
-    out = CliRunner_invoke("advise", "nope")
+    out = invoke("advise", "nope")  # errors go to stderr; CliRunner keeps them in output
     assert out.exit_code == 2 and "no study named 'nope'" in out.output
-
-
-def CliRunner_invoke(*args):  # noqa: N802 - errors go to stderr; keep them in output
-    from click.testing import CliRunner
-
-    from nnexp.cli import main
-
-    return CliRunner().invoke(main, list(args))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from inspect_helpers import cli, run_study
+from inspect_helpers import cli, study_fixture
 from search_helpers import write_experiment
 
 from nnexp.insight import advise
@@ -26,16 +26,7 @@ SECTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("edges"), "edge", **SECTIONS)
-
-
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("edges", "edge", **SECTIONS)
 
 
 def test_learning_rate_at_its_upper_edge_is_found_with_a_decade_more(here):

@@ -5,8 +5,7 @@ headless Chromium without a single network request."""
 
 from __future__ import annotations
 
-import pytest
-from inspect_helpers import cli, run_study
+from inspect_helpers import cli, study_fixture
 from search_helpers import client
 from test_ui_browser import chromium  # noqa: F401 - the fixture
 
@@ -23,16 +22,7 @@ SECTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("variance"), "variance", **SECTIONS)
-
-
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("variance", "variance", **SECTIONS)
 
 
 def test_a_wide_deep_net_on_sixty_rows_is_high_variance(here):

@@ -14,23 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from click.testing import CliRunner
-from search_helpers import client, runs, tracking_uri, write_experiment
-
-from nnexp.cli import main
+from search_helpers import (
+    assert_user_error,
+    client,
+    invoke,
+    pruned_second,
+    runs,
+    tracking_uri,
+    write_experiment,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
-def assert_user_error(result, *needles: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
 
 
 def _data(path: Path, n: int = 240) -> pd.DataFrame:
@@ -56,15 +50,7 @@ def study_dir(tmp_path_factory):
             directory, name="cats",
             dataset={"path": "../data.csv", "target": "label", "dev_size": 0.25,
                      "test_size": 0.2, "seed": 0},
-            search_space={"parameters": {
-                "learning_rate": {"type": "float", "low": 1.0e-7, "high": 0.05, "log": True},
-                "hidden_layers": [8]}},
-            train={"epochs": 8, "batch_size": 32, "optimizer": "adam", "init": "random",
-                   "init_scale": 0.01},
-            baselines=[{"learning_rate": 0.05}, {"learning_rate": 1.0e-7}],
-            study={"n_trials": 3, "seed": 0, "pruner": "median",
-                   "pruner_options": {"n_startup_trials": 1, "n_warmup_steps": 1}},
-            tracking={"log_models": "best"})
+            **pruned_second([8], n_trials=3), tracking={"log_models": "best"})
         result = invoke("search", str(exp), "--quiet")
         assert result.exit_code == 0, result.output
         yield directory, result
@@ -106,14 +92,11 @@ def test_search_says_where_the_stores_are_and_prints_a_predict_command_that_work
 
 
 def test_predict_from_another_folder_says_where_it_looked_and_leaves_no_database(study_dir,
-                                                                               tmp_path,
-                                                                               monkeypatch):
+                                                                               workdir):
     directory, _ = study_dir
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     result = invoke("predict", "models:/cats@champion", str(directory / "data.csv"))
     assert_user_error(result, "no MLflow tracking store", "--tracking-uri")
-    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()
+    assert not (workdir / "mlruns").exists() and not (workdir / "mlflow.db").exists()
     # the same command with the store's URI works from here
     result = invoke("predict", "models:/cats@champion", str(directory / "data.csv"),
                     "--tracking-uri", tracking_uri(directory))
@@ -121,16 +104,13 @@ def test_predict_from_another_folder_says_where_it_looked_and_leaves_no_database
 
 
 def test_a_search_from_another_folder_warns_about_the_study_beside_the_experiment(study_dir,
-                                                                                tmp_path,
-                                                                                monkeypatch):
+                                                                                workdir):
     directory, _ = study_dir
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     result = invoke("search", str(directory / "experiments" / "cats.yaml"), "--quiet",
                     "--n-trials", "1")
     assert result.exit_code == 0, result.output
     journal = directory / "mlruns" / "optuna.journal"
-    assert f"new study 'cats' in journal:{tmp_path / 'mlruns' / 'optuna.journal'}" in \
+    assert f"new study 'cats' in journal:{workdir / 'mlruns' / 'optuna.journal'}" in \
         result.output
     assert f"warning: a study 'cats' already exists in {journal}" in result.output
     assert f"--storage journal:{journal}" in result.output

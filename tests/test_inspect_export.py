@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from inspect_helpers import cli, run_study
+from inspect_helpers import cli, study_fixture
 from search_helpers import runs, study
 
 from nnexp.config import DatasetSpec, load_run_config
@@ -19,23 +19,16 @@ from nnexp.data import DataError, fingerprint, load_builtin, prepare
 COMPARED = ("final_dev_", "final_train_", "test_", "epochs_run", "n_params")
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("export")
+def _write_points(directory):
     ds = load_builtin("moons", n_samples=200, noise=0.25, seed=3)
     (directory / "data").mkdir()
     pd.DataFrame({"x0": ds.X[:, 0], "x1": ds.X[:, 1], "label": ds.y}).to_csv(
         directory / "data" / "points.csv", index=False)
-    return run_study(directory, "csvstudy", dataset={
-        "path": "../data/points.csv", "target": "label", "dev_size": 0.25, "test_size": 0.2,
-        "seed": 5, "scale": "minmax"}, study={"n_trials": 4, "seed": 2})
 
 
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("export", "csvstudy", prepare=_write_points, dataset={
+    "path": "../data/points.csv", "target": "label", "dev_size": 0.25, "test_size": 0.2,
+    "seed": 5, "scale": "minmax"}, study={"n_trials": 4, "seed": 2})
 
 
 def _best(directory):

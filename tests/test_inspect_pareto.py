@@ -3,27 +3,16 @@
 
 from __future__ import annotations
 
-import pytest
-from inspect_helpers import cli, run_study
+from inspect_helpers import cli, study_fixture
 from search_helpers import study
 
 import nnexp
 from nnexp.config import load_run_config
 from nnexp.export.studies import show_study
 
-
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("pareto"), "front", objective=[
-        {"metric": "dev_accuracy", "direction": "maximize"},
-        {"metric": "n_params", "direction": "minimize"}], study={"n_trials": 6, "seed": 4})
-
-
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("pareto", "front", objective=[
+    {"metric": "dev_accuracy", "direction": "maximize"},
+    {"metric": "n_params", "direction": "minimize"}], study={"n_trials": 6, "seed": 4})
 
 
 def test_export_writes_the_pareto_front(here):

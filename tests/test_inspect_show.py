@@ -4,7 +4,7 @@ bad run ids and empty stores are exit 2 with a message."""
 from __future__ import annotations
 
 import pytest
-from inspect_helpers import cli, run_study
+from inspect_helpers import cli, study_fixture
 from search_helpers import client, runs, study
 
 from nnexp.export.compare import compare_runs
@@ -13,17 +13,7 @@ from nnexp.export.studies import list_studies, show_study
 COMMANDS = ("studies", "show", "trials", "export", "compare")
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("show"), "tiny",
-                     study={"n_trials": 5, "seed": 1, "pruner": "none"})
-
-
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("show", "tiny", study={"n_trials": 5, "seed": 1, "pruner": "none"})
 
 
 def test_studies_lists_the_study_with_experiment_counts_best_and_last_activity(here):

@@ -9,22 +9,12 @@ import sys
 
 import pandas as pd
 import pytest
-from inspect_helpers import MIXED_OUTCOMES, cli, run_study
+from inspect_helpers import MIXED_OUTCOMES, cli, study_fixture
 from search_helpers import runs, study
 
 import nnexp
 
-
-@pytest.fixture(scope="module")
-def made(tmp_path_factory):
-    return run_study(tmp_path_factory.mktemp("trials"), "mixed", **MIXED_OUTCOMES)
-
-
-@pytest.fixture()
-def here(made, monkeypatch):
-    monkeypatch.chdir(made)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return made
+made = study_fixture("trials", "mixed", **MIXED_OUTCOMES)
 
 
 def test_dataframe_has_one_row_per_trial_with_params_values_and_mlflow_metrics(here):

@@ -8,7 +8,15 @@ import os
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from search_helpers import client, runs, study, tracking_uri, write_experiment
+from search_helpers import (
+    client,
+    diverging,
+    pruned_second,
+    runs,
+    study,
+    tracking_uri,
+    write_experiment,
+)
 
 from nnexp.cli import main
 
@@ -87,14 +95,7 @@ def test_resume_adds_trials_without_duplicating_runs(workdir):
 
 
 def test_diverging_learning_rate_is_a_diverged_trial_and_the_study_completes(workdir):
-    exp = write_experiment(
-        workdir, name="boom",
-        search_space={"parameters": {
-            "learning_rate": {"type": "categorical", "choices": [0.01, 1.0e6]},
-            "optimizer": "gd", "hidden_layers": [8], "activation": "linear"}},
-        dataset={"name": "regression", "n_samples": 200, "dev_size": 0.25, "test_size": 0.2,
-                 "scale": "none"},
-        study={"n_trials": 2, "seed": 0, "sampler": "grid"})
+    exp = write_experiment(workdir, name="boom", **diverging("linear"))
     result = search(str(exp))
     assert result.exit_code == 0, result.output
     trials = study(workdir, "boom").trials
@@ -110,16 +111,7 @@ def test_diverging_learning_rate_is_a_diverged_trial_and_the_study_completes(wor
 
 
 def test_pruned_trials_are_marked_with_their_epoch(workdir):
-    exp = write_experiment(
-        workdir, name="prune",
-        search_space={"parameters": {
-            "learning_rate": {"type": "float", "low": 1.0e-7, "high": 0.05, "log": True},
-            "hidden_layers": [16]}},
-        train={"epochs": 8, "batch_size": 32, "optimizer": "adam", "init": "random",
-               "init_scale": 0.01},
-        baselines=[{"learning_rate": 0.05}, {"learning_rate": 1.0e-7}],
-        study={"n_trials": 2, "seed": 0, "pruner": "median",
-               "pruner_options": {"n_startup_trials": 1, "n_warmup_steps": 1}})
+    exp = write_experiment(workdir, name="prune", **pruned_second([16], n_trials=2))
     assert search(str(exp)).exit_code == 0
     slow = study(workdir, "prune").trials[1]
     assert slow.state.name == "PRUNED"

@@ -4,7 +4,7 @@ each trial run, the ``nnexp.signal`` tag with its evidence, and ``tracking.signa
 from __future__ import annotations
 
 import pytest
-from search_helpers import client, runs, write_experiment
+from search_helpers import client, diverging, runs, write_experiment
 
 from nnexp.config import ConfigError, load_experiment
 from nnexp.search.runner import SearchOptions, run_search
@@ -37,14 +37,7 @@ def test_zero_initialised_relu_net_is_a_dead_layer_with_its_signals_per_sampled_
 
 
 def test_diverged_trial_is_tagged_with_its_epoch_and_a_healthy_one_is_not(workdir):
-    exp = write_experiment(
-        workdir, name="boom",
-        search_space={"parameters": {
-            "learning_rate": {"type": "categorical", "choices": [0.01, 1.0e6]},
-            "optimizer": "gd", "hidden_layers": [8], "activation": "relu"}},
-        dataset={"name": "regression", "n_samples": 200, "dev_size": 0.25, "test_size": 0.2,
-                 "scale": "none"},
-        study={"n_trials": 2, "seed": 0, "sampler": "grid"})
+    exp = write_experiment(workdir, name="boom", **diverging("relu"))
     run_search(exp, SearchOptions(quiet=True))
     by_state = {r.data.tags["nnexp.state"]: r for r in runs(workdir, "boom", child=True)}
     bad = by_state["diverged"]

@@ -6,28 +6,20 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from cluster_helpers import environment, free_port  # noqa: F401 - free_port for the ui tests
 from search_helpers import write_experiment
 
-ROOT = Path(__file__).resolve().parents[1]
 STUDY = "uistudy"
 
 
-def env() -> dict[str, str]:
-    """This checkout first on the path, no tracking URI from the caller's environment."""
-    out = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    out["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [out.get("PYTHONPATH")])])
-    return out
-
-
 def nnexp(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nnexp.cli", *args], cwd=cwd, env=env(),
+    return subprocess.run([sys.executable, "-m", "nnexp.cli", *args], cwd=cwd, env=environment(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -48,18 +40,12 @@ def run_pruned_study(directory: Path) -> None:
     assert "1 complete" in done.stdout and "pruned" in done.stdout, done.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class UiProcess:
     """``nnexp ui ARGS`` as a subprocess; ``url()`` waits for the printed URL."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nnexp.cli", "ui", *args], cwd=cwd, env=env(),
+            [sys.executable, "-m", "nnexp.cli", "ui", *args], cwd=cwd, env=environment(),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
