@@ -3,21 +3,7 @@ already recorded is lost or changed."""
 
 from __future__ import annotations
 
-from click.testing import CliRunner
-from search_helpers import runs, study, write_experiment
-
-from nnexp.cli import main
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
-def assert_user_error(result, *needles: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
+from search_helpers import assert_user_error, invoke, runs, study, write_experiment
 
 
 def test_missing_experiment_file(workdir):

@@ -173,10 +173,9 @@ def _task(ctx, n_trials: int | None, deadline: float | None, index: int, first_n
 
     from nnexp.search.runner import run_worker
     from nnexp.search.storage import open_storage
-    from nnexp.tracking.store import HTTP_DEFAULTS
+    from nnexp.tracking.store import apply_http_defaults
 
-    for key, value in HTTP_DEFAULTS.items():  # quiet_mlflow (run_worker) does the rest
-        os.environ.setdefault(key, value)
+    apply_http_defaults()  # quiet_mlflow (run_worker) does the rest
     threads = get_worker().state.nthreads
     ctx = replace(ctx, blas_threads=max(1, threads // max(1, min(threads, per_worker))))
     stop = Event(stop_name)

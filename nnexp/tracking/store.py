@@ -147,6 +147,19 @@ def _environment(values: dict[str, str]):
                 os.environ[key] = value
 
 
+def apply_http_defaults() -> set[str]:
+    """Set ``HTTP_DEFAULTS`` in the environment where the user has not set them, record them
+    in ``SET_BY_NNEXP`` (processes started from this one inherit both), and return the names
+    nnexp set, now or in a process this one was started from."""
+    ours = set(filter(None, os.environ.get(SET_BY_NNEXP, "").split(",")))
+    for key, value in HTTP_DEFAULTS.items():
+        if key not in os.environ:
+            os.environ[key] = value
+            ours.add(key)
+    os.environ[SET_BY_NNEXP] = ",".join(sorted(ours))
+    return ours
+
+
 def connect(uri: str):
     """Open (creating if needed) the tracking store at ``uri`` and return an ``MlflowClient``.
 
@@ -172,15 +185,9 @@ def connect(uri: str):
     if url_scheme(uri) in ("http", "https"):
         # the first call: one quick try, unless the user chose the timeouts (values nnexp set
         # itself, by an earlier connect in this process, are not the user's)
-        ours = set(filter(None, os.environ.get(SET_BY_NNEXP, "").split(",")))
+        ours = apply_http_defaults()
         first_call = {k: v for k, v in (("MLFLOW_HTTP_REQUEST_TIMEOUT", str(CONNECT_TIMEOUT)),
-                                        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"))
-                      if k not in os.environ or k in ours}
-        for key, value in HTTP_DEFAULTS.items():
-            if key not in os.environ:
-                os.environ[key] = value
-                ours.add(key)
-        os.environ[SET_BY_NNEXP] = ",".join(sorted(ours))
+                                        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")) if k in ours}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
