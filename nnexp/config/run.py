@@ -30,6 +30,9 @@ from nnexp.core.config import TrainConfig
 
 FIELDS = ("name", "description", "dataset", "train", "objective", "tracking", "source")
 REQUIRED = ("dataset", "train")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's safe dumper where PyYAML has it (a run file per trial: ~10x faster), the same
+YAML either way."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def run_file(name: str, dataset_spec: DatasetSpec, train: dict[str, Any],
 def run_file_text(content: dict[str, Any], header: str | None = None) -> str:
     """``content`` (see ``run_file``) as block-style YAML, after ``header`` as ``#`` comment
     lines if given."""
-    text = yaml.safe_dump(content, sort_keys=False, default_flow_style=None)
+    text = yaml.dump(content, Dumper=_DUMPER, sort_keys=False, default_flow_style=None)
     if header:
         text = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + text
     return text

@@ -44,7 +44,9 @@ def _journal_backend(path: str):
 
     A trial appends ~30 records (one per epoch report); Optuna's backend fsyncs each (~1.5 ms
     here, ~0.17 ms without). Appends still take the file lock and are flushed to the OS, so a
-    crashed or killed process loses nothing; only a power cut can lose the last records.
+    crashed or killed process loses nothing; only a power cut can lose the last records. The
+    lock is ``JournalFlock`` (``fcntl.flock`` on ``<journal>.flock``) instead of Optuna's
+    symlink lock, whose symlink, rename and unlink cost ~0.25 ms per append here (~4 ms a trial).
 
     A full disk: an append that fails (ENOSPC, EDQUOT, EIO) is cut off again under the lock, so
     the journal never keeps half a record. The first time, the spare file
@@ -94,9 +96,36 @@ def _journal_backend(path: str):
                 _cut(self._file_path, size)
                 raise
 
-    backend = JournalFile(path)
+    backend = JournalFile(path, lock_obj=JournalFlock(path))
     _make_reserve(path)
     return backend
+
+
+class JournalFlock:
+    """The inter-process lock every nnexp process takes to write the journal ``journal``:
+    ``fcntl.flock`` on ``<journal>.flock``. Two system calls per append, and released by the
+    kernel when its holder dies (even killed), so no stale lock is ever left behind or broken
+    by force. The file is opened once per process (a forked child opens its own: a lock belongs
+    to an open file, which a fork would share). Only nnexp's appends take it (``acquire`` and
+    ``release``, as Optuna's lock objects)."""
+
+    def __init__(self, journal: str | Path) -> None:
+        self.path = f"{journal}.flock"
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        if self._fd is None or self._pid != os.getpid():
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        import fcntl
+
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def _reserve_path(journal: str | Path) -> Path:
@@ -180,12 +209,10 @@ def repair_journal(path: str | Path) -> str | None:
     import shutil
     import time
 
-    from optuna.storages.journal import JournalFileSymlinkLock
-
     path = Path(path)
     if not path.exists() or torn_tail(path) is None:
         return None
-    lock = JournalFileSymlinkLock(str(path))
+    lock = JournalFlock(path)
     try:
         lock.acquire()
     except OSError as err:
