@@ -10,7 +10,10 @@ counted as overhead, not training). The fixed cost of trial k is the time from t
 its training to the start of the next trial's training, minus its training: everything
 Optuna, MLflow and nnexp do around it. Reported: the median and mean over 11 trials around
 trial 10, 100 and 1000 (or the last trials), beside the same loop on Optuna's in-memory
-storage with a trivial objective (Optuna's own floor).
+storage with a trivial objective (Optuna's own floor; it runs after nnexp's study in the same
+process, so with the TPE that ``nnexp.search.samplers.make_sampler`` gave SciPy's
+``log_ndtr``). Also reported: the CPU time the MLflow writer thread spent per trial (mean
+over the study), which the trial loop shares through the GIL.
 
     python bench/flat.py                  # 1000 trials (a few minutes)
     python bench/flat.py --n-trials 200   # quicker
@@ -61,6 +64,7 @@ def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
     """Per-trial fixed cost (seconds) of trials 0..n-2 in one nnexp study, and run facts."""
     import nnexp.search.objective as objective
     from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.tracking.writer import Writer
 
     starts: list[float] = []
     trained: list[float] = []
@@ -85,12 +89,23 @@ def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
         finally:
             trained.append(time.perf_counter() - t0 - spent[0])
 
+    writer_cpu = [0.0]
+    perform = Writer._perform
+
+    def timed_perform(self, job, args, kwargs):
+        t0 = time.thread_time()
+        try:
+            return perform(self, job, args, kwargs)
+        finally:
+            writer_cpu[0] += time.thread_time() - t0
+
     workdir = Path(tempfile.mkdtemp(prefix="nnexp-flat-"))
     path = workdir / "experiments" / "flat.yaml"
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(EXPERIMENT, sort_keys=False))
     cwd, stderr = os.getcwd(), sys.stderr
     objective.train = train
+    Writer._perform = timed_perform
     os.chdir(workdir)
     sys.stderr = io.StringIO()  # the progress lines (one per trial)
     try:
@@ -101,11 +116,13 @@ def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
         lines = sys.stderr.getvalue().splitlines()
         sys.stderr = stderr
         objective.train = core_train
+        Writer._perform = perform
         os.chdir(cwd)
         shutil.rmtree(workdir, ignore_errors=True)
     costs = [b - a - t for a, b, t in zip(starts, starts[1:], trained)]
     facts = {"counts": result.counts, "wall": wall, "progress_lines": len(lines),
-             "training": sum(trained), "exit_code": result.exit_code}
+             "training": sum(trained), "exit_code": result.exit_code,
+             "writer_cpu_ms": writer_cpu[0] * 1000 / max(1, len(trained))}
     return costs, facts
 
 
@@ -162,7 +179,8 @@ def print_rows(data: dict) -> list[tuple[str, str, str, str]]:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(data["counts"].items()))
     print(f"flat study: {n} trials ({counts}), exit {data['exit_code']}, wall "
           f"{data['wall']:.1f} s, training {data['training']:.1f} s, "
-          f"{data['progress_lines']} progress lines")
+          f"{data['progress_lines']} progress lines; MLflow writer thread "
+          f"{data['writer_cpu_ms']:.1f} ms CPU per trial")
     rows = []
     print(f"{'where':<11} {'nnexp median ms':>16} {'nnexp mean ms':>14} "
           f"{'optuna in-memory ms':>20}  target <= {TARGET_MS:.0f} ms")
