@@ -394,6 +394,13 @@ def readme_section(runs: list[dict], flat: dict | None, help_s: float, flat_rows
         for label, med, mean, floor in flat_rows:
             verdict = "met" if float(med) <= TARGET_MS else "missed"
             lines.append(f"| {label} | {med} ({mean}) | {floor} | {verdict} |")
+        lines += ["", f"The table counts the trial loop only. The MLflow writer thread lags "
+                  f"behind trials that barely train: after the last trial's training the "
+                  f"command still took {flat['after_last']:.1f} s (the queued writes, then "
+                  f"the summary), and the whole invocation took "
+                  f"{flat['wall'] * 1000 / flat['n']:.1f} ms per trial ({flat['wall']:.1f} s "
+                  f"for {flat['n']} trials of {flat['training'] * 1000 / flat['n']:.1f} ms "
+                  "training each)."]
     lines += ["", f"`nnexp --help`: {help_s:.2f} s (best of 5).", ""] + NOTES
     return "\n".join(lines) + "\n"
 
