@@ -424,6 +424,18 @@ NOTES = [
     "exactly the installed numpy, pandas and mlflow).",
     "- Pruned trials record `train_seconds` (their training before pruning).",
     "",
+    "What remains of the one-off cost, and why the target is missed (`python -X importtime "
+    "-m nnexp.cli search experiments/quickstart.yaml --quiet` and a cProfile of the same "
+    "command): opening the tracking store is ~2.3 s, of which importing `mlflow` is ~0.9 s "
+    "and MLflow's SQLAlchemy store module ~0.7 s more (its table classes, and alembic to "
+    "check the schema), all in the main process before the first trial; the summary waits "
+    "~0.9 s for the five plots (the parallel-coordinate and slice plots need a tight bounding "
+    "box for their colorbars, a second full draw of ~0.2-0.3 s each; matplotlib's constrained "
+    "layout fails on Optuna's colorbar axes) and ~0.3 s for the model registration. "
+    "Overlapping the MLflow import with the first trials needs another process, not a "
+    "thread (the GIL, above): a tracking process that owns every MLflow call of a search, "
+    "which nnexp does not have.",
+    "",
     "Per trial: the progress line is updated from the trial that just finished (not by "
     "reading every trial), the best value (or Pareto front) that decides whether a model is "
     "kept is held in memory (re-read every 50 trials), the median pruner reads the completed "
