@@ -122,3 +122,39 @@ def test_a_database_outage_is_ridden_out_or_stops_with_one_message(tmp_path, pg_
         assert os.path.exists(tmp_path / "mlruns" / "mlflow.db")
     finally:
         proxy.stop()
+
+
+def test_a_long_outage_stops_two_workers_with_one_message(tmp_path, pg_database):
+    """``--jobs 2``: both workers lose the database; the invocation exits 2 with one message
+    within the bound, and the next one finds both trials in flight and fails them."""
+    proxy = Proxy().start()
+    storage = url(pg_database, proxy.port)
+    load = _loader(url(pg_database))
+    exp = write_experiment(tmp_path, name="out2", train=SLOW_TRAIN, study={
+        "n_trials": 6, "seed": 0, "pruner": "none", "outage_seconds": 8, "storage": storage})
+    try:
+        proc = start(tmp_path, "search", str(exp), "--quiet", "--jobs", "2")
+        in_flight = wait_running(tmp_path, "out2", count=2, load=load)
+        wait_runs(tmp_path, "out2", [t.number for t in in_flight])
+        proxy.stop()
+        output, error, took = exit_2_with_one_error(
+            proc, time.monotonic(), "outage longer than the bound, 2 workers", timeout=120)
+        assert "did not answer for 8 s" in error, output
+        assert took < 40, took
+        children = {r.data.tags["nnexp.trial_number"]: r for r in runs(tmp_path, "out2",
+                                                                      child=True)}
+        assert {children[str(t.number)].info.status for t in in_flight} == {"FAILED"}
+        parent = next(iter(runs(tmp_path, "out2", role="parent")))
+        assert parent.info.status == "FAILED" and parent.data.tags["nnexp.exit_code"] == "2"
+    finally:
+        proxy.stop()
+    proxy.start()
+    try:
+        again = nnexp(tmp_path, "search", str(exp), "--quiet", "--n-trials", "1")
+        assert again.returncode == 0, again.stdout + again.stderr
+        trials, _ = assert_nothing_running(tmp_path, "out2", load=load)
+        for t in in_flight:
+            assert trials[t.number].state.name == "FAIL"
+            assert "did not answer" in trials[t.number].user_attrs["reason"]
+    finally:
+        proxy.stop()
