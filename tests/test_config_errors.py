@@ -78,6 +78,11 @@ CASES = [
      "exp.yaml", ["study.sampler_options.seed", "study.seed"]),
     ("percentile needs percentile", EXPERIMENT + "study: {pruner: percentile}\n", SPACE,
      "exp.yaml", ["study.pruner_options.percentile", "needs this option"]),
+    ("pruner comparison unknown", EXPERIMENT + "study: {pruner_options: {compare: best}}\n",
+     SPACE, "exp.yaml", ["study.pruner_options.compare", "'best'", "best_so_far, at_step"]),
+    ("comparison without median", EXPERIMENT + "study: {pruner: successive_halving, "
+     "pruner_options: {compare: at_step}}\n", SPACE, "exp.yaml",
+     ["study.pruner_options.compare", "unknown option", "min_resource"]),
     ("missing space file", EXPERIMENT.replace("space.yaml", "nope.yaml"), SPACE, "exp.yaml",
      ["search_space", "not found", "nope.yaml"]),
     ("missing dataset", "search_space: spaces/space.yaml\n", SPACE, "exp.yaml",

@@ -12,6 +12,7 @@ from search_helpers import study, write_experiment
 from nnexp.config import check_name, check_seed, load_experiment, pruner_options
 from nnexp.config.study import DEFAULT_TRIALS, STARTUP_TRIALS
 from nnexp.core.config import TrainConfig
+from nnexp.search.cached_pruner import best_so_far
 from nnexp.search.samplers import make_pruner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,14 +48,15 @@ def test_study_defaults_are_resolved(tmp_path):
     path = write_experiment(tmp_path, study={}, train={"epochs": 40})
     settings = load_experiment(path).study
     assert settings.n_trials == DEFAULT_TRIALS and settings.pruner == "median"
-    assert settings.pruner_options == {"n_warmup_steps": 4, "n_startup_trials": 2}
+    assert settings.pruner_options == {"n_warmup_steps": 4, "n_startup_trials": 2,
+                                       "compare": "best_so_far"}
     timed = load_experiment(write_experiment(tmp_path, study={"timeout": 60})).study
     assert timed.n_trials is None
     given = load_experiment(write_experiment(
         tmp_path, study={"pruner": "percentile",
                          "pruner_options": {"percentile": 25.0, "n_warmup_steps": 2}})).study
     assert given.pruner_options == {"percentile": 25.0, "n_warmup_steps": 2,
-                                    "n_startup_trials": 2}
+                                    "n_startup_trials": 2, "compare": "best_so_far"}
 
 
 def test_budget_command_line_values_win_and_a_timeout_alone_lifts_the_default(tmp_path):
@@ -73,11 +75,13 @@ def test_budget_command_line_values_win_and_a_timeout_alone_lifts_the_default(tm
 
 
 def test_pruner_options_warm_up():
-    assert pruner_options("median", {}, TrainConfig.epochs) == {"n_warmup_steps": 5,
-                                                                "n_startup_trials": 2}
-    assert pruner_options("median", {}, 3) == {"n_warmup_steps": 1, "n_startup_trials": 2}
-    assert pruner_options("percentile", {"n_startup_trials": 5}, 100) == {
-        "n_warmup_steps": 10, "n_startup_trials": 5}  # given options win
+    assert pruner_options("median", {}, TrainConfig.epochs) == {
+        "n_warmup_steps": 5, "n_startup_trials": 2, "compare": "best_so_far"}
+    assert pruner_options("median", {}, 3) == {"n_warmup_steps": 1, "n_startup_trials": 2,
+                                               "compare": "best_so_far"}
+    assert pruner_options("percentile", {"n_startup_trials": 5, "compare": "at_step"},
+                          100) == {"n_warmup_steps": 10, "n_startup_trials": 5,
+                                   "compare": "at_step"}  # given options win
     assert pruner_options("hyperband", {}, 100) == {}
 
 
@@ -95,8 +99,49 @@ def test_successive_halving_first_rung_is_the_warm_up():
 
 
 def test_median_pruning_judges_from_the_third_trial():
-    pruner = make_pruner("median", pruner_options("median", {}, 60))
+    pruner = make_pruner("median", pruner_options("median", {}, 60)).inner
     assert pruner._n_startup_trials == STARTUP_TRIALS == 2 and pruner._n_warmup_steps == 6
+
+
+def plateau_study(pruner):
+    """A maximised study with three completed trials whose noisy dev accuracy plateaus at 0.92
+    after peaks of 0.93-0.95, and a running trial on the same plateau (best 0.93)."""
+    import optuna
+    from optuna.trial import create_trial
+
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    for peak in (0.94, 0.93, 0.95):
+        study.add_trial(create_trial(value=0.92, intermediate_values={
+            1: 0.90, 2: peak, 3: 0.92}))
+    trial = study.ask()
+    for step, value in ((1, 0.90), (2, 0.93), (3, 0.921)):
+        trial.report(value, step)
+    return study, study._storage.get_trial(trial._trial_id)
+
+
+def test_median_pruning_compares_best_with_best_by_default():
+    """Optuna's rule sets the running trial's best (0.93) against the completed trials' values
+    at the step (median 0.92): kept. nnexp's default sets it against their bests so far
+    (median 0.94): pruned. ``compare: at_step`` gives Optuna's rule back."""
+    options = {**pruner_options("median", {}, 3), "n_startup_trials": 1}
+    assert options["compare"] == "best_so_far"
+    nnexp_rule = make_pruner("median", options)
+    optuna_rule = make_pruner("median", {**options, "compare": "at_step"})
+    study, trial = plateau_study(nnexp_rule)
+    assert nnexp_rule.prune(study, trial)
+    assert not optuna_rule.prune(study, trial)
+
+
+def test_best_so_far_is_the_running_best_in_the_study_direction():
+    from optuna.trial import create_trial
+
+    trial = create_trial(value=0.5, intermediate_values={3: 0.4, 1: 0.5, 2: float("nan"),
+                                                         4: 0.6})
+    assert best_so_far(trial, maximize=True).intermediate_values == {1: 0.5, 2: 0.5, 3: 0.5,
+                                                                     4: 0.6}
+    assert best_so_far(trial, maximize=False).intermediate_values == {1: 0.5, 2: 0.5, 3: 0.4,
+                                                                      4: 0.4}
+    assert trial.intermediate_values[3] == 0.4  # the study's own trial is left as it is
 
 
 def test_check_seed_and_check_name():

@@ -59,6 +59,20 @@ SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
 WARMUP_PRUNERS = ("median", "percentile")
 """Pruners that wait ``n_warmup_steps`` epochs before judging a trial."""
 
+COMPARE = ("best_so_far", "at_step")
+"""Values of ``compare``, the option nnexp adds to median and percentile pruning: a trial's
+best value so far is compared with the completed trials' best values up to the same step
+(``best_so_far``, nnexp's default) or with their values at that step (``at_step``, Optuna's
+rule). On a noisy per-epoch metric (dev accuracy on a few hundred examples) Optuna's rule
+favours the trial judged: the best of its noisy epochs is set against single epochs of the
+others, so a trial on the median's plateau is rarely stopped (bench/pruning.py). Comparing
+best with best is fair to both sides; for curves that only improve the two rules agree."""
+
+ADDED_PRUNER_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    name: {"compare": COMPARE} for name in WARMUP_PRUNERS}
+"""Options nnexp adds to an Optuna pruner (pruner: option: allowed values); they are checked
+here and applied by ``nnexp.search.samplers.make_pruner``, never passed to Optuna."""
+
 STARTUP_TRIALS = 2
 """Trials that median and percentile pruning let finish before judging any (Optuna: 5, a
 quarter of a default 20-trial study left unjudged; bench/pruning.py)."""
@@ -80,8 +94,8 @@ class StudySettings(BaseModel):
     ``timeout`` (seconds) is set, else 20; ``pruner`` null means ``median`` for one objective
     and ``none`` for several (Optuna cannot prune multi-objective studies; naming another
     pruner then is an error). ``load_experiment`` resolves both, and adds the pruner's
-    defaults (warm-up, start-up trials, first rung) to ``pruner_options``. ``seed`` seeds the
-    sampler and the trial seeds; ``name`` defaults to the experiment's name.
+    defaults (warm-up, start-up trials, comparison, first rung) to ``pruner_options``.
+    ``seed`` seeds the sampler and the trial seeds; ``name`` defaults to the experiment's name.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -141,17 +155,22 @@ def pruner_class(name: str) -> type:
 def check_options(kind: str, name: str, options: dict[str, Any]) -> list[tuple[str, str]]:
     """Problems (option, message) with ``options`` for sampler or pruner ``name``, or [].
 
-    Names are checked against the class signature: unknown names (with did-you-mean), options
-    nnexp sets itself, options that need Python objects, and required options left out.
+    Names are checked against the class signature (and ``ADDED_PRUNER_OPTIONS``, whose values
+    are checked too): unknown names (with did-you-mean), options nnexp sets itself, options
+    that need Python objects, and required options left out.
     """
     cls = sampler_class(name) if kind == "sampler" else pruner_class(name)
     params = {p.name: p for p in inspect.signature(cls).parameters.values()
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-    settable = sorted(n for n, p in params.items()
-                      if n not in _SET_BY_NNEXP and not _needs_objects(p.annotation))
+    added = ADDED_PRUNER_OPTIONS.get(name, {}) if kind == "pruner" else {}
+    settable = sorted([*added, *(n for n, p in params.items()
+                                 if n not in _SET_BY_NNEXP and not _needs_objects(p.annotation))])
     problems = []
-    for option in options:
-        if option in _SET_BY_NNEXP and option in params:
+    for option, value in options.items():
+        if option in added:
+            if value not in added[option]:
+                problems.append((option, f"{value!r}: use one of {', '.join(added[option])}"))
+        elif option in _SET_BY_NNEXP and option in params:
             problems.append((option, f"cannot be set here: {_SET_BY_NNEXP[option]}"))
         elif option not in params:
             allowed = ", ".join(settable) or "none"
@@ -180,13 +199,15 @@ def pruner_options(name: str, options: dict[str, Any], epochs: int) -> dict[str,
     """The pruner's options with nnexp's defaults for those not given. Every pruner measured
     by ``bench/pruning.py`` waits for the warm-up (a tenth of ``epochs``) before it judges a
     trial: median and percentile through ``n_warmup_steps`` (and they judge from the third
-    trial on, ``n_startup_trials`` ``STARTUP_TRIALS``), successive halving through its first
-    rung, ``min_resource`` (Optuna's ``auto`` puts it at 1 % of the first complete trial's
-    epochs, often epoch 1, where accuracy says more about the learning rate than about the
+    trial on, ``n_startup_trials`` ``STARTUP_TRIALS``, comparing best values with best values,
+    ``compare: best_so_far``, see ``COMPARE``), successive halving through its first rung,
+    ``min_resource`` (Optuna's ``auto`` puts it at 1 % of the first complete trial's epochs,
+    often epoch 1, where accuracy says more about the learning rate than about the
     configuration)."""
     defaults: dict[str, Any] = {}
     if name in WARMUP_PRUNERS:
-        defaults = {"n_warmup_steps": warm_up(epochs), "n_startup_trials": STARTUP_TRIALS}
+        defaults = {"n_warmup_steps": warm_up(epochs), "n_startup_trials": STARTUP_TRIALS,
+                    "compare": COMPARE[0]}
     elif name == "successive_halving":
         defaults = {"min_resource": warm_up(epochs)}
     return {**defaults, **options}
@@ -252,7 +273,7 @@ def parse_study(raw: Any, objective: list[tuple[str, str]] | None, space: Any,
     return resolved
 
 
-__all__ = ["DEFAULT_TRIALS", "PRUNERS", "REQUIRES", "SAMPLERS", "SEED_HIGH",
-           "SINGLE_OBJECTIVE_SAMPLERS", "STARTUP_TRIALS", "StudySettings", "check_options",
-           "missing_requirement", "parse_study", "pruner_class", "pruner_options",
-           "sampler_class", "warm_up"]
+__all__ = ["ADDED_PRUNER_OPTIONS", "COMPARE", "DEFAULT_TRIALS", "PRUNERS", "REQUIRES",
+           "SAMPLERS", "SEED_HIGH", "SINGLE_OBJECTIVE_SAMPLERS", "STARTUP_TRIALS",
+           "StudySettings", "check_options", "missing_requirement", "parse_study",
+           "pruner_class", "pruner_options", "sampler_class", "warm_up"]

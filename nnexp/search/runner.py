@@ -33,7 +33,6 @@ from typing import Any
 from nnexp.errors import NnexpError, first_line, mask_url, warn
 from nnexp.outage import StoreOutage, retrying_storage
 from nnexp.search import doctor, workers
-from nnexp.search.cached_pruner import cached
 from nnexp.search.interrupt import STOP, Interrupt, terminate_as_interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.plotter import Plotter
@@ -173,7 +172,6 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         study_name=ctx.study_name, storage=study_storage(ctx.storage_url, exp.study),
         sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
         pruner=make_pruner(ctx.pruner, ctx.pruner_options))
-    study.pruner = cached(study.pruner)  # completed trials read once per trial, not per epoch
     if n_trials == 0:
         return
 
