@@ -154,15 +154,14 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
                callbacks: list | None = None, watch_parent: bool = False) -> None:
     """Run trials of the study in this process until ``n_trials`` are done or time is up.
     ``watch_parent``: a worker process, which stops when its main process is gone."""
-    import mlflow
     import optuna
     from threadpoolctl import threadpool_limits
 
-    from nnexp.tracking.store import quiet_mlflow
+    from nnexp.tracking.store import quiet_mlflow, use_tracking_uri
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     quiet_mlflow()
-    mlflow.set_tracking_uri(ctx.tracking_uri)
+    use_tracking_uri(ctx.tracking_uri)
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=ctx.tracking_uri)

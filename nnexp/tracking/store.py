@@ -47,6 +47,27 @@ def resolve_tracking_uri(cli_uri: str | None = None, configured: str | None = No
     return cli_uri or os.environ.get("MLFLOW_TRACKING_URI") or configured or default_tracking_uri()
 
 
+def use_tracking_uri(uri: str) -> None:
+    """Make ``uri`` MLflow's tracking and registry URI in this process without exporting it.
+
+    ``mlflow.set_tracking_uri`` also sets ``MLFLOW_TRACKING_URI`` (and the registry's
+    ``MLFLOW_REGISTRY_URI``) in the environment, where ``resolve_tracking_uri`` would then take
+    it for the user's choice: a second search in the same Python process (a notebook, or after
+    ``mlruns/`` was deleted) would write to the first one's store. The variables are put back
+    as they were; nnexp hands the URI to its worker processes itself.
+    """
+    import mlflow
+
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def artifact_root(uri: str) -> str | None:
     """Artifact location for new experiments: ``artifacts/`` beside a SQLite database, or None
     (the server's or store's own default) for other stores."""
@@ -177,7 +198,6 @@ def connect(uri: str):
         check_writable(uri, database.parent, "database")
         check_writable(uri, database.parent / "artifacts", "artifact")
     probe(uri)
-    import mlflow
     from mlflow import MlflowClient
 
     quiet_mlflow()
@@ -188,13 +208,15 @@ def connect(uri: str):
         ours = apply_http_defaults()
         first_call = {k: v for k, v in (("MLFLOW_HTTP_REQUEST_TIMEOUT", str(CONNECT_TIMEOUT)),
                                         ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")) if k in ours}
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    use_tracking_uri(uri)
     try:
         with _creation_lock(uri, database), _environment(first_call):
             if database is not None:
+                fresh = not database.exists()
                 seed_database(database)
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            if database is not None and fresh:
+                _drop_connections(client)
             client.search_experiments(max_results=1)
     except NnexpError:
         raise
@@ -209,6 +231,23 @@ def connect(uri: str):
                   f"{CONNECT_TIMEOUT} s"
         raise _unreachable(uri, why) from None
     return client
+
+
+def _drop_connections(client) -> None:
+    """Close the pooled connections of the MLflow stores behind ``client``. MLflow keeps one
+    store per URI for the life of the process: when a SQLite file it had open was deleted
+    (``rm -r mlruns`` between two searches in one notebook) and made anew, those connections
+    still point at the deleted file, and every write fails ("attempt to write a readonly
+    database"). Closed, they reopen the new file on next use. Does nothing where MLflow's
+    store does not expose its SQLAlchemy engine."""
+    stores = [getattr(getattr(client, "_tracking_client", None), "store", None)]
+    registry = getattr(client, "_get_registry_client", None)
+    if registry is not None:
+        stores.append(getattr(registry(), "store", None))
+    for store in stores:
+        engine = getattr(store, "engine", None)
+        if engine is not None:
+            engine.dispose()
 
 
 TEMPLATE_ENV = "NNEXP_MLFLOW_TEMPLATE"
