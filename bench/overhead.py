@@ -450,6 +450,19 @@ NOTES = [
     "the same trials, tested): before both, the same 1000-trial study measured 14.1, 14.8 and "
     "46.8 ms at trial 10, 100 and 1000 in the same quiet quarter hour.",
     "",
+    "Before the previous session's changes (commit f53b580, run side by side in the same quie"
+    't minutes, `PYTHONPATH` pointing at each tree): the same command took 9.6-10.2 s of wall'
+    ' time against 8.2-8.8 s after (two runs each, alternated), with ~6 s that was not traini'
+    'ng (the old code recorded `train_seconds` for complete trials only, so the pruned trials'
+    "' ~2 s of training is taken from the run after); the long study cost 15.2, 18.1 and 49.8"
+    ' ms per trial at trial 10, 100 and 1000 against 13.5, 20.8 and 48.0 ms after: the per-tr'
+    "ial changes remove reads that grow with the study, but at trial 1000 the cost is Optuna'"
+    's TPE sampling (a profile of trials 800-1000: its truncated-normal densities, computed e'
+    "lement by element in Python over every trial, are the largest part), which the sampler's"
+    ' settings, not the trial loop, would change. The in-memory column runs a different objec'
+    "tive (its trials prune differently), so it is Optuna's cost for a similar study, not the"
+    ' same one.',
+    "",
     "What remains: TPE's sampling still reads and models every finished trial in Python "
     "(~8 ms at trial 1000 alone, ~14 ms beside the writer), and MLflow's SQLite writes cost "
     "~21 ms of CPU per trial (create_run, one log_batch of ~25 params, ~19 tags and the "
