@@ -173,10 +173,12 @@ def test_a_dask_worker_killed_mid_trial(workdir, postgres_url, dask_cluster):
     assert 6 <= len(trials) <= 7, sorted(trials)
     assert trials[number].state.name == "FAIL"
     assert trials[number].user_attrs["state"] == "interrupted"
-    # failed by the Dask path (naming the process) or by the orphan check that every worker
-    # runs between trials (same host, the pid is gone), whichever comes first
+    # failed by the Dask path (naming the process, host:pid:start) or by the orphan check
+    # that every worker runs between trials (same host, the pid is gone), whichever is first
     reason = trials[number].user_attrs["reason"]
-    assert f":{pid} died" in reason or reason == "worker process died (SIGKILL?)", reason
+    named = reason.startswith("the Dask worker process ") and reason.endswith(" died") \
+        and parse(reason.split()[4]).pid == pid
+    assert named or reason == "worker process died (SIGKILL?)", reason
     assert [t.state.name for t in trials.values()].count("COMPLETE") == len(trials) - 1
     check_shared_study(study, tracking_uri(workdir), "killed", expected=len(trials), parents=1)
 
