@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 
-from nnexp.search.storage import open_storage
+from nnexp.search.storage import journal_lock, open_storage
 
 
 def _holder(lock: Path) -> subprocess.Popen:
@@ -51,16 +51,12 @@ def test_an_append_waits_for_the_holder_and_a_killed_holder_frees_the_lock(workd
 
 def test_a_forked_child_does_not_share_its_parents_lock(workdir):
     storage = open_storage(None)
-    optuna.create_study(study_name="forked", storage=storage)  # the lock file is open now
-    lock = storage._backend._lock
-    lock.acquire()
-    try:
+    optuna.create_study(study_name="forked", storage=storage)
+    with journal_lock(workdir / "mlruns" / "optuna.journal"):
         pid = os.fork()
-        if pid == 0:  # the child: this must block (the parent holds the lock) until the alarm
+        if pid == 0:  # the child: this append must block (the parent holds the lock)
             signal.alarm(1)
-            lock.acquire()
-            os._exit(0)  # got a lock the parent holds: wrong
+            storage._backend.append_logs([])
+            os._exit(0)  # appended under a lock the parent holds: wrong
         _, status = os.waitpid(pid, 0)
-    finally:
-        lock.release()
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM

@@ -38,6 +38,16 @@ def _loader(storage_url):
     return load
 
 
+def _behind_proxy(tmp_path, pg_database, name: str, n_trials: int):
+    """A started ``Proxy`` to the database, a study loader that bypasses it, and an
+    experiment ``name`` whose Optuna storage goes through it (outage bound 8 s)."""
+    proxy = Proxy().start()
+    exp = write_experiment(tmp_path, name=name, train=SLOW_TRAIN, study={
+        "n_trials": n_trials, "seed": 0, "pruner": "none", "outage_seconds": 8,
+        "storage": url(pg_database, proxy.port)})
+    return proxy, _loader(url(pg_database)), exp
+
+
 def test_a_trial_with_a_stale_heartbeat_is_failed_and_retried(tmp_path, pg_database):
     storage = url(pg_database)
     load = _loader(storage)
@@ -75,11 +85,7 @@ def test_a_trial_with_a_stale_heartbeat_is_failed_and_retried(tmp_path, pg_datab
 
 
 def test_a_database_outage_is_ridden_out_or_stops_with_one_message(tmp_path, pg_database):
-    proxy = Proxy().start()
-    storage = url(pg_database, proxy.port)
-    load = _loader(url(pg_database))
-    exp = write_experiment(tmp_path, name="out", train=SLOW_TRAIN, study={
-        "n_trials": 3, "seed": 0, "pruner": "none", "outage_seconds": 8, "storage": storage})
+    proxy, load, exp = _behind_proxy(tmp_path, pg_database, "out", n_trials=3)
     try:
         # a 3 s outage mid-trial: retried with backoff, the study completes
         proc = start(tmp_path, "search", str(exp), "--quiet")
@@ -127,11 +133,7 @@ def test_a_database_outage_is_ridden_out_or_stops_with_one_message(tmp_path, pg_
 def test_a_long_outage_stops_two_workers_with_one_message(tmp_path, pg_database):
     """``--jobs 2``: both workers lose the database; the invocation exits 2 with one message
     within the bound, and the next one finds both trials in flight and fails them."""
-    proxy = Proxy().start()
-    storage = url(pg_database, proxy.port)
-    load = _loader(url(pg_database))
-    exp = write_experiment(tmp_path, name="out2", train=SLOW_TRAIN, study={
-        "n_trials": 6, "seed": 0, "pruner": "none", "outage_seconds": 8, "storage": storage})
+    proxy, load, exp = _behind_proxy(tmp_path, pg_database, "out2", n_trials=6)
     try:
         proc = start(tmp_path, "search", str(exp), "--quiet", "--jobs", "2")
         in_flight = wait_running(tmp_path, "out2", count=2, load=load)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from scipy.special import log_ndtr
+
 from nnexp.config.study import (
     ADDED_PRUNER_OPTIONS,
     PRUNERS,
@@ -58,18 +61,12 @@ def vectorise_tpe() -> bool:
     """
     from optuna.samplers._tpe import _truncnorm
 
-    current = getattr(_truncnorm, "_log_ndtr", None)
-    if current is None:
+    if not hasattr(_truncnorm, "_log_ndtr"):
         return False
-    if current is _log_ndtr:
-        return True
     _truncnorm._log_ndtr = _log_ndtr
     return True
 
 
-def _log_ndtr(a):
+def _log_ndtr(a) -> np.ndarray:
     """log Phi(a), elementwise: ``a`` array-like of any shape -> float64 array of that shape."""
-    import numpy as np
-    from scipy.special import log_ndtr
-
     return log_ndtr(np.asarray(a, dtype=np.float64))

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme, warn
+from nnexp.locking import file_lock
 
 DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
@@ -45,8 +46,8 @@ def _journal_backend(path: str):
     A trial appends ~30 records (one per epoch report); Optuna's backend fsyncs each (~1.5 ms
     here, ~0.17 ms without). Appends still take the file lock and are flushed to the OS, so a
     crashed or killed process loses nothing; only a power cut can lose the last records. The
-    lock is ``JournalFlock`` (``fcntl.flock`` on ``<journal>.flock``) instead of Optuna's
-    symlink lock, whose symlink, rename and unlink cost ~0.25 ms per append here (~4 ms a trial).
+    lock is ``journal_lock`` (an ``fcntl.flock``) instead of Optuna's symlink lock, whose
+    symlink, rename and unlink cost ~0.25 ms per append here (~4 ms a trial).
 
     A full disk: an append that fails (ENOSPC, EDQUOT, EIO) is cut off again under the lock, so
     the journal never keeps half a record. The first time, the spare file
@@ -68,11 +69,7 @@ def _journal_backend(path: str):
                 raise self.full  # the disk filled up: no new trial, the study stops
             data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs)
                     + "\n").encode("utf-8")
-            try:
-                self._lock.acquire()
-            except OSError as err:
-                raise journal_write_error(self._file_path, err) from None
-            try:
+            with journal_lock(self._file_path):
                 try:
                     self._append(data)
                 except OSError as err:
@@ -84,8 +81,6 @@ def _journal_backend(path: str):
                         self._append(data)
                     except OSError:
                         raise error from None
-            finally:
-                self._lock.release()
 
         def _append(self, data: bytes) -> None:
             size = os.path.getsize(self._file_path)
@@ -96,36 +91,20 @@ def _journal_backend(path: str):
                 _cut(self._file_path, size)
                 raise
 
-    backend = JournalFile(path, lock_obj=JournalFlock(path))
+    backend = JournalFile(path)
     _make_reserve(path)
     return backend
 
 
-class JournalFlock:
-    """The inter-process lock every nnexp process takes to write the journal ``journal``:
-    ``fcntl.flock`` on ``<journal>.flock``. Two system calls per append, and released by the
-    kernel when its holder dies (even killed), so no stale lock is ever left behind or broken
-    by force. The file is opened once per process (a forked child opens its own: a lock belongs
-    to an open file, which a fork would share). Only nnexp's appends take it (``acquire`` and
-    ``release``, as Optuna's lock objects)."""
+def journal_lock(path: str | Path):
+    """The inter-process lock every nnexp process holds to write the journal at ``path``:
+    ``nnexp.locking.file_lock`` on ``<journal>.flock`` (~10 us an append; released by the
+    kernel when its holder dies, even killed, so no stale lock is left behind or broken by
+    force). It waits as long as another process holds it, polling every millisecond."""
+    import math
 
-    def __init__(self, journal: str | Path) -> None:
-        self.path = f"{journal}.flock"
-        self._fd: int | None = None
-        self._pid = 0
-
-    def acquire(self) -> bool:
-        import fcntl
-
-        if self._fd is None or self._pid != os.getpid():
-            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), os.getpid()
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        return True
-
-    def release(self) -> None:
-        import fcntl
-
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+    return file_lock(Path(f"{path}.flock"), f"the Optuna journal {str(path)!r}",
+                     timeout=math.inf, poll=0.001)
 
 
 def _reserve_path(journal: str | Path) -> Path:
@@ -212,12 +191,7 @@ def repair_journal(path: str | Path) -> str | None:
     path = Path(path)
     if not path.exists() or torn_tail(path) is None:
         return None
-    lock = JournalFlock(path)
-    try:
-        lock.acquire()
-    except OSError as err:
-        raise journal_write_error(path, err) from None
-    try:
+    with journal_lock(path):
         keep = torn_tail(path)  # again, under the lock
         if keep is None:
             return None
@@ -232,8 +206,6 @@ def repair_journal(path: str | Path) -> str | None:
                 f"the Optuna journal {str(path)!r} ends with a torn record, and it could not be "
                 f"repaired: {err.strerror or err}. Free space on the disk holding "
                 f"{str(path.resolve().parent)!r}, then re-run the same command.") from None
-    finally:
-        lock.release()
     return (f"the Optuna journal {str(path)!r} ended with a torn record ({size - keep} bytes "
             f"from an interrupted write); it was cut off and the original kept as "
             f"{str(backup)!r}")
