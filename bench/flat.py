@@ -1,21 +1,23 @@
 """Per-trial fixed cost along one long study: does it stay flat at trial 10, 100 and 1000?
 
-Runs ``run_search`` (``--jobs 1``, progress display on, written to a buffer) in a fresh
+Runs ``run_search`` (``--jobs 1``: one worker process, as the command runs it) in a fresh
 temporary folder on the embedded journal (``mlruns/optuna.journal``) and MLflow's SQLite
 store, with a study of near-zero training: the quickstart's search space (depth, width,
 learning rate, init), TPE + median pruner, 3 full-batch epochs on 100 rows of the planar
-flower, no models logged. For every trial it records when the core's ``train()`` started and
-how long it trained (its epoch callbacks, which report to Optuna and ask the pruner, are
-counted as overhead, not training). The fixed cost of trial k is the time from the start of
-its training to the start of the next trial's training, minus its training: everything
-Optuna, MLflow and nnexp do around it. Reported: the median and mean over 11 trials around
-trial 10, 100 and 1000 (or the last trials), beside the same loop on Optuna's in-memory
-storage with a trivial objective (Optuna's own floor; it runs after nnexp's study in the same
-process, so with the TPE that ``nnexp.search.samplers.make_sampler`` gave SciPy's
-``log_ndtr``). Also reported: the CPU time the MLflow writer thread spent per trial (mean
-over the study), which the trial loop shares through the GIL; the time from the last trial's
-training to the end of the command (the writer lags behind trials that barely train, so its
-queue is drained there, before the summary); and the invocation's wall time per trial.
+flower, no models logged. In the worker, for every trial, it records when the core's
+``train()`` started and how long it trained (``time_worker_training``; its epoch callbacks,
+which report to Optuna and ask the pruner, are counted as overhead, not training). The fixed
+cost of trial k is the time from the start of its training to the start of the next trial's
+training, minus its training: everything Optuna and nnexp do around it in the worker,
+including handing its MLflow writes to the main process. Reported: the median and mean over
+11 trials around trial 10, 100 and 1000 (or the last trials), beside the same loop on
+Optuna's in-memory storage with a trivial objective (Optuna's own floor; it runs after
+nnexp's study in the same process, so with the TPE that
+``nnexp.search.samplers.make_sampler`` gave SciPy's ``log_ndtr``). Also reported: the CPU
+time the main process's MLflow writer spent per trial (mean over the study; it performs every
+trial's writes, in another process than the trials); the time from the last trial's training
+to the end of the command (the writer lags behind trials that barely train, so its queue is
+drained there, before the summary); and the invocation's wall time per trial.
 
     python bench/flat.py                  # 1000 trials (a few minutes)
     python bench/flat.py --n-trials 200   # quicker
@@ -62,14 +64,18 @@ def windows(n: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
-    """Per-trial fixed cost (seconds) of trials 0..n-2 in one nnexp study, and run facts."""
-    import nnexp.search.objective as objective
-    from nnexp.search.runner import SearchOptions, run_search
-    from nnexp.tracking.writer import Writer
+TIMES_ENV = "NNEXP_BENCH_TRIAL_TIMES"
+"""The file a worker process appends "start trained" lines to (set for the study only)."""
 
-    starts: list[float] = []
-    trained: list[float] = []
+
+def time_worker_training(path: str) -> None:
+    """In a study's worker process: time the core's ``train()`` minus its epoch callbacks (which
+    report to Optuna and ask the pruner, so they are overhead) and append, per trial, its start
+    (``time.perf_counter``, one clock for every process of the machine) and its training to
+    ``path``. Installed at import in a worker: multiprocessing's spawn imports the parent's
+    main module there (this file, or ``overhead.py``, which imports it)."""
+    import nnexp.search.objective as objective
+
     core_train = objective.train
 
     def train(*args, callbacks=(), **kwargs):
@@ -85,11 +91,23 @@ def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
             return call
 
         t0 = time.perf_counter()
-        starts.append(t0)
         try:
             return core_train(*args, callbacks=[timed(cb) for cb in callbacks], **kwargs)
         finally:
-            trained.append(time.perf_counter() - t0 - spent[0])
+            with open(path, "a") as out:
+                out.write(f"{t0!r} {time.perf_counter() - t0 - spent[0]!r}\n")
+
+    objective.train = train
+
+
+if os.environ.get(TIMES_ENV) and __name__ != "__main__":
+    time_worker_training(os.environ[TIMES_ENV])
+
+
+def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
+    """Per-trial fixed cost (seconds) of trials 0..n-2 in one nnexp study, and run facts."""
+    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.tracking.writer import Writer
 
     writer_cpu = [0.0]
     perform = Writer._perform
@@ -106,7 +124,8 @@ def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(EXPERIMENT, sort_keys=False))
     cwd, stderr = os.getcwd(), sys.stderr
-    objective.train = train
+    times = workdir / "trial-times.txt"
+    os.environ[TIMES_ENV] = str(times)
     Writer._perform = timed_perform
     os.chdir(workdir)
     sys.stderr = io.StringIO()  # the progress lines (one per trial)
@@ -116,14 +135,17 @@ def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
         done = time.perf_counter()
         wall = done - t0
     finally:
-        lines = sys.stderr.getvalue().splitlines()
         sys.stderr = stderr
-        objective.train = core_train
+        os.environ.pop(TIMES_ENV, None)
         Writer._perform = perform
         os.chdir(cwd)
+        lines = [line.split() for line in times.read_text().splitlines()] \
+            if times.is_file() else []
         shutil.rmtree(workdir, ignore_errors=True)
+    starts = [float(a) for a, _ in lines]
+    trained = [float(b) for _, b in lines]
     costs = [b - a - t for a, b, t in zip(starts, starts[1:], trained)]
-    facts = {"counts": result.counts, "wall": wall, "progress_lines": len(lines),
+    facts = {"counts": result.counts, "wall": wall,
              "training": sum(trained), "exit_code": result.exit_code,
              "writer_cpu_ms": writer_cpu[0] * 1000 / max(1, len(trained)),
              # after the last trial's training: its epilogue, the MLflow writes still queued
@@ -185,7 +207,7 @@ def print_rows(data: dict) -> list[tuple[str, str, str, str]]:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(data["counts"].items()))
     print(f"flat study: {n} trials ({counts}), exit {data['exit_code']}, wall "
           f"{data['wall']:.1f} s, training {data['training']:.1f} s, "
-          f"{data['progress_lines']} progress lines; MLflow writer thread "
+          f"main process's MLflow writer "
           f"{data['writer_cpu_ms']:.1f} ms CPU per trial; after the last trial's training "
           f"{data['after_last']:.1f} s (queued MLflow writes, summary); all in "
           f"{data['wall'] * 1000 / n:.1f} ms per trial (wall / trials)")

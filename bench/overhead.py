@@ -52,6 +52,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+if __name__ == "__mp_main__":  # a study's worker process: time its training (bench/flat.py)
+    sys.path.insert(0, str(REPO / "bench"))
+    import flat  # noqa: F401
 TARGET_SHARE, TARGET_MS = 5.0, 20.0
 ONE_OFF_SECONDS, ONE_OFF_SHARE = 3.0, 0.10
 
@@ -163,6 +166,38 @@ def journal_append_what_if(directory: Path, n: int = 200) -> tuple[float, float]
     return totals[0] / n * 1000, totals[1] / n * 1000
 
 
+def in_process_workers():
+    """A stand-in for ``nnexp.search.pool.LocalWorkers`` whose one worker runs in this
+    process (so its calls can be timed), through the same relay to the same receiver and
+    writer, once the store is open: the command overlaps the two, this breakdown does not."""
+    from nnexp.search.pool import LocalWorkers
+
+    class InProcessWorkers(LocalWorkers):
+        def __init__(self, ctx, shares, timeout) -> None:
+            super().__init__(ctx, shares[:1], timeout)
+            self._work = (ctx, shares[0], timeout)
+            self.processes = []
+
+        def start(self) -> None:
+            if not self._started:
+                self._started = True
+                self._interrupt.__enter__()
+
+        def wait(self, study, progress) -> None:
+            from nnexp.search.runner import run_worker
+            from nnexp.tracking.relay import Relay
+
+            ctx, n_trials, timeout = self._work
+            relay = Relay(self._ends[0], self._lost)
+            try:
+                run_worker(ctx, n_trials, timeout, 0, relay=relay)
+            finally:
+                relay.close()
+            self._close_writes(None)
+
+    return InProcessWorkers
+
+
 def instrument(clock: Clock, marks: dict[str, float]) -> None:
     """Put timers around everything a study invocation does (imports must be done)."""
     import mlflow.pyfunc
@@ -178,6 +213,7 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
     import nnexp.search.objective as objective
     import nnexp.search.runner as runner
     import nnexp.tracking.models as models
+    import nnexp.tracking.relay as relay
     import nnexp.tracking.runs as runs
     import nnexp.tracking.store as store
     import nnexp.tracking.summary as summary
@@ -246,6 +282,8 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
                         ("create_experiment", "mlflow experiment lookup / create")):
         clock.wrap(MlflowClient, name, label)
     clock.wrap(mlflow.pyfunc, "log_model", "mlflow pyfunc.log_model + registration")
+    runner.LocalWorkers = in_process_workers()
+    clock.wrap(relay.Relay, "run_op", "nnexp relay to the main process (pickle + pipe)")
     clock.wrap(runs.RunLogger, "params", "nnexp RunLogger buffering (params/tags/metrics)")
     clock.wrap(runs.RunLogger, "tags", "nnexp RunLogger buffering (params/tags/metrics)")
     clock.wrap(runs.RunLogger, "metrics", "nnexp RunLogger buffering (params/tags/metrics)")

@@ -12,7 +12,7 @@ from search_helpers import runs, study
 
 from nnexp.search import workers
 
-SLOW_TRAIN = {"epochs": 2000, "batch_size": 16, "optimizer": "adam"}  # seconds per trial
+SLOW_TRAIN = {"epochs": 6000, "batch_size": 16, "optimizer": "adam"}  # seconds per trial
 
 
 def env() -> dict[str, str]:
@@ -96,7 +96,11 @@ def wait_runs(directory, experiment, numbers, timeout=60) -> None:
     kill lands in a trial that both stores know)."""
     deadline = time.monotonic() + timeout
     want = {str(n) for n in numbers}
+    database = directory / "mlruns" / "mlflow.db"
     while time.monotonic() < deadline:
+        if not database.exists():  # the workers train while nnexp creates it: MLflow's client
+            time.sleep(0.1)  # would create it too, racing with nnexp (never done by nnexp's
+            continue  # own commands, which refuse a missing store)
         try:
             found = runs(directory, experiment, child=True)
         except Exception:  # noqa: BLE001 - the store is being created

@@ -34,13 +34,17 @@ def test_helper_draws_the_plots(tmp_path):
     plotter = Plotter(url)
     try:
         assert plotter.draw("s", out, ["dev_accuracy"])
+        # asked again (the summary, after the runner asked when its workers ended): the
+        # first request stands, nothing is drawn twice or elsewhere
+        assert plotter.draw("s", tmp_path / "elsewhere", None)
         written = plotter.result()
     finally:
         plotter.close()
     assert {p.name for p in written} >= {"optimization_history.png", "slice.png",
                                          "intermediate_values.png"}
     assert all(p.parent == out and p.stat().st_size > 1000 for p in written)
-    assert not plotter.draw("s", out, None)  # one request per helper
+    assert not (tmp_path / "elsewhere").exists()
+    assert not plotter.directory.exists()  # its own folder is removed by close
 
 
 def test_helper_failure_is_reported_for_a_fallback(tmp_path):

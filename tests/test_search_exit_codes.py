@@ -215,7 +215,7 @@ def test_failed_artifact_uploads_never_leave_a_run_running(workdir):
 
 def test_ctrl_c_with_two_jobs_exits_130_and_leaves_nothing_running(tmp_path):
     exp = write_experiment(tmp_path, name="slow2",
-                           train={"epochs": 2000, "batch_size": 16, "optimizer": "adam"},
+                           train={"epochs": 6000, "batch_size": 16, "optimizer": "adam"},
                            study={"n_trials": 20, "seed": 0})
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     proc = subprocess.Popen([sys.executable, "-m", "nnexp.cli", "search", str(exp), "--quiet",

@@ -15,7 +15,7 @@ from search_helpers import runs, study, write_experiment
 def test_ctrl_c_records_the_running_trial_and_the_next_run_resumes(tmp_path):
     exp = write_experiment(
         tmp_path, name="slow",
-        train={"epochs": 400, "batch_size": 16, "optimizer": "adam"},
+        train={"epochs": 3000, "batch_size": 16, "optimizer": "adam"},
         study={"n_trials": 50, "seed": 0, "pruner": "none"})
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     command = [sys.executable, "-m", "nnexp.cli", "search", str(exp), "--quiet"]

@@ -19,6 +19,7 @@ from fault_helpers import (
     start,
     wait_running,
     wait_runs,
+    worker_pid,
 )
 from pg_helpers import Proxy, throwaway_database, url
 from search_helpers import runs, write_experiment
@@ -57,12 +58,14 @@ def test_a_trial_with_a_stale_heartbeat_is_failed_and_retried(tmp_path, pg_datab
     stopped = start(tmp_path, "search", str(exp), "--quiet")
     original = wait_running(tmp_path, "hb", load=load)[0]
     wait_runs(tmp_path, "hb", [original.number])
-    stopped.send_signal(signal.SIGSTOP)  # alive, but no more heartbeats
+    worker = worker_pid(original)  # the trial's worker process, which sends the heartbeats
+    os.kill(worker, signal.SIGSTOP)  # alive, but no more heartbeats
     try:
         time.sleep(4.5)  # grace period: 3 heartbeats
         done = nnexp(tmp_path, "search", str(exp), "--quiet")
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
+        os.kill(worker, signal.SIGKILL)
         stopped.kill()
         stopped.communicate(timeout=30)
     trials = load(tmp_path, "hb").trials

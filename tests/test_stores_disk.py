@@ -99,3 +99,20 @@ def test_mlruns_filling_up_during_the_study_ends_cleanly(workdir):
                     if t.state.name == "RUNNING"]
     finally:
         _umount(mlruns)
+
+
+def test_a_tracking_file_that_is_not_a_database_is_refused_before_any_trial(workdir):
+    # the workers start while MLflow opens a local store, so what MLflow would refuse later is
+    # checked first, without it (nnexp.tracking.store.preflight)
+    exp = write_experiment(workdir, study={"n_trials": 2, "seed": 0})
+    (workdir / "mlruns").mkdir()
+    (workdir / "mlruns" / "mlflow.db").write_bytes(b"not a database " * 100)
+    done = nnexp(workdir, "search", str(exp), "--quiet")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("Error:") == 1, done.stderr
+    assert "cannot open the MLflow tracking store 'sqlite:///" in done.stderr
+    assert "mlflow.db: file is not a database" in done.stderr
+    with pytest.raises(KeyError):  # nothing was written in Optuna's storage
+        study(workdir, "tiny")
+    assert (workdir / "mlruns" / "mlflow.db").read_bytes() == b"not a database " * 100

@@ -2,7 +2,8 @@
 
 Each command lives in its own module and imports heavy libraries (numpy, optuna, mlflow,
 pandas) inside the command function, so ``nnexp --help`` and ``--version`` answer at once.
-Every ``NnexpError`` becomes a one-paragraph message on stderr and exit code 2, no traceback.
+Every ``NnexpError`` becomes a one-paragraph message on stderr and exit code 2, no traceback;
+an interruption that reaches here, exit code 130.
 """
 
 from __future__ import annotations
@@ -24,12 +25,29 @@ class _Group(click.Group):
         except NnexpError as err:
             click.echo(f"Error: {err}", err=True)
             sys.exit(err.exit_code)
+        except KeyboardInterrupt:  # one that got past a command's own handling (a second Ctrl-C)
+            click.echo("interrupted", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nnexp")
 def main() -> None:
     """nnexp: hyperparameter studies for NumPy L-layer networks (Optuna + MLflow)."""
+
+
+def run() -> None:
+    """The ``nnexp`` program: ``main``, then an exit that does not wait for the garbage
+    collector. At exit Python collects every object still alive; after a search (MLflow,
+    SQLAlchemy, pandas, Optuna loaded) that took 0.7-0.9 s, measured, with nothing to free
+    that the operating system does not take back anyway. ``gc.freeze`` moves them out of its
+    reach first (files and databases are closed by their owners before this)."""
+    import gc
+
+    try:
+        main()
+    finally:
+        gc.freeze()
 
 
 def _register() -> None:

@@ -1,5 +1,5 @@
 """``python -m nnexp.cli``: the same as the ``nnexp`` command."""
 
-from nnexp.cli import main
+from nnexp.cli import run
 
-main()
+run()

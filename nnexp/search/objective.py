@@ -5,10 +5,11 @@ metrics to the trial's MLflow run. Outcomes are typed and recorded on both sides
 attribute ``state`` and MLflow tag ``nnexp.state``): complete, pruned (with the epoch),
 diverged (NaN/inf cost, with the epoch), failed (with the exception message) and interrupted
 (Ctrl-C, SIGTERM, the invocation's main process gone). Each trial records its worker
-(``host:pid:start``, ``nnexp.search.workers``) and its invocation (the parent run id, user
-attribute ``invocation``), so a dead worker's trial can be told apart and this invocation's
-trials counted. A retry of a trial whose worker died (``study.retries``) tags its run
-``nnexp.retry_of`` (the original trial number) and ``nnexp.retry_of_run`` (its run). A store
+(``host:pid:start``, ``nnexp.search.workers``) and its invocation (its random id, user
+attribute ``invocation``, also the parent run's tag ``nnexp.invocation_key``), so a dead
+worker's trial can be told apart and this invocation's trials counted. A retry of a trial
+whose worker died (``study.retries``) tags its run ``nnexp.retry_of`` (the original trial
+number) and ``nnexp.retry_of_run`` (its run). A store
 that stops answering for longer than ``study.outage_seconds`` fails the trial and stops the
 worker (``StoreOutage``). Diverged and failed trials are Optuna FAIL trials; the study goes
 on. An objective that is NaN or infinite although training did not diverge (r2 on a constant
@@ -57,9 +58,9 @@ class StudyContext:
     study_name: str
     storage_url: str | None
     tracking_uri: str
-    mlflow_experiment_id: str
+    mlflow_experiment_id: str | None  # None in a local worker: its main process knows it
     mlflow_experiment_name: str
-    parent_run_id: str
+    parent_run_id: str | None  # likewise
     sampler: str
     pruner: str
     pruner_options: dict[str, Any]
@@ -67,6 +68,7 @@ class StudyContext:
     blas_threads: int
     git_commit: str | None
     invocation: int = 1
+    key: str = ""  # the invocation's random id (``nnexp.search.invocations``)
 
 
 def objective_value(metric: str, final: dict[str, float]) -> float:
@@ -136,7 +138,7 @@ class Objective:
             trial.set_user_attr("reason", self.interrupt.reason)
             raise KeyboardInterrupt
         trial.set_user_attr("worker", self.worker)
-        trial.set_user_attr("invocation", ctx.parent_run_id)
+        trial.set_user_attr("invocation", ctx.key)
         params = exp.space.suggest(trial)
         try:
             config = exp.train_config(params, trial.number, ctx.study_seed)
@@ -226,16 +228,17 @@ class Objective:
         original = trial.study._storage.get_trial_system_attrs(trial._trial_id) \
             .get("failed_trial")  # Optuna 5's Trial has no system_attrs
         if original is not None:  # a retry of a trial whose worker died
-            from nnexp.tracking.summary import trial_run_id
-
             tags["retry_of"] = original
-            try:
-                run_id = trial_run_id(self.client, ctx.mlflow_experiment_id, trial.study,
-                                      original)
-            except Exception:  # noqa: BLE001 - only a link; the trial number is recorded
-                run_id = None
-            if run_id:
-                tags["retry_of_run"] = run_id
+            if self.client is not None:  # else the main process adds it (``relay``)
+                from nnexp.tracking.summary import trial_run_id
+
+                try:
+                    run_id = trial_run_id(self.client, ctx.mlflow_experiment_id, trial.study,
+                                          original)
+                except Exception:  # noqa: BLE001 - only a link; the trial number is recorded
+                    run_id = None
+                if run_id:
+                    tags["retry_of_run"] = run_id
         out = {TAG_PREFIX + k: v for k, v in tags.items()}
         out["mlflow.source.git.commit"] = ctx.git_commit or ""
         return out

@@ -5,9 +5,13 @@ scikit-learn) takes about as long as drawing the five plots, and both come after
 trial. A thread cannot hide them: the trials hold the GIL (importing in a thread beside a
 training run slowed both by 2-4x when measured). So ``Plotter`` starts a small process when
 the trials start: it imports the plotting stack on another core while the trials run and
-waits. At the end, ``draw`` hands it the storage, the study and a folder; it loads the study,
-draws the plots into the folder (``nnexp.tracking.summary._plots``) while the main process
-writes the trials table and registers the model, and ``result`` collects the files.
+waits. Once the trials are over, ``draw`` hands it the storage, the study and a folder (the
+runner asks as soon as its workers have ended, while the main process is still performing
+their MLflow writes; the summary asks otherwise); it loads the study, draws the plots into the
+folder (``nnexp.tracking.summary._plots``) while the main process writes the trials table and
+registers the model, and ``result`` collects the files. It runs at a lower priority (nice
+10): on a busy machine the main process's work comes first. ``directory`` is a folder of its
+own for the plots, removed by ``close``.
 
 Anything that goes wrong with the helper (it could not start, died, timed out, answered
 nonsense, or drawing failed there) makes ``result`` return None: the summary then draws the
@@ -19,8 +23,12 @@ answered, when its input closes (its main process ended or died) or when ``close
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 WAIT_SECONDS = 300.0
@@ -34,6 +42,8 @@ class Plotter:
         self.storage_url = storage_url
         self.failure: str | None = None
         self._requested = False
+        self._lock = threading.Lock()
+        self.directory = Path(tempfile.mkdtemp(prefix="nnexp-plots-"))
         try:
             self._process: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-m", "nnexp.search.plotter"], stdin=subprocess.PIPE,
@@ -43,19 +53,24 @@ class Plotter:
             self._process = None
 
     def draw(self, study_name: str, directory: Path, metrics: list[str] | None) -> bool:
-        """Ask for the plots of ``study_name`` in ``directory``; False if the helper is gone."""
-        process = self._process
-        if process is None or process.poll() is not None or self._requested:
-            return False
-        request = {"storage": self.storage_url, "study": study_name,
-                   "directory": str(directory), "metrics": metrics}
-        try:
-            process.stdin.write(json.dumps(request) + "\n")
-            process.stdin.flush()
-        except OSError:
-            return False
-        self._requested = True
-        return True
+        """Ask for the plots of ``study_name`` in ``directory``; False if the helper is gone.
+        Asked once: a later call (the summary's, after the runner asked as soon as the
+        workers ended) is answered by the first request, whose files ``result`` gives."""
+        with self._lock:
+            if self._requested:
+                return True
+            process = self._process
+            if process is None or process.poll() is not None:
+                return False
+            request = {"storage": self.storage_url, "study": study_name,
+                       "directory": str(directory), "metrics": metrics}
+            try:
+                process.stdin.write(json.dumps(request) + "\n")
+                process.stdin.flush()
+            except OSError:
+                return False
+            self._requested = True
+            return True
 
     def result(self, timeout: float = WAIT_SECONDS) -> list[Path] | None:
         """The files the helper wrote (after ``draw``), or None if it could not draw them
@@ -89,12 +104,14 @@ class Plotter:
         if process is not None and process.poll() is None:
             process.kill()
             process.communicate()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _serve() -> None:
     """The helper: import, wait for one request on stdin, draw, answer one JSON line."""
     import warnings
 
+    os.nice(10)  # the main process's work is the critical path; this one can wait
     import matplotlib
 
     matplotlib.use("Agg")

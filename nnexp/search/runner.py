@@ -1,9 +1,16 @@
 """``nnexp search``: create or resume an Optuna study, run its trials in one or more worker
 processes, and record the study in MLflow (a parent run per invocation, a child per trial).
 
+The workers (``--jobs N``, 1 included: ``nnexp.search.pool``) train; the main process performs
+their MLflow writes (``nnexp.tracking.relay``), shows the progress and summarises. When both
+stores are files of this machine, the workers start while the main process is still opening
+MLflow's store (importing MLflow alone takes ~1.5 s); the invocation's number, which seeds
+the samplers, is claimed in the Optuna study (``nnexp.search.invocations``). Dask tasks
+(``--dask``) write to MLflow themselves.
+
 Resuming: the same study name in the same storage continues the study; ``n_trials`` more
-trials are added. Ctrl-C or SIGTERM stops cleanly (with ``--jobs N`` the main process forwards
-it to its workers, which stop after their current epoch): the running trial is recorded as
+trials are added. Ctrl-C or SIGTERM stops cleanly (the main process forwards it to its
+workers, which stop after their current epoch): the running trial is recorded as
 interrupted (Optuna FAIL, MLflow KILLED), the parent run is summarised and closed, and the
 next invocation resumes. What a killed process (SIGKILL) left open is closed by the next
 invocation before it starts (``nnexp.search.doctor``): the parent run records its process
@@ -20,22 +27,21 @@ pruned at least one trial, or had nothing to do; 1 when every trial it ran faile
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
 import subprocess
-import time
 from collections import Counter
-from dataclasses import dataclass, field
+from contextlib import closing, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line, mask_url, warn
 from nnexp.outage import StoreOutage, retrying_storage
-from nnexp.search import doctor, workers
-from nnexp.search.interrupt import STOP, Interrupt, terminate_as_interrupt
+from nnexp.search import doctor, invocations, workers
+from nnexp.search.interrupt import Interrupt, terminate_as_interrupt
 from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.plotter import Plotter
+from nnexp.search.pool import LocalWorkers
 from nnexp.search.progress import Progress
 from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import (
@@ -151,20 +157,26 @@ def study_storage(url: str | None, settings):
 
 
 def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, index: int,
-               callbacks: list | None = None, watch_parent: bool = False) -> None:
+               callbacks: list | None = None, watch_parent: bool = False,
+               relay=None) -> None:
     """Run trials of the study in this process until ``n_trials`` are done or time is up.
-    ``watch_parent``: a worker process, which stops when its main process is gone."""
+    ``watch_parent``: a worker process, which stops when its main process is gone.
+    ``relay``: a ``nnexp.tracking.relay.Relay`` to the main process, which performs this
+    worker's MLflow writes (a local worker: it never imports MLflow); None: written from here
+    (a Dask task)."""
     import optuna
     from threadpoolctl import threadpool_limits
 
-    from nnexp.tracking.store import quiet_mlflow, use_tracking_uri
-
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    quiet_mlflow()
-    use_tracking_uri(ctx.tracking_uri)
-    from mlflow import MlflowClient
+    client = None
+    if relay is None:
+        from nnexp.tracking.store import quiet_mlflow, use_tracking_uri
 
-    client = MlflowClient(tracking_uri=ctx.tracking_uri)
+        quiet_mlflow()
+        use_tracking_uri(ctx.tracking_uri)
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=ctx.tracking_uri)
     exp = ctx.experiment
     seed = sampler_seed(ctx.study_seed, ctx.invocation, index)
     study = optuna.load_study(
@@ -175,11 +187,12 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
         return
 
     def orphans(s, t=None) -> None:  # trials whose worker died meanwhile (stale heartbeats)
-        if doctor.examine_trials(s, fix=True):
+        if doctor.examine_trials(s, fix=True) and client is not None:
             doctor.examine_runs(s, client, [ctx.mlflow_experiment_id], fix=True)
 
-    with writing(outage_seconds=exp.study.outage_seconds, uri=ctx.tracking_uri) as writer, \
-            threadpool_limits(limits=ctx.blas_threads), \
+    sink = nullcontext(relay) if relay is not None else \
+        writing(outage_seconds=exp.study.outage_seconds, uri=ctx.tracking_uri)
+    with sink as writer, threadpool_limits(limits=ctx.blas_threads), \
             Interrupt(watch_parent=watch_parent) as interrupt:  # an interruption wins
         rdb = bool(ctx.storage_url) and not ctx.storage_url.startswith("journal:")
         try:
@@ -197,17 +210,6 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
             if failure is not None:
                 raise failure from None
             raise
-
-
-def _worker_entry(ctx: StudyContext, n_trials: int | None, timeout: float | None,
-                  index: int, errors) -> None:
-    try:
-        run_worker(ctx, n_trials, timeout, index, watch_parent=True)
-    except KeyboardInterrupt:
-        pass  # the objective has recorded the interrupted trial; the parent summarises
-    except NnexpError as err:  # one message, said by the main process
-        errors.put((type(err).__name__, getattr(err, "store", None), str(err)))
-        raise SystemExit(2) from None
 
 
 def _check_options(options: SearchOptions, jobs: int) -> None:
@@ -261,7 +263,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
 
     from nnexp.config import load_experiment
     from nnexp.data import prepare
-    from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
+    from nnexp.tracking.store import preflight, resolve_tracking_uri, sqlite_path
 
     exp = load_experiment(experiment_path)
     _check_options(options, exp.study.jobs)
@@ -271,16 +273,26 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     seed = options.seed if options.seed is not None else settings.seed
     jobs = options.jobs or settings.jobs
     storage_url = resolve_storage_url(options.storage, settings.storage)
+    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
     if options.dask:  # checked before anything is written; --jobs default: its threads
         from nnexp.search.dask_workers import check_cluster
 
-        cluster = check_cluster(options.dask, storage_url, resolve_tracking_uri(
-            options.tracking_uri, exp.tracking.uri))
+        cluster = check_cluster(options.dask, storage_url, uri)
         jobs = options.jobs or cluster.threads
     pruner_name, pruning = settings.pruner, settings.pruner_options
     storage = study_storage(storage_url, settings)
-    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
-    client = connect(uri)  # both stores reached before anything is written in either
+    # both stores are checked before anything is written in either. When both are files of
+    # this machine (the embedded journal, SQLite), MLflow's is checked without MLflow (a
+    # folder, a file) and the workers start while MLflow opens it. A database or a server (or
+    # Dask tasks, which write to it themselves) is opened first, and what dead processes left
+    # open there is closed before any new trial starts (with MLflow's record at hand).
+    early = not options.dask and sqlite_path(uri) is not None and \
+        (storage_url is None or storage_url.startswith("journal:"))
+    client = None
+    if early:
+        preflight(uri)
+    else:
+        client = _connect(uri)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         existing = optuna.load_study(study_name=study_name, storage=storage)
@@ -315,53 +327,94 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         for point in exp.baselines:
             study.enqueue_trial(point, skip_if_exists=True)
     n_trials, timeout = settings.budget(options.n_trials, options.timeout)
-
+    key = invocations.new_key()
+    invocation = invocations.claim(study, key)
+    commit = git_commit(Path(exp.path).resolve())
     mlflow_name = exp.tracking.experiment_name or exp.name
-    experiment_id = ensure_experiment(client, mlflow_name, uri)
+    ctx = StudyContext(exp, splits, study_name, storage_url, uri, None, mlflow_name, None,
+                       settings.sampler, pruner_name, pruning, seed,
+                       workers.blas_threads(jobs), commit, invocation, key)
+    progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
+    plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
+    metrics = [m for m, _ in exp.objective]
+    pool = LocalWorkers(ctx, _shares(n_trials, jobs), timeout, on_end=lambda: plotter.draw(
+        study_name, plotter.directory, metrics)) if not options.dask else None
+    restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended
+    try:
+        with closing(plotter), pool or nullcontext():
+            if early:  # a Ctrl-C meanwhile is seen by pool.wait, once the parent run exists
+                pool.start()
+                client = _connect(uri)
+            parent, experiment_id = _open_parent(
+                client, uri, study, ctx, resumed, {
+                    "sampler": settings.sampler, "pruner": pruner_name, "study_seed": seed,
+                    **{f"pruner.{k}": v for k, v in pruning.items()},
+                    "n_trials": n_trials, "timeout": timeout, "jobs": jobs,
+                    "objective": [f"{m}:{d}" for m, d in exp.objective],
+                    "dataset": exp.dataset.describe()})
+            ctx = replace(ctx, mlflow_experiment_id=experiment_id, parent_run_id=parent.run_id)
+            if resumed and not options.quiet:
+                progress.remember(study.get_trials(deepcopy=False))  # the best so far
+            result = _run(options, ctx, n_trials, jobs, timeout, study, progress, first_number,
+                          pool, client, parent, exp, splits, plotter, resumed)
+    finally:
+        restore()
+    return result
+
+
+def _connect(uri: str):
+    from nnexp.tracking.store import connect
+
+    return connect(uri)
+
+
+def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
+                 params: dict[str, Any]):
+    """The MLflow side of an invocation's start: its experiment, what a dead process left
+    open (closed) and its parent run (named ``<study> #<invocation>``). Returns (parent
+    ``RunLogger``, experiment id)."""
+    from nnexp.tracking.store import ensure_experiment
+
+    experiment_id = ensure_experiment(client, ctx.mlflow_experiment_name, uri)
     fixed = [p for p in doctor.examine(study, client, [experiment_id], fix=True) if p.fixed] \
         if resumed else []
     if fixed:
         notice(f"closed {len(fixed)} record(s) left open by a process that died: "
                + "; ".join(p.what for p in fixed[:3]) + ("; ..." if len(fixed) > 3 else ""))
-    orphans = sum(1 for p in fixed if p.what.startswith("trial "))
-    invocation = _invocation_number(client, experiment_id, study_name)
-    commit = git_commit(Path(exp.path).resolve())
-    parent = RunLogger.start(client, experiment_id, f"{study_name} #{invocation}", {
-        TAG_PREFIX + "study": study_name, TAG_PREFIX + "role": "parent",
+    exp, storage_url = ctx.experiment, ctx.storage_url
+    parent = RunLogger.start(client, experiment_id, f"{ctx.study_name} #{ctx.invocation}", {
+        TAG_PREFIX + "study": ctx.study_name, TAG_PREFIX + "role": "parent",
         **workers.current().tags(TAG_PREFIX),
-        TAG_PREFIX + "invocation": invocation, TAG_PREFIX + "resumed": resumed,
+        TAG_PREFIX + "invocation": ctx.invocation, TAG_PREFIX + "invocation_key": ctx.key,
+        TAG_PREFIX + "resumed": resumed,
         TAG_PREFIX + "storage": mask_url(storage_url) if storage_url
         else "embedded journal (mlruns/optuna.journal)",
-        TAG_PREFIX + "dataset": splits.name,
-        TAG_PREFIX + "dataset_fingerprint": splits.fingerprint,
+        TAG_PREFIX + "dataset": ctx.splits.name,
+        TAG_PREFIX + "dataset_fingerprint": ctx.splits.fingerprint,
         TAG_PREFIX + "experiment_file": str(exp.path),
-        **({TAG_PREFIX + "git_commit": commit} if commit else {})})
-    parent.params({"sampler": settings.sampler, "pruner": pruner_name, "study_seed": seed,
-                   **{f"pruner.{k}": v for k, v in pruning.items()},
-                   "n_trials": n_trials, "timeout": timeout, "jobs": jobs,
-                   "objective": [f"{m}:{d}" for m, d in exp.objective],
-                   "dataset": exp.dataset.describe(), "orphans_failed": orphans})
+        **({TAG_PREFIX + "git_commit": ctx.git_commit} if ctx.git_commit else {})})
+    parent.params({**params, "orphans_failed": sum(1 for p in fixed
+                                                   if p.what.startswith("trial "))})
     parent.flush()
-    invocation = _unique_name(client, experiment_id, study_name, invocation, parent)
-    ctx = StudyContext(exp, splits, study_name, storage_url, uri, experiment_id, mlflow_name,
-                       parent.run_id, settings.sampler, pruner_name, pruning, seed,
-                       max(1, workers.available_cpus() // jobs), commit, invocation)
-    progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
-    plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
-    if resumed and not options.quiet:
-        progress.remember(study.get_trials(deepcopy=False))  # the best so far
+    return parent, experiment_id
+
+
+def _run(options: SearchOptions, ctx: StudyContext, n_trials: int | None, jobs: int,
+         timeout: float | None, study, progress: Progress, first_number: int, pool, client,
+         parent: RunLogger, exp, splits, plotter, resumed: bool) -> SearchResult:
+    """Wait for the trials (local workers, or Dask tasks started here), then summarise the
+    invocation into its parent run, which always ends (see ``_finish``)."""
     interrupted, failed, fatal = False, True, None
-    restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended
     try:
-        if options.dask:  # issue 9: the workers are tasks on an existing Dask cluster
+        if pool is None:  # issue 9: the workers are tasks on an existing Dask cluster
             from nnexp.search.dask_workers import run_dask
 
             run_dask(options.dask, ctx, n_trials, jobs, timeout, study, progress, first_number)
-        elif jobs == 1:
-            run_worker(ctx, n_trials, timeout, 0,
-                       callbacks=[lambda s, t: progress.update([t])])  # the trial just done
         else:
-            _run_processes(ctx, _shares(n_trials, jobs), timeout, study, progress)
+            pool.start()  # unless it started before the tracking store was opened
+            pool.attach(client, ctx.mlflow_experiment_id, parent.run_id,
+                        exp.study.outage_seconds, ctx.tracking_uri)
+            pool.wait(study, progress)
         failed = False
     except KeyboardInterrupt:
         interrupted, failed = True, False
@@ -369,28 +422,27 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         fatal = err
         raise
     finally:  # whatever failed above or fails here, the parent run is ended
-        try:
-            info, code, failure = _finish(study, parent, client, experiment_id,
-                                          [m for m, _ in exp.objective], splits, progress,
-                                          first_number, interrupted, failed, fatal, plotter)
-        finally:
-            plotter.close()
-            restore()
+        info, code, failure = _finish(study, parent, client, ctx.mlflow_experiment_id,
+                                      [m for m, _ in exp.objective], splits, progress,
+                                      first_number, interrupted, failed, fatal, plotter,
+                                      ctx.key)
     best = info["best"]
     if len(exp.directions) == 1:
         complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
         best = sorted(complete, key=lambda t: t.values[0],
                       reverse=exp.directions[0] == "maximize")[:5]
-    return SearchResult(study_name, mask_url(storage_url or "embedded"), mask_url(uri),
+    uri, storage_url = ctx.tracking_uri, ctx.storage_url
+    return SearchResult(ctx.study_name, mask_url(storage_url or "embedded"), mask_url(uri),
                         parent.run_id, resumed, interrupted, info["new_trials"], info["counts"],
                         best, exp.directions, [m for m, _ in exp.objective], info["model_uri"],
                         code, failure, info["warnings"], info["model_new"], info["model_trial"],
-                        predict_command(study_name, uri) if info["model_uri"] else None)
+                        predict_command(ctx.study_name, uri) if info["model_uri"] else None)
 
 
 def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[str], splits,
             progress: Progress, first_number: int, interrupted: bool, failed: bool,
-            fatal: StoreOutage | None = None, plotter=None) -> tuple[dict, int, str | None]:
+            fatal: StoreOutage | None = None, plotter=None, key: str | None = None
+            ) -> tuple[dict, int, str | None]:
     """Summarise the study into the parent run (the best model is registered under the
     study's name) and end it with the status of the exit code; every failure here is a
     warning line. A store lost (``fatal``) is not asked again: its one message says it all
@@ -426,7 +478,7 @@ def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[
             lambda: doctor.examine_trials(study, fix=True))
     trials = attempt("read the study's trials", lambda: study.get_trials(deepcopy=False)) or []
     mine = [t for t in trials if t.number >= first_number
-            and t.user_attrs.get("invocation") == parent.run_id]
+            and t.user_attrs.get("invocation") == key]
     info["new_trials"] = len(mine)
     if not progress.quiet:
         attempt("show the progress", lambda: (progress.update(trials), progress.close()))
@@ -452,39 +504,6 @@ def _quietly(action) -> None:
         action()
     except Exception:  # noqa: BLE001, S110 - the store is gone; its one message is said
         pass
-
-
-def _parents(client, experiment_id: str, study_name: str) -> list:
-    safe = study_name.replace("'", "\\'")
-    return client.search_runs(
-        [experiment_id], max_results=10000,
-        filter_string=f"tags.`{TAG_PREFIX}study` = '{safe}' and "
-                      f"tags.`{TAG_PREFIX}role` = 'parent'")
-
-
-def _invocation_number(client, experiment_id: str, study_name: str) -> int:
-    """One more than the highest invocation number of the study's parent runs."""
-    numbers = [int(n) for r in _parents(client, experiment_id, study_name)
-               if (n := r.data.tags.get(TAG_PREFIX + "invocation", "")).isdigit()]
-    return max(numbers, default=0) + 1
-
-
-def _unique_name(client, experiment_id: str, study_name: str, number: int,
-                 parent: RunLogger) -> int:
-    """The invocation number of ``parent``, made unique: when a concurrent invocation took the
-    same number, the one whose run came later (start time, then run id) takes the next free
-    one and renames its run. Returns the number kept."""
-    for _ in range(20):
-        same = sorted((r for r in _parents(client, experiment_id, study_name)
-                       if r.data.tags.get(TAG_PREFIX + "invocation") == str(number)),
-                      key=lambda r: (r.info.start_time, r.info.run_id))
-        if not same or same[0].info.run_id == parent.run_id:
-            return number
-        number = _invocation_number(client, experiment_id, study_name)
-        number = max(number, int(same[-1].data.tags[TAG_PREFIX + "invocation"]) + 1)
-        client.set_tag(parent.run_id, TAG_PREFIX + "invocation", str(number))
-        client.update_run(parent.run_id, name=f"{study_name} #{number}")
-    return number
 
 
 def _python_model():
@@ -527,78 +546,6 @@ def failure_summary(trials, run_id=lambda number: None) -> str | None:
         f": MLflow run {run} (mlflow runs describe --run-id {run})" if run else "")
     return (f"none of the {len(finished)} trial(s) of this invocation completed; most common "
             f"reason ({len(groups[pattern])} trial(s)): {reason}; {look}")
-
-
-STOP_WAIT = 30.0
-"""Seconds the main process waits for its workers to stop after Ctrl-C or SIGTERM before it
-kills them (they stop after their current epoch: usually well under a second)."""
-
-
-def _run_processes(ctx: StudyContext, shares: list[int | None], timeout: float | None,
-                   study, progress: Progress) -> None:
-    """Run the workers and wait for them. Ctrl-C or SIGTERM is forwarded (``STOP``, then
-    SIGTERM on the second); a worker killed meanwhile has its trial failed at once; a worker
-    that stopped on a lost store gives its one message (``StoreOutage``)."""
-    import signal
-
-    spawn = multiprocessing.get_context("spawn")
-    errors = spawn.Queue()
-    processes = [spawn.Process(target=_worker_entry, args=(ctx, n, timeout, i, errors),
-                               daemon=False) for i, n in enumerate(shares)]
-
-    def forward(signum: int, first: bool) -> None:
-        for p in processes:
-            if p.pid is not None and p.exitcode is None:
-                try:
-                    os.kill(p.pid, STOP if first else signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-
-    with Interrupt(on_signal=forward) as interrupt:
-        for p in processes:
-            p.start()
-        try:
-            while any(p.is_alive() for p in processes):
-                if interrupt.requested:
-                    raise KeyboardInterrupt
-                try:
-                    progress.update(study.get_trials(deepcopy=False))
-                except StoreOutage:
-                    pass  # the workers meet the outage too and say so
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            forward(STOP, True)
-            _join(processes, STOP_WAIT)
-            raise
-        finally:
-            _join(processes, STOP_WAIT)
-    reported = []
-    while True:
-        try:
-            reported.append(errors.get(timeout=0.2))
-        except Exception:  # noqa: BLE001 - queue.Empty: every message is read
-            break
-    for kind, store, message in reported:
-        if kind == "StoreOutage":
-            raise StoreOutage(message, store)
-    if reported:
-        raise NnexpError(reported[0][2])
-    failed = [p.exitcode for p in processes if p.exitcode not in (0, None)]
-    if failed:
-        raise NnexpError(f"{len(failed)} worker process(es) exited with codes {failed}; "
-                         "completed trials are kept (the trials they were running are "
-                         "recorded as failed). Re-run the same command to resume.")
-
-
-def _join(processes, seconds: float) -> None:
-    """Wait up to ``seconds`` for the processes to end; kill those still running."""
-    deadline = time.monotonic() + seconds
-    for p in processes:
-        p.join(max(0.0, deadline - time.monotonic()))
-    for p in processes:
-        if p.is_alive():
-            p.kill()
-            p.join(5)
 
 
 def _example(splits, n: int = 5) -> Any:

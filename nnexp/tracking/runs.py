@@ -3,14 +3,20 @@
 A ``RunLogger`` buffers params, tags and metrics for one run and flushes them when the buffer
 is full, when ``flush_seconds`` have passed since the last flush (so a long trial's learning
 curves appear in the UI while it trains) and when the run ends. MLflow caps one ``log_batch``
-at 1000 metrics, 100 params and 100 tags; flushes are split accordingly. With a ``Writer``,
-flushes, artifacts and the run's end happen on the writer's thread, in order; a write that
-fails is named (``log_batch for trial-3``) and tagged on the run (``nnexp.write_error``) if
-the store still takes it. A failed artifact upload never keeps a run from being ended.
+at 1000 metrics, 100 params and 100 tags; flushes are split accordingly.
+
+Every write is an operation held as plain data (``create``, ``batch``, ``artifact``, ``end``)
+and carried out by ``perform``, the one place that calls MLflow. Without a writer it is
+performed at once; with a ``Writer`` on the writer's thread, in order; with a
+``nnexp.tracking.relay.Relay`` (a worker process) it is sent to the main process, which
+performs it on its own writer. So a worker never imports MLflow. A write that fails is named
+(``log_batch for trial-3``) and tagged on the run (``nnexp.write_error``) if the store still
+takes it. A failed artifact upload never keeps a run from being ended.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import time
@@ -19,11 +25,12 @@ from typing import Any
 
 from nnexp import __version__
 from nnexp.errors import first_line
-from nnexp.tracking.writer import Writer
 
 MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
 PARAM_VALUE_LIMIT = 6000
 TAG_PREFIX = "nnexp."
+PARENT_TAG = "mlflow.parentRunId"
+_KEYS = itertools.count()
 
 
 def _now_ms() -> int:
@@ -31,62 +38,54 @@ def _now_ms() -> int:
 
 
 class RunLogger:
-    """Buffered logging into one MLflow run (created by ``start``)."""
+    """Buffered logging into one MLflow run (created by ``start``).
+
+    ``writer``: None (write at once), a ``Writer`` or a ``Relay`` (anything with
+    ``run_op(logger, op)``). ``key`` tells this run's operations apart in a relay.
+    """
 
     def __init__(self, client, run_id: str | None, flush_seconds: float = 2.0,
-                 writer: Writer | None = None, name: str = "") -> None:
+                 writer=None, name: str = "") -> None:
         self.client = client
         self.run_id = run_id
         self.name = name
+        self.key = next(_KEYS)
         self.write_errors: list[str] = []
         self.flush_seconds = flush_seconds
         self.writer = writer
         self.artifact_uri: str | None = None  # the run's artifact root, known once created
-        self._metrics: list = []
-        self._params: list = []
-        self._tags: list = []
+        self._metrics: list[tuple[str, float, int, int]] = []
+        self._params: list[tuple[str, str]] = []
+        self._tags: list[tuple[str, str]] = []
         self._last_flush = time.monotonic()
 
     @classmethod
-    def start(cls, client, experiment_id: str, run_name: str, tags: dict[str, Any],
+    def start(cls, client, experiment_id: str | None, run_name: str, tags: dict[str, Any],
               parent_run_id: str | None = None, flush_seconds: float = 2.0,
-              writer: Writer | None = None) -> RunLogger:
+              writer=None) -> RunLogger:
         """Create a run (nested under ``parent_run_id`` if given) with its tags set at once.
 
-        With a ``writer`` the run is created on the writer's thread (its first job), so
-        ``run_id`` is None until then; every later job of this logger runs after it.
+        With a writer the run is created on the writer's thread (its first job), so
+        ``run_id`` is None until then; every later job of this logger runs after it. Through
+        a relay, ``experiment_id`` and ``parent_run_id`` None stand for the main process's
+        own experiment and parent run.
         """
         all_tags = {f"{TAG_PREFIX}version": __version__, **tags}
-        if parent_run_id:
-            all_tags["mlflow.parentRunId"] = parent_run_id
         logger = cls(client, None, flush_seconds, writer, run_name)
-
-        def create() -> None:
-            run = client.create_run(experiment_id, run_name=run_name,
-                                    tags={k: _text(v) for k, v in all_tags.items()})
-            logger.run_id = run.info.run_id
-            uri = getattr(run.info, "artifact_uri", None)
-            logger.artifact_uri = uri if isinstance(uri, str) else None
-
-        logger._call(create, "create_run")
+        logger.send(("create", experiment_id, run_name,
+                      {k: _text(v) for k, v in all_tags.items()}, parent_run_id))
         return logger
 
     def params(self, values: dict[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        self._params += [Param(k, _text(v)[:PARAM_VALUE_LIMIT]) for k, v in values.items()]
+        self._params += [(k, _text(v)[:PARAM_VALUE_LIMIT]) for k, v in values.items()]
 
     def tags(self, values: dict[str, Any]) -> None:
-        from mlflow.entities import RunTag
-
-        self._tags += [RunTag(k, _text(v)) for k, v in values.items()]
+        self._tags += [(k, _text(v)) for k, v in values.items()]
 
     def metrics(self, values: dict[str, float], step: int = 0) -> None:
         """Buffer metrics (non-finite values are skipped: MLflow stores them poorly)."""
-        from mlflow.entities import Metric
-
         ts = _now_ms()
-        self._metrics += [Metric(k, float(v), ts, step) for k, v in values.items()
+        self._metrics += [(k, float(v), ts, step) for k, v in values.items()
                           if v is not None and math.isfinite(float(v))]
         if (len(self._metrics) >= MAX_METRICS
                 or time.monotonic() - self._last_flush >= self.flush_seconds):
@@ -98,9 +97,7 @@ class RunLogger:
             m, self._metrics = self._metrics[:MAX_METRICS], self._metrics[MAX_METRICS:]
             p, self._params = self._params[:MAX_PARAMS], self._params[MAX_PARAMS:]
             t, self._tags = self._tags[:MAX_TAGS], self._tags[MAX_TAGS:]
-            self._call(lambda m=m, p=p, t=t: self.client.log_batch(self.run_id, metrics=m,
-                                                                  params=p, tags=t),
-                       "log_batch")
+            self.send(("batch", m, p, t))
         self._last_flush = time.monotonic()
 
     def artifact(self, path: Path, artifact_path: str | None = None) -> None:
@@ -109,36 +106,59 @@ class RunLogger:
         it is kept in ``write_errors`` and tagged on the run (``nnexp.write_error``)."""
         path = Path(path)
         names = ", ".join(sorted(p.name for p in path.iterdir())) if path.is_dir() else path.name
-        what = f"log_artifacts {names}"
-        if self.writer is not None:
-            self._call(lambda: _send(self.client, self.run_id, path, artifact_path,
-                                     self.artifact_uri), what)
-            return
-        try:
-            _send(self.client, self.run_id, path, artifact_path, self.artifact_uri)
-        except Exception as err:  # noqa: BLE001 - recorded; the run is still ended by its owner
-            self._write_failed(f"{self._describe(what)}: {first_line(err)}")
+        self.send(("artifact", str(path), artifact_path, names))
 
     def end(self, status: str = "FINISHED") -> None:
         """Flush and mark the run FINISHED, FAILED or KILLED."""
         try:
             self.flush()
         finally:
-            self._call(lambda: self.client.set_terminated(self.run_id, status), "set_terminated")
+            self.send(("end", status))
 
-    def _describe(self, what: str) -> str:
+    def perform(self, op: tuple) -> None:
+        """Carry out one operation (see the module docstring) with this logger's client."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        kind, client = op[0], self.client
+        if kind == "create":
+            _, experiment_id, run_name, tags, parent_run_id = op
+            if parent_run_id:
+                tags = {**tags, PARENT_TAG: parent_run_id}
+            run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+            self.run_id = run.info.run_id
+            uri = getattr(run.info, "artifact_uri", None)
+            self.artifact_uri = uri if isinstance(uri, str) else None
+        elif kind == "batch":
+            _, m, p, t = op
+            client.log_batch(self.run_id, metrics=[Metric(*x) for x in m],
+                             params=[Param(*x) for x in p], tags=[RunTag(*x) for x in t])
+        elif kind == "artifact":
+            _send(client, self.run_id, Path(op[1]), op[2], self.artifact_uri)
+        elif kind == "end":
+            client.set_terminated(self.run_id, op[1])
+        else:
+            raise ValueError(f"unknown MLflow run operation {kind!r}")
+
+    def describe(self, op: tuple) -> str:
+        """The operation as named in error messages: ``log_batch for trial-3``."""
+        what = {"create": "create_run", "batch": "log_batch", "end": "set_terminated"}.get(
+            op[0]) or f"log_artifacts {op[3]}"
         return f"{what} for {self.name}" if self.name else what
 
-    def _call(self, job, what: str) -> None:
-        """Run ``job`` now, or on the writer's thread after every earlier job; ``what`` names
-        the MLflow operation in error messages."""
-        if self.writer is None:
-            job()
-        else:
-            self.writer.submit(job, description=self._describe(what),
-                               on_error=self._write_failed)
+    def send(self, op: tuple) -> None:
+        """Perform ``op`` now, or hand it to the writer (after every earlier job)."""
+        if self.writer is not None:
+            self.writer.run_op(self, op)
+            return
+        try:
+            self.perform(op)
+        except Exception as err:
+            if op[0] != "artifact":
+                raise
+            # recorded; the run is still ended by its owner
+            self.write_failed(f"{self.describe(op)}: {first_line(err)}")
 
-    def _write_failed(self, message: str) -> None:
+    def write_failed(self, message: str) -> None:
         """Keep a failed write's message and tag it on the run when the store still takes it."""
         self.write_errors.append(message)
         if self.run_id is not None:

@@ -181,6 +181,36 @@ def apply_http_defaults() -> set[str]:
     return ours
 
 
+def preflight(uri: str) -> None:
+    """What ``connect`` checks before it imports MLflow (well under a second): the URI's
+    form; for SQLite, that its folder and the artifact folder beside it can be written and
+    that an existing file is a database; for a network store, that it answers (``probe``).
+    Raises ``NnexpError`` naming the store and the fix."""
+    _check_uri(uri)
+    _check_database(uri)
+    database = sqlite_path(uri)
+    if database is not None:
+        _make_home(uri, database.parent)
+        check_writable(uri, database.parent, "database")
+        check_writable(uri, database.parent / "artifacts", "artifact")
+        if database.exists():
+            _check_sqlite(uri, database)
+    probe(uri)
+
+
+def _check_sqlite(uri: str, database: Path) -> None:
+    """Raise ``NnexpError`` unless ``database`` opens as a SQLite database."""
+    import sqlite3
+    from contextlib import closing
+
+    try:
+        with closing(sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True,
+                                     timeout=CONNECT_TIMEOUT)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as err:
+        raise _unreachable(uri, f"{database}: {first_line(err)}") from None
+
+
 def connect(uri: str):
     """Open (creating if needed) the tracking store at ``uri`` and return an ``MlflowClient``.
 
@@ -190,14 +220,8 @@ def connect(uri: str):
     also sets ``HTTP_DEFAULTS`` in the environment (unless set), which worker processes
     inherit.
     """
-    _check_uri(uri)
-    _check_database(uri)
+    preflight(uri)
     database = sqlite_path(uri)
-    if database is not None:
-        _make_home(uri, database.parent)
-        check_writable(uri, database.parent, "database")
-        check_writable(uri, database.parent / "artifacts", "artifact")
-    probe(uri)
     from mlflow import MlflowClient
 
     quiet_mlflow()

@@ -59,9 +59,14 @@ def best_trials(study) -> list:
 
 def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
     """The MLflow run of trial ``number`` of ``study`` (found by its tags), or None."""
+    return run_of_trial(client, experiment_id, study.study_name, number)
+
+
+def run_of_trial(client, experiment_id: str, study_name: str, number: int) -> str | None:
+    """The MLflow run of trial ``number`` of study ``study_name``, or None."""
     found = client.search_runs(
         [experiment_id], max_results=1,
-        filter_string=f"tags.`{TAG_PREFIX}study` = '{study.study_name}' and "
+        filter_string=f"tags.`{TAG_PREFIX}study` = '{study_name}' and "
                       f"tags.`{TAG_PREFIX}trial_number` = '{number}'")
     return found[0].info.run_id if found else None
 

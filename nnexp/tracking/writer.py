@@ -64,6 +64,12 @@ class Writer:
         what = description or getattr(job, "__name__", repr(job))
         self._jobs.put((job, args, kwargs, what, on_error))
 
+    def run_op(self, logger, op: tuple) -> None:
+        """Queue an operation of a ``nnexp.tracking.runs.RunLogger``: ``logger.perform(op)``,
+        named by ``logger.describe(op)``; a failure is handed to ``logger``."""
+        self.submit(logger.perform, op, description=logger.describe(op),
+                    on_error=logger.write_failed)
+
     def check(self) -> None:
         """Raise ``StoreOutage`` once the tracking store is lost (see the module docstring)."""
         if self.lost is not None:

@@ -1,0 +1,197 @@
+"""The worker processes of one invocation on this machine (``--jobs N``, 1 included).
+
+Each worker is a spawned process running ``runner.run_worker`` with its share of the trials.
+Its MLflow writes go to the main process through a ``nnexp.tracking.relay.Relay``; the main
+process performs them on one ``Writer`` once it has opened the tracking store and created
+the parent run (``attach``), so the workers start training while it does. ``wait`` shows the
+progress until they are done; ``on_end`` runs as soon as they are (the plots start then).
+Ctrl-C or SIGTERM is forwarded (``STOP``, then SIGTERM on the second); a worker killed
+meanwhile has its trial failed by the caller; a store lost by the main process's writer
+stops the workers at their next epoch (a shared event) and is the one message said; a worker
+that stopped on a lost Optuna storage gives its message (``StoreOutage``). Leaving the
+``with`` block by an exception stops and joins the workers and drops the writes not yet
+performed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+from nnexp.errors import NnexpError, warn
+from nnexp.outage import StoreOutage
+from nnexp.search.interrupt import STOP, Interrupt
+from nnexp.tracking.relay import Receiver, Relay
+from nnexp.tracking.writer import Writer
+
+STOP_WAIT = 30.0
+"""Seconds the main process waits for its workers to stop after Ctrl-C or SIGTERM before it
+kills them (they stop after their current epoch: usually well under a second)."""
+READ_WAIT = 10.0
+"""Seconds to wait for the last messages of workers that have exited."""
+
+
+def _worker_entry(ctx, n_trials: int | None, timeout: float | None, index: int, errors,
+                  connection, lost) -> None:
+    from nnexp.search.runner import run_worker
+
+    relay = Relay(connection, lost)
+    try:
+        run_worker(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
+    except KeyboardInterrupt:
+        pass  # the objective has recorded the interrupted trial; the parent summarises
+    except NnexpError as err:  # one message, said by the main process
+        errors.put((type(err).__name__, getattr(err, "store", None), str(err)))
+        raise SystemExit(2) from None
+    finally:
+        relay.close()
+
+
+class LocalWorkers:
+    """Context manager: the workers run from ``start`` until the block ends; see the module
+    docstring."""
+
+    def __init__(self, ctx, shares: list[int | None], timeout: float | None,
+                 on_end=None) -> None:
+        """``on_end()``: called on a thread of its own as soon as every worker has ended."""
+        spawn = multiprocessing.get_context("spawn")
+        self._errors = spawn.Queue()
+        self._lost = spawn.Event()
+        pipes = [spawn.Pipe(duplex=False) for _ in shares]
+        self._ends = [send for _, send in pipes]
+        self.processes = [
+            spawn.Process(target=_worker_entry, daemon=False,
+                          args=(ctx, n, timeout, i, self._errors, send, self._lost))
+            for i, (n, (_, send)) in enumerate(zip(shares, pipes))]
+        self._receiver = Receiver([receive for receive, _ in pipes])
+        self._interrupt = Interrupt(on_signal=self._forward)
+        self.writer: Writer | None = None
+        self._closed = False
+        self._started = False
+        self._on_end = on_end
+
+    def __enter__(self) -> LocalWorkers:
+        return self
+
+    def start(self) -> None:
+        """Start the workers (once; from here Ctrl-C and SIGTERM are forwarded to them)."""
+        if self._started:
+            return
+        self._started = True
+        self._interrupt.__enter__()
+        try:
+            for p in self.processes:
+                p.start()
+        finally:
+            for end in self._ends:  # the workers hold them now: a worker's exit closes its pipe
+                end.close()
+        if self._on_end is not None:
+            threading.Thread(target=self._watch, name="nnexp-workers-end", daemon=True).start()
+
+    def _watch(self) -> None:
+        for p in self.processes:
+            p.join()
+        self._on_end()
+
+    def __exit__(self, kind, err, traceback) -> None:
+        if not self._started:
+            self._receiver.discard()
+            return
+        try:
+            if kind is not None:
+                self._forward(STOP, True)
+            _join(self.processes, STOP_WAIT)
+            if self.writer is None:
+                self._receiver.discard()
+            elif not self._closed:
+                self._close_writes(err)
+        finally:
+            self._interrupt.__exit__(None, None, None)
+
+    def attach(self, client, experiment_id: str, parent_run_id: str,
+               outage_seconds: float | None, uri: str) -> None:
+        """Start performing the workers' MLflow writes (held until now) in this process."""
+        self.writer = Writer(outage_seconds=outage_seconds, uri=uri)
+        self._receiver.attach(client, self.writer, experiment_id, parent_run_id)
+
+    def wait(self, study, progress) -> None:
+        """Show the progress until every worker has ended, then raise what stopped them."""
+        try:
+            while any(p.is_alive() for p in self.processes):
+                if self._interrupt.requested:
+                    raise KeyboardInterrupt
+                if self.writer is not None and self.writer.lost is not None:
+                    self._lost.set()
+                try:
+                    progress.update(study.get_trials(deepcopy=False))
+                except StoreOutage:
+                    pass  # the workers meet the outage too and say so
+                time.sleep(0.5)
+            if self._interrupt.requested:  # the workers stopped on it before the loop saw it
+                raise KeyboardInterrupt
+        except KeyboardInterrupt as err:
+            self._forward(STOP, True)
+            _join(self.processes, STOP_WAIT)
+            self._close_writes(err)
+            raise
+        _join(self.processes, STOP_WAIT)
+        self._close_writes(None)
+        reported = []
+        while True:
+            try:
+                reported.append(self._errors.get(timeout=0.2))
+            except Exception:  # noqa: BLE001 - queue.Empty: every message is read
+                break
+        for kind, store, message in reported:
+            if kind == "StoreOutage":
+                raise StoreOutage(message, store)
+        if reported:
+            raise NnexpError(reported[0][2])
+        failed = [p.exitcode for p in self.processes if p.exitcode not in (0, None)]
+        if failed:
+            raise NnexpError(f"{len(failed)} worker process(es) exited with codes {failed}; "
+                             "completed trials are kept (the trials they were running are "
+                             "recorded as failed). Re-run the same command to resume.")
+
+    def _close_writes(self, err: BaseException | None) -> None:
+        """Perform every write the workers sent, then stop the writer. Without ``err``, raise
+        as ``Writer.drain`` does; with it, that exception wins: failed writes are one
+        ``warning:`` line, and a lost store is raised unless ``err`` is an interruption."""
+        self._closed = True
+        if not self._receiver.join(READ_WAIT):
+            warn("a worker's pipe stayed open; its last MLflow writes are not recorded")
+        if self.writer is None:
+            return
+        if err is None:
+            self.writer.close()
+            return
+        messages = self.writer.close(raise_errors=False)
+        if self.writer.lost is not None and not isinstance(err, (StoreOutage,
+                                                                 KeyboardInterrupt)):
+            raise self.writer.lost from None
+        if self.writer.lost is None and messages:
+            more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+            warn(f"MLflow write failed: {messages[0]}{more}")
+
+    def _forward(self, signum: int, first: bool) -> None:
+        for p in self.processes:
+            if p.pid is not None and p.exitcode is None:
+                try:
+                    os.kill(p.pid, STOP if first else signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+
+def _join(processes, seconds: float) -> None:
+    """Wait up to ``seconds`` for the processes to end; kill those still running."""
+    deadline = time.monotonic() + seconds
+    for p in processes:
+        if p.pid is not None:
+            p.join(max(0.0, deadline - time.monotonic()))
+    for p in processes:
+        if p.pid is not None and p.is_alive():
+            p.kill()
+            p.join(5)
