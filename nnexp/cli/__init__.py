@@ -38,16 +38,14 @@ def main() -> None:
 
 def run() -> None:
     """The ``nnexp`` program: ``main``, then an exit that does not wait for the garbage
-    collector. At exit Python collects every object still alive; after a search (MLflow,
-    SQLAlchemy, pandas, Optuna loaded) that took 0.7-0.9 s, measured, with nothing to free
-    that the operating system does not take back anyway. ``gc.freeze`` moves them out of its
-    reach first (files and databases are closed by their owners before this)."""
-    import gc
+    collector (``nnexp.startup.exit_quickly``; files and databases are closed by their owners
+    before this)."""
+    from nnexp.startup import exit_quickly
 
     try:
         main()
     finally:
-        gc.freeze()
+        exit_quickly()
 
 
 def _register() -> None:

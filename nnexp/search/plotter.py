@@ -9,8 +9,7 @@ waits. Once the trials are over, ``draw`` hands it the storage, the study and a 
 runner asks as soon as its workers have ended, while the main process is still performing
 their MLflow writes; the summary asks otherwise); it loads the study, draws the plots into the
 folder (``nnexp.tracking.summary._plots``) while the main process writes the trials table and
-registers the model, and ``result`` collects the files. It runs at a lower priority (nice
-10): on a busy machine the main process's work comes first. ``directory`` is a folder of its
+registers the model, and ``result`` collects the files. ``directory`` is a folder of its
 own for the plots, removed by ``close``.
 
 Anything that goes wrong with the helper (it could not start, died, timed out, answered
@@ -18,12 +17,14 @@ nonsense, or drawing failed there) makes ``result`` return None: the summary the
 plots itself, as it did before (so a plot that cannot be drawn is still one warning). The
 helper runs in its own session, so Ctrl-C stops the study, not it; it ends when it has
 answered, when its input closes (its main process ended or died) or when ``close`` kills it.
+It runs at the same priority as the study: measured on 2 cores, the quickstart took longer
+with the helper at nice 5 or 10 in the command's session (its imports then wait for the
+trials, and the summary for its plots).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -111,11 +112,12 @@ def _serve() -> None:
     """The helper: import, wait for one request on stdin, draw, answer one JSON line."""
     import warnings
 
-    os.nice(10)  # the main process's work is the critical path; this one can wait
-    import matplotlib
+    from nnexp.startup import paused_gc
 
-    matplotlib.use("Agg")
-    with warnings.catch_warnings():
+    with paused_gc(), warnings.catch_warnings():
+        import matplotlib
+
+        matplotlib.use("Agg")
         warnings.simplefilter("ignore")
         import matplotlib.pyplot  # noqa: F401 - the slow imports, done while trials run
         import optuna

@@ -71,6 +71,7 @@ class LocalWorkers:
         self.writer: Writer | None = None
         self._closed = False
         self._started = False
+        self._spawned = threading.Event()
         self._on_end = on_end
 
     def __enter__(self) -> LocalWorkers:
@@ -82,24 +83,38 @@ class LocalWorkers:
             return
         self._started = True
         self._interrupt.__enter__()
+        threading.Thread(target=self._spawn, name="nnexp-spawn", daemon=True).start()
+
+    def _spawn(self) -> None:
+        """Start the processes, on a thread: handing a worker its context (the data) blocks
+        until the new interpreter has imported enough to read it (~0.3 s), time in which this
+        process opens MLflow's store."""
         try:
             for p in self.processes:
                 p.start()
         finally:
             for end in self._ends:  # the workers hold them now: a worker's exit closes its pipe
                 end.close()
+            self._spawned.set()
         if self._on_end is not None:
-            threading.Thread(target=self._watch, name="nnexp-workers-end", daemon=True).start()
+            self._watch()
+
+    def _started_all(self) -> None:
+        """Wait until every process is started (or failed to start)."""
+        if self._started:
+            self._spawned.wait()
 
     def _watch(self) -> None:
         for p in self.processes:
-            p.join()
+            if p.pid is not None:
+                p.join()
         self._on_end()
 
     def __exit__(self, kind, err, traceback) -> None:
         if not self._started:
             self._receiver.discard()
             return
+        self._started_all()
         try:
             if kind is not None:
                 self._forward(STOP, True)
@@ -119,6 +134,7 @@ class LocalWorkers:
 
     def wait(self, study, progress) -> None:
         """Show the progress until every worker has ended, then raise what stopped them."""
+        self._started_all()
         try:
             while any(p.is_alive() for p in self.processes):
                 if self._interrupt.requested:
@@ -140,9 +156,9 @@ class LocalWorkers:
         _join(self.processes, STOP_WAIT)
         self._close_writes(None)
         reported = []
-        while True:
+        while True:  # the workers have ended: what they sent is in the pipe
             try:
-                reported.append(self._errors.get(timeout=0.2))
+                reported.append(self._errors.get_nowait())
             except Exception:  # noqa: BLE001 - queue.Empty: every message is read
                 break
         for kind, store, message in reported:

@@ -43,7 +43,6 @@ from nnexp.search.objective import Objective, StudyContext
 from nnexp.search.plotter import Plotter
 from nnexp.search.pool import LocalWorkers
 from nnexp.search.progress import Progress
-from nnexp.search.samplers import make_pruner, make_sampler
 from nnexp.search.storage import (
     DEFAULT_JOURNAL,
     default_storage_url,
@@ -166,6 +165,8 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     (a Dask task)."""
     import optuna
     from threadpoolctl import threadpool_limits
+
+    from nnexp.search.samplers import make_pruner, make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     client = None
@@ -313,10 +314,11 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
             f"study {study_name!r} already exists in the storage with directions "
             f"{[d.name.lower() for d in existing.directions]}, but {exp.path} now asks for "
             f"{exp.directions}. Use another --study-name (or study.name) for the new objective.")
+    # this process neither samples nor prunes (its workers do, with the experiment's sampler
+    # and pruner): a sampler that imports nothing more
     study = optuna.create_study(
         storage=storage, study_name=study_name, directions=exp.directions, load_if_exists=True,
-        sampler=make_sampler(settings.sampler, settings.sampler_options, seed, exp.space),
-        pruner=make_pruner(pruner_name, pruning))
+        sampler=optuna.samplers.RandomSampler(), pruner=optuna.pruners.NopPruner())
     resumed = existing is not None and len(study.trials) > 0
     first_number = len(study.trials)
     study.set_user_attr("heartbeat_seconds", settings.heartbeat_seconds)  # for nnexp doctor

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme
+from nnexp.startup import paused_gc
 
 HOME = Path("mlruns")
 DB_NAME = "mlflow.db"
@@ -221,6 +222,11 @@ def connect(uri: str):
     inherit.
     """
     preflight(uri)
+    with paused_gc():  # importing MLflow: see nnexp.startup
+        return _open(uri)
+
+
+def _open(uri: str):
     database = sqlite_path(uri)
     from mlflow import MlflowClient
 
