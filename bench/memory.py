@@ -5,9 +5,12 @@
    6 trainings in one process: flat if the buffers are allocated once per training and
    nothing accumulates. Network: the largest of the shipped experiments' search space
    (experiments/digits_depth_width.yaml: 4 hidden layers of 256, batch 64, on digits).
-2. Peak resident memory (ru_maxrss) of one worker: ``nnexp search`` of that experiment with
-   ``--n-trials N --quiet`` in a temporary directory (one process: --jobs 1), next to a
-   process that only imports the CLI (MLflow, Optuna, scikit-learn...) and does nothing.
+2. Peak resident memory of each process of ``nnexp search`` of that experiment with
+   ``--n-trials N --quiet --jobs 1`` in a temporary directory: the main process (MLflow, the
+   summary), its one worker (the trials; no MLflow) and the plot helper. Each one's
+   ``VmHWM`` (Linux's peak resident set) is read from ``/proc`` every 50 ms while it lives;
+   it only grows, so the last reading is its peak up to then. Next to it: the peak of a
+   process that only imports the CLI and does nothing (``ru_maxrss``).
 
     python bench/memory.py [--search-trials 20]
 """
@@ -20,6 +23,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 import tracemalloc
 from dataclasses import replace
 from pathlib import Path
@@ -55,6 +59,58 @@ def child_maxrss(args: list[str], cwd: str) -> int:
     return after * 1024
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _status_kib(pid: int, field: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _role(pid: int) -> str | None:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return None
+    if "multiprocessing" in command and "spawn_main" in command:
+        return "worker"
+    if "nnexp.search.plotter" in command:
+        return "plot helper"
+    return None
+
+
+def search_peaks(args: list[str], cwd: str) -> dict[str, int]:
+    """Peak resident set (bytes) of each role's process of ``python args`` (see above)."""
+    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, stdout=subprocess.DEVNULL)
+    peaks: dict[str, int] = {}
+    while proc.poll() is None:
+        roles = {proc.pid: "main process"}
+        for child in _children(proc.pid):
+            role = _role(child)
+            if role is not None:
+                roles[child] = role
+        for pid, role in roles.items():
+            kib = _status_kib(pid, "VmHWM")
+            if kib is not None:
+                peaks[role] = max(peaks.get(role, 0), kib * 1024)
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise SystemExit(f"nnexp search exited {proc.returncode}")
+    return peaks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--search-trials", type=int, default=20,
@@ -84,11 +140,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             # The import-only child runs first: RUSAGE_CHILDREN keeps the maximum over children.
             imports = child_maxrss(["-c", "import nnexp.cli"], tmp)
-            search = child_maxrss(["-m", "nnexp.cli", "search", str(EXPERIMENT), "--n-trials",
-                                   str(args.search_trials), "--quiet", "--jobs", "1"], tmp)
+            peaks = search_peaks(["-m", "nnexp.cli", "search", str(EXPERIMENT), "--n-trials",
+                                  str(args.search_trials), "--quiet", "--jobs", "1"], tmp)
         print(f"\npeak RSS, python -c 'import nnexp.cli': {imports / 2**20:.0f} MiB")
         print(f"peak RSS, nnexp search {EXPERIMENT.name} --n-trials {args.search_trials} "
-              f"--quiet --jobs 1: {search / 2**20:.0f} MiB")
+              "--quiet --jobs 1:")
+        for role, peak in peaks.items():
+            print(f"  {role}: {peak / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Runs ``nnexp search`` (``run_search``, ``--jobs 1``) in this process, in a fresh temporary working
 directory (so ``mlruns/`` is new: embedded Optuna journal + MLflow SQLite), with timers around
-the core's ``train()`` and around the Optuna, MLflow, config and I/O calls a trial makes.
+the core's ``train()`` and around the Optuna, MLflow, config and I/O calls a trial makes. Its
+one worker runs in this process too (``in_process_workers``: same relay, same writer), after
+the tracking store is open, so the phases follow one another; the real command overlaps them.
 Everything is measured in ONE run, so the ratios are side by side on the same (shared) machine:
 
 * wall time of the invocation: interpreter start + imports + start-up + trial loop + summary;
@@ -29,6 +31,7 @@ times noise: compare runs side by side). ``--readme`` writes the results into th
     python bench/overhead.py                 # all of it (~5 min)
     python bench/overhead.py --flat 0        # without the 1000-trial study
     python bench/overhead.py --readme        # and write the README section
+    python bench/overhead.py --before TREE   # the command from TREE and from here, alternated
 
 Options: --experiment FILE (default experiments/quickstart.yaml), --n-trials N (default the
 experiment's study.n_trials, 25), --storage URL, --keep (keep the temporary directory),
@@ -173,14 +176,15 @@ def in_process_workers():
     from nnexp.search.pool import LocalWorkers
 
     class InProcessWorkers(LocalWorkers):
-        def __init__(self, ctx, shares, timeout) -> None:
-            super().__init__(ctx, shares[:1], timeout)
+        def __init__(self, ctx, shares, timeout, on_end=None) -> None:
+            super().__init__(ctx, shares[:1], timeout)  # the plots: drawn when summarised
             self._work = (ctx, shares[0], timeout)
             self.processes = []
 
         def start(self) -> None:
             if not self._started:
                 self._started = True
+                self._spawned.set()
                 self._interrupt.__enter__()
 
         def wait(self, study, progress) -> None:
@@ -380,6 +384,20 @@ def cli_run(experiment: Path, n_trials: int | None) -> dict:
             "load_before": before, "load_after": load()}
 
 
+def before_and_after(before: Path, experiment: Path, n_trials: int | None, pairs: int) -> None:
+    """The real command from another tree and from this one, alternated, ``pairs`` times."""
+    global REPO
+    here = REPO
+    for _ in range(pairs):
+        for label, tree in (("before", before), ("after", here)):
+            REPO = tree
+            r = cli_run(experiment, n_trials)
+            print(f"{label:6} wall {r['wall']:5.2f} s, trials' train_seconds "
+                  f"{r['trained']:5.2f} s, one-off {r['one_off']:5.2f} s; {r['load_before']}",
+                  flush=True)
+    REPO = here
+
+
 def help_time(repeats: int = 5) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -424,16 +442,17 @@ def readme_section(runs: list[dict], flat: dict | None, help_s: float, flat_rows
                   f"near-zero training (`bench/flat.py`: embedded journal, TPE + median "
                   f"pruner, {counts}): the time around each trial's training, median (mean) "
                   "over 11 trials; beside it the same sampler and pruner on Optuna's "
-                  "in-memory storage with an empty objective. Target <= 20 ms. MLflow "
-                  f"writer thread: {flat['writer_cpu_ms']:.1f} ms of CPU per trial "
-                  "(mean).", "",
+                  "in-memory storage with an empty objective. Target <= 20 ms. The main "
+                  f"process's MLflow writer: {flat['writer_cpu_ms']:.1f} ms of CPU per "
+                  "trial (mean).", "",
                   "| where | nnexp ms, median (mean) | Optuna in memory ms | target |",
                   "|---|---|---|---|"]
         for label, med, mean, floor in flat_rows:
             verdict = "met" if float(med) <= TARGET_MS else "missed"
             lines.append(f"| {label} | {med} ({mean}) | {floor} | {verdict} |")
-        lines += ["", f"The table counts the trial loop only. The MLflow writer thread lags "
-                  f"behind trials that barely train: after the last trial's training the "
+        lines += ["", f"The table counts the worker's trial loop only. The main process's "
+                  f"MLflow writer lags behind trials that barely train: after the last "
+                  f"trial's training the "
                   f"command still took {flat['after_last']:.1f} s (the queued writes, then "
                   f"the summary), and the whole invocation took "
                   f"{flat['wall'] * 1000 / flat['n']:.1f} ms per trial ({flat['wall']:.1f} s "
@@ -446,75 +465,65 @@ def readme_section(runs: list[dict], flat: dict | None, help_s: float, flat_rows
 NOTES = [
     "Where the one-off cost went (issue 10):",
     "",
-    "- A new SQLite tracking store is a copy of an empty MLflow database kept once per MLflow "
-    "version in `~/.cache/nnexp/` (`nnexp.tracking.store.seed_database`): MLflow's ~50 schema "
-    "migrations ran on every fresh `mlruns/` (2-5 s). The first store after MLflow is "
-    "installed or upgraded still pays them once (the table says whether the template was "
-    "cached); `NNEXP_MLFLOW_TEMPLATE=0` switches the copy off.",
-    "- Digits are read from scikit-learn's bundled CSV with NumPy, without importing "
-    "scikit-learn (~1 s).",
-    "- The summary plots are drawn by a helper process (`nnexp.search.plotter`) that imports "
-    "matplotlib and `optuna.importance` (which imports scikit-learn) while the trials run and "
-    "draws while the main process registers the model; tight_layout instead of a tight "
-    "bounding box where no colorbar needs it. A thread cannot do this: an import in a thread "
-    "beside a training run slowed both 2-4x here (the GIL).",
-    "- Registering the model skips MLflow's scan of every installed distribution (nnexp pins "
-    "exactly the installed numpy, pandas and mlflow).",
-    "- Pruned trials record `train_seconds` (their training before pruning).",
+    "Side by side (`python bench/overhead.py --before /tmp/before --cli-runs 4`, the tree "
+    "before the changes below checked out at commit 5c5cc8c, four alternated pairs, load "
+    "average 1.2-1.7): the quickstart took 8.05-8.80 s before and 4.49-4.68 s after; its "
+    "trials trained 3.18-3.43 s before and 0.81-0.86 s after (the BLAS threads, below); the "
+    "non-training time went from 4.87-5.36 s to 3.64-3.86 s.",
     "",
-    "What remains of the one-off cost, and why the target is missed (`python -X importtime "
-    "-m nnexp.cli search experiments/quickstart.yaml --quiet` and a cProfile of the same "
-    "command): opening the tracking store is ~2.3 s, of which importing `mlflow` is ~0.9 s "
-    "and MLflow's SQLAlchemy store module ~0.7 s more (its table classes, and alembic to "
-    "check the schema), all in the main process before the first trial; the summary waits "
-    "~0.9 s for the five plots (the parallel-coordinate and slice plots need a tight bounding "
-    "box for their colorbars, a second full draw of ~0.2-0.3 s each; matplotlib's constrained "
-    "layout fails on Optuna's colorbar axes) and ~0.3 s for the model registration. "
-    "Overlapping the MLflow import with the first trials needs another process, not a "
-    "thread (the GIL, above): a tracking process that owns every MLflow call of a search, "
-    "which nnexp does not have.",
+    "- The workers (`--jobs 1` is one worker process) only train; their MLflow writes go down "
+    "a pipe to the main process (`nnexp.tracking.relay`), which performs them. When both "
+    "stores are local files the workers start at once: MLflow's store is checked without "
+    "MLflow (`nnexp.tracking.store.preflight`) and opened while the first trials train, and "
+    "the invocation's number, which seeds the samplers, is claimed in the Optuna study "
+    "(`nnexp.search.invocations`). The worker is spawned from a thread (handing it the data "
+    "blocks until the new interpreter can read it, ~0.3 s).",
+    "- Each worker gets `(cpus - 1) // jobs` BLAS threads: the quickstart's trials trained "
+    "in ~3 s with 2 threads beside the busy main process and in ~0.8 s with 1 (a BLAS thread "
+    "waiting for a busy core spins).",
+    "- No cyclic garbage collection while MLflow is imported (`nnexp.startup.paused_gc`: "
+    "importing MLflow and opening its store took 1.0 s instead of 1.7 s), and none at exit "
+    "(`exit_quickly`: the final collection took 0.7-0.9 s after a search).",
+    "- The plot helper (`nnexp.search.plotter`) imports matplotlib while the trials run and "
+    "starts drawing as soon as the workers have ended, while the main process still performs "
+    "their MLflow writes; the summary then only uploads the files.",
+    "- From earlier sessions: a new SQLite store is a copy of an empty MLflow database kept "
+    "once per MLflow version in `~/.cache/nnexp/` (`NNEXP_MLFLOW_TEMPLATE=0` switches it "
+    "off); digits are read without importing scikit-learn; registering the model skips "
+    "MLflow's scan of every installed distribution; pruned trials record `train_seconds`.",
     "",
-    "Per trial: the progress line is updated from the trial that just finished (not by "
-    "reading every trial), the best value (or Pareto front) that decides whether a model is "
-    "kept is held in memory (re-read every 50 trials), the median pruner reads the completed "
-    "trials once per trial instead of once per epoch (`nnexp.search.cached_pruner`), and trial "
-    "artifacts go straight to the run's artifact repository (no read-back of the run). The "
-    "outage wrapper around the journal adds no measurable cost (a few microseconds against "
-    "10-17 us per journal call, ~60 calls per trial). Journal appends take an `fcntl.flock` "
-    "(`nnexp.search.storage.journal_lock`, through `nnexp.locking.file_lock`) instead of "
-    "Optuna's symlink lock (symlink, rename "
-    "and unlink: ~0.25 ms an append, ~15 appends a trial), and Optuna's TPE computes its "
-    "truncated-normal masses with `scipy.special.log_ndtr` over whole arrays instead of "
-    "Optuna's element-by-element Python copy of it (`nnexp.search.samplers.vectorise_tpe`; "
-    "the same trials, tested): before both, the same 1000-trial study measured 14.1, 14.8 and "
-    "46.8 ms at trial 10, 100 and 1000 in the same quiet quarter hour.",
+    "What remains of the one-off cost, and why the target is still missed (timeline of the "
+    "command on 2 cores): the main process needs ~0.35 s to load the experiment and the data "
+    "and create the study, ~1.2 s to import MLflow and open its store, ~0.2 s for the "
+    "experiment and the parent run, ~0.6 s to perform the 25 trials' writes (~25 ms of "
+    "SQLAlchemy per trial, queued while MLflow was loading), and ~0.2 s for the summary "
+    "(trials table, model registration); the worker (imports, then the trials) and the plot "
+    "helper (~1.2 s of imports, ~0.8 s of drawing) share the other core. The three need "
+    "~6.5 s of CPU in all, of which the trials' training is under 1 s: on 2 cores that is "
+    "~3.2 s of wall time before any of it waits, so 3 s of non-training time is out of reach "
+    "here without drawing fewer plots or writing fewer MLflow records. Measured alternatives: "
+    "the plot helper at nice 5 or 10 in the command's session made the command slower (its "
+    "imports then wait for the trials, and the summary for its plots); in a session of its "
+    "own (as it runs) Linux shares the CPU between sessions first.",
     "",
-    "Before the previous session's changes (commit f53b580, run side by side in the same quie"
-    't minutes, `PYTHONPATH` pointing at each tree): the same command took 9.6-10.2 s of wall'
-    ' time against 8.2-8.8 s after (two runs each, alternated), with ~6 s that was not traini'
-    'ng (the old code recorded `train_seconds` for complete trials only, so the pruned trials'
-    "' ~2 s of training is taken from the run after); the long study cost 15.2, 18.1 and 49.8"
-    ' ms per trial at trial 10, 100 and 1000 against 13.5, 20.8 and 48.0 ms after: the per-tr'
-    "ial changes remove reads that grow with the study, but at trial 1000 the cost is Optuna'"
-    's TPE sampling (a profile of trials 800-1000: its truncated-normal densities, computed e'
-    "lement by element in Python over every trial, are the largest part), which the sampler's"
-    ' settings, not the trial loop, would change. The in-memory column runs a different objec'
-    "tive (its trials prune differently), so it is Optuna's cost for a similar study, not the"
-    ' same one.',
+    "Per trial: the progress line is refreshed from the study every 0.5 s by the main "
+    "process, the best value (or Pareto front) that decides whether a model is kept is held "
+    "in memory (re-read every 50 trials), the median pruner reads the completed trials once "
+    "per trial instead of once per epoch (`nnexp.search.cached_pruner`), and trial artifacts "
+    "go straight to the run's artifact repository. Journal appends take an `fcntl.flock` "
+    "(`nnexp.search.storage.journal_lock`) instead of Optuna's symlink lock (~0.25 ms an "
+    "append, ~15 appends a trial), and Optuna's TPE computes its truncated-normal masses with "
+    "`scipy.special.log_ndtr` over whole arrays (`nnexp.search.samplers.vectorise_tpe`; the "
+    "same trials, tested). A worker hands each MLflow write to the main process (a pickle "
+    "and a pipe write, ~0.3 ms), so MLflow's ~22-28 ms of CPU per trial is no longer in the "
+    "trial loop.",
     "",
-    "What remains: TPE's sampling still reads and models every finished trial in Python "
-    "(~8 ms at trial 1000 alone, ~14 ms beside the writer), and MLflow's SQLite writes cost "
-    "~21 ms of CPU per trial (create_run, one log_batch of ~25 params, ~19 tags and the "
-    "epochs' metrics, set_terminated: the writer figure above), nearly all of it SQLAlchemy "
-    "in Python, on a thread that shares the GIL with the trial loop. With MLflow's writes "
-    "switched off (the writer's jobs replaced by no-ops, once, by hand) the same study costs "
-    "~7, ~5 and ~12 ms at trial 10, 100 and 1000. So the target is not met at trial 1000, "
-    "and the loop's figures understate the cost of trials this short: the writer falls "
-    "behind and its queue is drained after the last trial (below the table). Moving the "
-    "writes to another process would free the loop but not the study, whose pace would then "
-    "be the store's ~21 ms per trial on a core of its own: for trials this short, MLflow's "
-    "SQLite store is the limit. Trials that train longer hide the writes in part (the "
-    "writer runs while NumPy's matrix products release the GIL).",
+    "What remains per trial: TPE's sampling reads and models every finished trial in Python "
+    "(~8 ms at trial 1000). The main process's writer performs each trial's create_run, "
+    "log_batch and set_terminated in ~22-28 ms of CPU, on a core of its own: for trials that "
+    "barely train (the flat study) it falls behind, and the study ends when its queue is "
+    "drained (the time after the last trial, below the table); the invocation's wall time "
+    "per trial is then the store's pace, not the trial loop's.",
 ]
 
 
@@ -546,8 +555,15 @@ def main() -> None:
                         help="trials of the long study (default 1000; 0: skip it)")
     parser.add_argument("--readme", action="store_true",
                         help="write the results into the README's section")
+    parser.add_argument("--before", metavar="TREE",
+                        help="only the real command, alternately from TREE (another checkout, "
+                             "e.g. git worktree add /tmp/before COMMIT) and from this one")
     args = parser.parse_args()
     print(load())
+    if args.before:
+        before_and_after(Path(args.before).resolve(), Path(args.experiment).resolve(),
+                         args.n_trials, args.cli_runs)
+        return
     if not args.no_breakdown:
         breakdown(args)
     if args.no_cli:
@@ -593,6 +609,9 @@ def breakdown(args) -> None:
 
     clock, marks = Clock(), {}
     per_call = wrapper_cost()
+    import nnexp.search.runner as runner
+
+    local_workers = runner.LocalWorkers
     instrument(clock, marks)
     workdir = Path(tempfile.mkdtemp(prefix="nnexp-overhead-"))
     os.chdir(workdir)
@@ -609,6 +628,7 @@ def breakdown(args) -> None:
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile_path)
+    runner.LocalWorkers = local_workers  # the later studies run their workers as the command
     n_runs, recorded_train = child_train_seconds(result.tracking_uri, result.parent_run_id)
 
     n = result.new_trials
