@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from fault_helpers import (
     SLOW_TRAIN,
     assert_nothing_running,
+    env,
     nnexp,
     start,
+    trials_of,
     wait_gone,
     wait_running,
     wait_runs,
@@ -145,3 +149,29 @@ def test_ctrl_c_with_two_jobs_is_forwarded_and_exits_within_seconds(tmp_path):
     print(f"Ctrl-C with --jobs 2: exit after {took:.2f} s")
     assert took < 10, took
     assert len(runs(tmp_path, "int2", role="parent")) == 1
+
+
+def test_ctrl_c_while_the_worker_starts_neither_hangs_nor_leaves_anything_running(tmp_path):
+    # a terminal's Ctrl-C reaches the whole process group, the starting worker included: it
+    # dies before it has read its context, which must not leave its main process waiting
+    exp = write_experiment(tmp_path, name="early", train=SLOW_TRAIN,
+                           study={"n_trials": 4, "seed": 0})
+    for delay in (0.3, 0.6, 0.9, 1.2, 1.6):
+        proc = subprocess.Popen([sys.executable, "-m", "nnexp.cli", "search", str(exp),
+                                 "--quiet"], cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"Ctrl-C {delay} s after the start: no exit in 90 s") from None
+        # 130, or killed by the SIGINT itself while Python was still starting (a shell shows
+        # 130 for both)
+        assert proc.returncode in (130, -signal.SIGINT), (delay, output)
+        assert "Traceback" not in output, (delay, output)
+    trials = trials_of(tmp_path, "early")
+    assert not any(t.state.name == "RUNNING" for t in trials)
+    if (tmp_path / "mlruns" / "mlflow.db").exists():
+        assert not any(r.info.status == "RUNNING" for r in runs(tmp_path, "early"))

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
+import tempfile
 import threading
 import time
 
@@ -34,12 +36,14 @@ READ_WAIT = 10.0
 """Seconds to wait for the last messages of workers that have exited."""
 
 
-def _worker_entry(ctx, n_trials: int | None, timeout: float | None, index: int, errors,
-                  connection, lost) -> None:
+def _worker_entry(context: str, n_trials: int | None, timeout: float | None, index: int,
+                  errors, connection, lost) -> None:
     from nnexp.search.runner import run_worker
 
     relay = Relay(connection, lost)
     try:
+        with open(context, "rb") as f:
+            ctx = pickle.load(f)  # noqa: S301 - written by this worker's own main process
         run_worker(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
     except KeyboardInterrupt:
         pass  # the objective has recorded the interrupted trial; the parent summarises
@@ -57,6 +61,13 @@ class LocalWorkers:
     def __init__(self, ctx, shares: list[int | None], timeout: float | None,
                  on_end=None) -> None:
         """``on_end()``: called on a thread of its own as soon as every worker has ended."""
+        # the context (with the data) goes through a file: what a spawned process is handed
+        # on its pipe must fit the pipe's buffer, or starting it blocks until it has read it,
+        # for ever if it died first (a Ctrl-C while it starts)
+        with tempfile.NamedTemporaryFile(prefix="nnexp-worker-", suffix=".pickle",
+                                         delete=False) as f:
+            pickle.dump(ctx, f)
+        self._context = f.name
         spawn = multiprocessing.get_context("spawn")
         self._errors = spawn.Queue()
         self._lost = spawn.Event()
@@ -64,7 +75,8 @@ class LocalWorkers:
         self._ends = [send for _, send in pipes]
         self.processes = [
             spawn.Process(target=_worker_entry, daemon=False,
-                          args=(ctx, n, timeout, i, self._errors, send, self._lost))
+                          args=(self._context, n, timeout, i, self._errors, send,
+                                self._lost))
             for i, (n, (_, send)) in enumerate(zip(shares, pipes))]
         self._receiver = Receiver([receive for receive, _ in pipes])
         self._interrupt = Interrupt(on_signal=self._forward)
@@ -111,6 +123,12 @@ class LocalWorkers:
         self._on_end()
 
     def __exit__(self, kind, err, traceback) -> None:
+        try:
+            self._stop(kind, err)
+        finally:
+            os.unlink(self._context)
+
+    def _stop(self, kind, err) -> None:
         if not self._started:
             self._receiver.discard()
             return
