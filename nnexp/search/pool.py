@@ -42,6 +42,10 @@ def _worker_entry(context: str, n_trials: int | None, timeout: float | None, ind
 
     relay = Relay(connection, lost)
     try:
+        # SIGINT was blocked while this process started (``LocalWorkers._spawn``): a terminal's
+        # Ctrl-C meanwhile is delivered now, as a KeyboardInterrupt handled below, not as a
+        # traceback from the middle of an import
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         with open(context, "rb") as f:
             ctx = pickle.load(f)  # noqa: S301 - written by this worker's own main process
         run_worker(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
@@ -100,7 +104,9 @@ class LocalWorkers:
     def _spawn(self) -> None:
         """Start the processes, on a thread: handing a worker its context (the data) blocks
         until the new interpreter has imported enough to read it (~0.3 s), time in which this
-        process opens MLflow's store."""
+        process opens MLflow's store. SIGINT is blocked on this thread, so the workers start
+        with it blocked (see ``_worker_entry``); the main thread still receives it."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             for p in self.processes:
                 p.start()
