@@ -197,24 +197,12 @@ class LocalWorkers:
                              "recorded as failed). Re-run the same command to resume.")
 
     def _close_writes(self, err: BaseException | None) -> None:
-        """Perform every write the workers sent, then stop the writer. Without ``err``, raise
-        as ``Writer.drain`` does; with it, that exception wins: failed writes are one
-        ``warning:`` line, and a lost store is raised unless ``err`` is an interruption."""
+        """Perform every write the workers sent, then stop the writer (``Writer.finish``)."""
         self._closed = True
         if not self._receiver.join(READ_WAIT):
             warn("a worker's pipe stayed open; its last MLflow writes are not recorded")
-        if self.writer is None:
-            return
-        if err is None:
-            self.writer.close()
-            return
-        messages = self.writer.close(raise_errors=False)
-        if self.writer.lost is not None and not isinstance(err, (StoreOutage,
-                                                                 KeyboardInterrupt)):
-            raise self.writer.lost from None
-        if self.writer.lost is None and messages:
-            more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
-            warn(f"MLflow write failed: {messages[0]}{more}")
+        if self.writer is not None:
+            self.writer.finish(err)
 
     def _forward(self, signum: int, first: bool) -> None:
         for p in self.processes:

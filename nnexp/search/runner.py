@@ -264,7 +264,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
 
     from nnexp.config import load_experiment
     from nnexp.data import prepare
-    from nnexp.tracking.store import preflight, resolve_tracking_uri, sqlite_path
+    from nnexp.tracking.store import connect, preflight, resolve_tracking_uri, sqlite_path
 
     exp = load_experiment(experiment_path)
     _check_options(options, exp.study.jobs)
@@ -293,7 +293,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     if early:
         preflight(uri)
     else:
-        client = _connect(uri)
+        client = connect(uri)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         existing = optuna.load_study(study_name=study_name, storage=storage)
@@ -346,7 +346,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         with closing(plotter), pool or nullcontext():
             if early:  # a Ctrl-C meanwhile is seen by pool.wait, once the parent run exists
                 pool.start()
-                client = _connect(uri)
+                client = connect(uri)
             parent, experiment_id = _open_parent(
                 client, uri, study, ctx, resumed, {
                     "sampler": settings.sampler, "pruner": pruner_name, "study_seed": seed,
@@ -362,12 +362,6 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     finally:
         restore()
     return result
-
-
-def _connect(uri: str):
-    from nnexp.tracking.store import connect
-
-    return connect(uri)
 
 
 def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,

@@ -105,6 +105,21 @@ class Writer:
             return []
         return self.take_errors()
 
+    def finish(self, err: BaseException | None) -> None:
+        """Close after the work that used it ended: without ``err``, raising as ``drain`` does;
+        with it (a ``KeyboardInterrupt``, say), that exception wins: failed writes are only
+        reported, in one ``warning:`` line (none once the store is lost: its one message says
+        it all), and a lost store is raised unless ``err`` is an interruption or an outage."""
+        if err is None:
+            self.close()
+            return
+        messages = self.close(raise_errors=False)
+        if self.lost is not None and not isinstance(err, (StoreOutage, KeyboardInterrupt)):
+            raise self.lost from None
+        if self.lost is None and messages:  # one line, however many failed (a full disk)
+            more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+            warn(f"MLflow write failed: {messages[0]}{more}")
+
     def _wait(self) -> None:
         import time
 
@@ -171,19 +186,11 @@ class Writer:
 @contextmanager
 def writing(announce: Callable[[str], None] | None = warn, outage_seconds: float | None = None,
             uri: str = "") -> Iterator[Writer]:
-    """A ``Writer`` for the block, closed at its end. If the block raised (a
-    ``KeyboardInterrupt``, say), that exception wins: failed writes are only reported, in one
-    ``warning:`` line (none once the store is lost: its one message says it all);
-    otherwise they are raised as ``drain`` does."""
+    """A ``Writer`` for the block, ended by ``Writer.finish`` with what the block raised."""
     writer = Writer(announce, outage_seconds, uri)
     try:
         yield writer
     except BaseException as err:
-        messages = writer.close(raise_errors=False)
-        if writer.lost is not None and not isinstance(err, (StoreOutage, KeyboardInterrupt)):
-            raise writer.lost from None
-        if writer.lost is None and messages:  # one line, however many failed (a full disk)
-            more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
-            warn(f"MLflow write failed: {messages[0]}{more}")
+        writer.finish(err)
         raise
-    writer.close()
+    writer.finish(None)
