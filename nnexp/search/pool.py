@@ -15,6 +15,7 @@ performed.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -48,6 +49,7 @@ def _worker_entry(context: str, n_trials: int | None, timeout: float | None, ind
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         with open(context, "rb") as f:
             ctx = pickle.load(f)  # noqa: S301 - written by this worker's own main process
+        os.unlink(context)  # its own copy: the storage URL in it may hold a password
         run_worker(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
     except KeyboardInterrupt:
         pass  # the objective has recorded the interrupted trial; the parent summarises
@@ -67,11 +69,15 @@ class LocalWorkers:
         """``on_end()``: called on a thread of its own as soon as every worker has ended."""
         # the context (with the data) goes through a file: what a spawned process is handed
         # on its pipe must fit the pipe's buffer, or starting it blocks until it has read it,
-        # for ever if it died first (a Ctrl-C while it starts)
-        with tempfile.NamedTemporaryFile(prefix="nnexp-worker-", suffix=".pickle",
-                                         delete=False) as f:
-            pickle.dump(ctx, f)
-        self._context = f.name
+        # for ever if it died first (a Ctrl-C while it starts). One file per worker, which
+        # it removes once read (a SIGKILL of this process then leaves none behind)
+        data = pickle.dumps(ctx)
+        self._contexts = []
+        for _ in shares:
+            with tempfile.NamedTemporaryFile(prefix="nnexp-worker-", suffix=".pickle",
+                                             delete=False) as f:
+                f.write(data)
+            self._contexts.append(f.name)
         spawn = multiprocessing.get_context("spawn")
         self._errors = spawn.Queue()
         self._lost = spawn.Event()
@@ -79,9 +85,8 @@ class LocalWorkers:
         self._ends = [send for _, send in pipes]
         self.processes = [
             spawn.Process(target=_worker_entry, daemon=False,
-                          args=(self._context, n, timeout, i, self._errors, send,
-                                self._lost))
-            for i, (n, (_, send)) in enumerate(zip(shares, pipes))]
+                          args=(context, n, timeout, i, self._errors, send, self._lost))
+            for i, (n, (_, send), context) in enumerate(zip(shares, pipes, self._contexts))]
         self._receiver = Receiver([receive for receive, _ in pipes])
         self._interrupt = Interrupt(on_signal=self._forward)
         self.writer: Writer | None = None
@@ -132,7 +137,9 @@ class LocalWorkers:
         try:
             self._stop(kind, err)
         finally:
-            os.unlink(self._context)
+            for context in self._contexts:  # those of workers that never read theirs
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(context)
 
     def _stop(self, kind, err) -> None:
         if not self._started:
