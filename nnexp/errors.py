@@ -42,6 +42,15 @@ def did_you_mean(word: object, candidates: Iterable[str], sentence: bool = False
     return f" Did you mean '{close[0]}'?" if sentence else f" (did you mean '{close[0]}'?)"
 
 
+def listing(values: Iterable[object], limit: int = 10) -> str:
+    """Values for a message, at most ``limit`` of them: "'a', 'b', 'c'" or "1, 2, ..., 10 and
+    1,451 more" (strings quoted). The one way nnexp lists values in a message."""
+    values = list(values)
+    shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:limit])
+    rest = len(values) - limit
+    return f"{shown} and {rest:,} more" if rest > 0 else shown
+
+
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (``postgresql://user:***@host/db``), for
     quoting a storage or tracking URL in a message without leaking the secret."""

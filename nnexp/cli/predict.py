@@ -18,8 +18,9 @@ def predict(model: str, input_path: str, output: str | None, tracking_uri: str |
     MODEL is a model directory (nnexp train -o DIR), a trial's run id or runs:/<run_id> (its
     model/ artifact), or a registered model: models:/<study>@champion, models:/<study>/<version>.
     The output has a prediction column with the original labels and, for classifiers, one
-    proba_<label> column per class. Extra columns are ignored; a missing column or a category
-    value not seen in training is an error (exit 2).
+    proba_<label> column per class. The rows are raw, as in the training file: missing values,
+    new dates and unseen categories are prepared as in training (see the model's column
+    table); extra columns are ignored; a missing column is an error (exit 2).
     """
     from nnexp.export.predict import check_output, write_predictions
     from nnexp.export.predict import predict as run_predict

@@ -13,8 +13,8 @@ import click
 @click.option("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or "
               "sqlite:///mlruns/mlflow.db).")
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write a model directory here (model, feature names, category "
-              "encoding, class labels) for nnexp predict.")
+              help="Also write a model directory here (model, feature names, the table's "
+              "preparation, class labels) for nnexp predict.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-epoch lines.")
 def train(config: str, tracking_uri: str | None, output: Path | None, quiet: bool) -> None:
     """Train CONFIG as one MLflow run: a run file (e.g. a trial's exported config.yaml), or a

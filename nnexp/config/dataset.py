@@ -5,6 +5,9 @@ parameters sit next to the split settings; a generator parameter whose name clas
 split setting, such as ``seed``, goes in ``params: {seed: 3}``). A file is given by ``path``
 (relative to the YAML file), ``target`` (the label column; null lets the loader choose) and
 ``task`` (null: inferred from the target when loaded). ``stratify`` is ignored for regression.
+A table's columns (``nnexp.data.roles``): ``missing`` (impute | error), ``max_categories``,
+``unseen_categories`` (group | error), ``text`` (drop | encode), ``drop`` (column names) and
+``columns`` (column -> numeric | categorical | datetime | text | id | drop).
 ``fingerprint`` (optional; written by ``nnexp export``): the ``nnexp.data.fingerprint`` of the
 data this section must load; ``nnexp.data.prepare`` refuses different data.
 Validation checks names and numbers only; nothing is loaded.
@@ -20,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from nnexp.config.errors import Loc, did_you_mean, pydantic_messages, unknown_name
 from nnexp.config.source import Source
 from nnexp.config.train import check_seed
+
+TABLE_FIELDS = ("missing", "max_categories", "unseen_categories", "text", "drop", "columns")
 
 
 class DatasetSpec(BaseModel):
@@ -37,6 +42,13 @@ class DatasetSpec(BaseModel):
     seed: int = 0
     scale: Literal["standard", "minmax", "none"] = "standard"
     stratify: bool = True
+    missing: Literal["impute", "error"] = "impute"
+    max_categories: int = Field(20, ge=2)
+    unseen_categories: Literal["group", "error"] = "group"
+    text: Literal["drop", "encode"] = "drop"
+    drop: tuple[str, ...] = ()
+    columns: dict[str, Literal["numeric", "categorical", "datetime", "text", "id", "drop"]] = \
+        Field(default_factory=dict)
     fingerprint: str | None = None
 
     @model_validator(mode="after")
@@ -46,6 +58,11 @@ class DatasetSpec(BaseModel):
         if self.name is not None and (self.target, self.task) != (None, None):
             raise ValueError("target and task are for a data file (path); built-in datasets "
                              "know theirs")
+        table = [k for k in TABLE_FIELDS if getattr(self, k) != DatasetSpec.model_fields[k]
+                 .get_default(call_default_factory=True)]
+        if self.name is not None and table:
+            raise ValueError(f"{', '.join(table)} are for a table (path); built-in datasets "
+                             "have only numeric features")
         if self.dev_size + self.test_size >= 1:
             raise ValueError(f"dev_size + test_size = {self.dev_size + self.test_size:g} must "
                              "be < 1 to leave training examples")
@@ -55,8 +72,19 @@ class DatasetSpec(BaseModel):
         """'digits (dev 0.2, test 0.2, scale standard)' for summaries."""
         what = self.name or str(self.path)
         extra = "".join(f", {k}={v}" for k, v in self.params.items())
+        extra += "".join(f", {k}={v}" for k, v in self.table_settings().items())
         return (f"{what} (dev {self.dev_size:g}, test {self.test_size:g}, "
                 f"scale {self.scale}{extra})")
+
+
+    def table_settings(self) -> dict[str, Any]:
+        """The column settings that differ from the defaults (for summaries and run files)."""
+        out = {}
+        for key in TABLE_FIELDS:
+            value = getattr(self, key)
+            if value != DatasetSpec.model_fields[key].get_default(call_default_factory=True):
+                out[key] = list(value) if isinstance(value, tuple) else value
+        return out
 
 
 FIELDS = tuple(DatasetSpec.model_fields)

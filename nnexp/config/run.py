@@ -100,6 +100,7 @@ def dataset_section(spec: DatasetSpec, relative_to: Path | None = None,
             out["target"] = spec.target
         if spec.task is not None:
             out["task"] = spec.task
+        out.update(spec.table_settings())
     if spec.params:
         out["params"] = dict(spec.params)
     out.update(dev_size=spec.dev_size, test_size=spec.test_size, seed=spec.seed,

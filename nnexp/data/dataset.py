@@ -3,48 +3,79 @@
 Examples are rows: ``X`` has shape (m, n_x). Classification keeps the original labels in ``y``
 (integers, or strings for a text target column); ``classes`` holds their sorted unique values,
 so the index of a label is ``np.searchsorted(classes, y)``.
+
+A table (CSV, Parquet) keeps its raw feature columns in ``Dataset.table`` instead of ``X``:
+their preparation is fitted on the training split only (``nnexp.data.splits``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnexp.data.errors import DataError
+from nnexp.data.fingerprint import fingerprint, table_fingerprint
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nnexp.data.roles import Column, TableSettings
 
 TASKS = ("binary", "multiclass", "regression")
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """The raw feature columns of a table and what was decided about each.
+
+    frame : DataFrame of m rows, the feature columns as read (the target removed, and the
+        rows whose target is missing); its index is each row's position in the file.
+    columns : one ``Column`` (role) per column of ``frame``.
+    settings : the ``dataset:`` choices.
+    first_line : the file line of row 0 (2 for a CSV), None for Parquet.
+    target : the target column's name; dropped_rows : rows left out for a missing target.
+    """
+
+    frame: pd.DataFrame
+    columns: list[Column]
+    settings: TableSettings
+    first_line: int | None
+    target: str
+    dropped_rows: int = 0
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """One loaded data source.
 
-    X : ndarray of shape (m, n_x), float64, finite.
+    X : ndarray of shape (m, n_x), float64, finite; None for a table (see ``table``).
     y : ndarray of shape (m,); labels for classification, float64 for regression.
     task : one of ``TASKS``.
-    feature_names : n_x names, one per column of X.
+    feature_names : n_x names, one per column of X ([] for a table).
     classes : ndarray of shape (n_classes,), the sorted unique labels of y and y_test, computed
         on construction; None for regression.
     X_test, y_test : shapes (m_test, n_x) and (m_test,) when the source ships a test split.
-    encoding : original column -> its categories, for each one-hot encoded column ({} if none).
+    table : the raw columns of a CSV or Parquet table, None for arrays.
     source : ``"builtin"`` or the path of the file.
     """
 
     name: str
-    X: np.ndarray
+    X: np.ndarray | None
     y: np.ndarray
     task: str
     feature_names: list[str]
     classes: np.ndarray | None = None
     X_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
-    encoding: dict[str, list] = field(default_factory=dict)
+    table: Table | None = None
     source: str = "builtin"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "X", np.asarray(self.X, dtype=np.float64))
+        if self.table is None:
+            set_(self, "X", np.asarray(self.X, dtype=np.float64))
         set_(self, "y", _target(np.asarray(self.y), self.task))
         if self.X_test is not None:
             set_(self, "X_test", np.asarray(self.X_test, dtype=np.float64))
@@ -55,13 +86,30 @@ class Dataset:
         set_(self, "feature_names", [str(n) for n in self.feature_names])
         self._validate()
 
+    @property
+    def m(self) -> int:
+        """The number of examples (without a shipped test split)."""
+        return len(self.y)
+
+    def fingerprint(self) -> str:
+        """The data's content hash: the arrays, or for a table its raw columns, target and
+        column decisions (``nnexp.data.fingerprint``)."""
+        if self.table is None:
+            return fingerprint(self.X, self.y, self.X_test, self.y_test)
+        t = self.table
+        return table_fingerprint(t.frame, self.y, {
+            "target": t.target, "settings": t.settings.describe(), "task": self.task,
+            "roles": [(c.name, c.role, c.date_format, list(c.placeholders))
+                      for c in t.columns]})
+
     def _validate(self) -> None:
         where = f"Dataset {self.name!r} ({self.source})"
         if self.task not in TASKS:
             raise DataError(f"{where}: task={self.task!r} is not known; use one of {TASKS}.")
-        if self.X.shape[0] == 0:
+        if self.m == 0:
             raise DataError(f"{where}: there are no examples; give at least two rows.")
-        _check_xy(where, "X", "y", self.X, self.y, self.feature_names)
+        if self.table is None:
+            _check_xy(where, "X", "y", self.X, self.y, self.feature_names)
         if (self.X_test is None) != (self.y_test is None):
             raise DataError(f"{where}: a test split needs both X_test and y_test.")
         if self.X_test is not None:

@@ -1,5 +1,8 @@
 """Datasets from files: CSV and Parquet tables, NPZ arrays, and the course's HDF5 images.
 
+A table's columns keep their raw values with a role each (``nnexp.data.roles``); they become
+numbers when split (``nnexp.data.preparation``, fitted on the training rows).
+
 The format comes from the suffix (``SUFFIXES``). A file that ships a test split (NPZ
 ``X_test``/``y_test``, HDF5 ``test_set_*``) fills ``Dataset.X_test``/``y_test``; it is used as
 given. pandas and h5py are imported inside the readers.
@@ -12,10 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnexp.data.dataset import TASKS, Dataset, infer_task
-from nnexp.data.encoding import categories, one_hot
-from nnexp.data.errors import DataError, SchemaError
-from nnexp.errors import did_you_mean
+from nnexp.data.dataset import TASKS, Dataset, Table, infer_task
+from nnexp.data.errors import DataError, SchemaError, TableError
+from nnexp.data.roles import TableSettings, infer_columns, missing_values
+from nnexp.errors import did_you_mean, listing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,13 +28,16 @@ HDF5_TRAIN = ("train_set_x", "train_set_y")
 HDF5_TEST = ("test_set_x", "test_set_y")
 
 
-def load_file(path: str | Path, target: str | None = None, task: str | None = None) -> Dataset:
+def load_file(path: str | Path, target: str | None = None, task: str | None = None,
+              settings: TableSettings | None = None) -> Dataset:
     """Load the dataset in ``path``; the format comes from its suffix.
 
     target : the label column of a CSV or Parquet table (required there, ignored for NPZ and
         HDF5, whose labels are the ``y`` arrays).
     task : ``"binary"``, ``"multiclass"`` or ``"regression"`` to override ``infer_task``
         (for example, a whole-number target that is really real-valued).
+    settings : how a table's columns are read (``nnexp.data.roles.TableSettings``; default:
+        inferred roles, missing values imputed).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -45,10 +51,11 @@ def load_file(path: str | Path, target: str | None = None, task: str | None = No
                         "file (relative paths are taken from the current directory).")
     if task is not None and task not in TASKS:
         raise DataError(f"task={task!r} is not known; use one of: {', '.join(TASKS)}.")
-    if suffix == ".csv":
-        return _table(path, _read_csv(path), target, task, first_line=2)
-    if suffix in (".parquet", ".pq"):
-        return _table(path, _read_parquet(path), target, task, first_line=None)
+    if suffix in (".csv", ".parquet", ".pq"):
+        csv = suffix == ".csv"
+        frame = _read_csv(path) if csv else _read_parquet(path)
+        return load_table(frame, target, task, settings or TableSettings(), repr(str(path)),
+                          2 if csv else None, name=path.stem, source=str(path))
     if suffix == ".npz":
         return _npz(path, task)
     return _hdf5(path, task)
@@ -77,81 +84,86 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise _unreadable(path, "Parquet", err) from err
 
 
-def _row(i: int, first_line: int | None) -> str:
-    """Name data row i for a person: the file line for CSV, the row index otherwise."""
-    return f"row {i}" + (f" (line {i + first_line} of the file)" if first_line else "")
+def load_table(frame: pd.DataFrame, target: str | None, task: str | None,
+               settings: TableSettings, where: str, first_line: int | None,
+               name: str = "table", source: str = "table") -> Dataset:
+    """A DataFrame -> a ``Dataset`` whose ``table`` keeps the raw feature columns, each with
+    its role (``nnexp.data.roles``). Rows with a missing target are left out (counted in
+    ``table.dropped_rows``). ``TableError`` lists every problem at once.
 
+    where : names the data in messages ("'weather.csv'"); first_line : the file line of
+        row 0 (2 for a CSV with a header), None when rows have no line.
+    """
+    import pandas as pd
 
-def _table(
-    path: Path, frame: pd.DataFrame, target: str | None, task: str | None,
-    first_line: int | None,
-) -> Dataset:
-    """Table -> Dataset: numeric columns as they are, categorical ones one-hot encoded."""
     frame = frame.rename(columns=str)
-    feature_columns(path, list(frame.columns), target)
-    features = frame.drop(columns=target)
-    encoding = {}
-    for column in [target, *features.columns]:
-        kind = _column_kind(path, frame[column], first_line)
-        if kind == "categorical" and column != target:
-            encoding[column] = categories(frame[column])
-    X, names = one_hot(features, encoding)
-    y = frame[target].to_numpy()
+    if frame.columns.duplicated().any():
+        dup = sorted(set(frame.columns[frame.columns.duplicated()]))
+        raise TableError([("path", f"{where}: the column name(s) {listing(dup)} appear more "
+                                   "than once; give every column its own name.")])
+    feature_columns(where, list(frame.columns), target)
+    problems: list[tuple[str, str]] = []
+    absent = missing_values(frame[target])
+    if absent.all():
+        raise TableError([("target", f"{where}: the target column {target!r} is empty in "
+                                     "every row; choose the column that holds the labels.")])
+    kept = frame[~absent.to_numpy()]
+    features = kept.drop(columns=target)
+    columns, found = infer_columns(features, settings, where, first_line)
+    problems += found
+    y = kept[target].to_numpy()
+    if y.dtype == object:
+        y = pd.Series(y).map(lambda v: v.strip() if isinstance(v, str) else v).to_numpy()
     task = task or infer_task(y)
-    return Dataset(name=path.stem, X=X, y=y, task=task, feature_names=names, encoding=encoding,
-                   source=str(path))
+    problems += _target_problems(y, task, target, where)
+    if problems:
+        raise TableError(problems)
+    table = Table(frame=features, columns=columns, settings=settings, first_line=first_line,
+                  target=target, dropped_rows=int(absent.sum()))
+    return Dataset(name=name, X=None, y=y, task=task, feature_names=[], table=table,
+                   source=source)
 
 
-def feature_columns(path: Path, columns: list[str], target: str | None) -> list[str]:
+def _target_problems(y: np.ndarray, task: str, target: str, where: str
+                     ) -> list[tuple[str, str]]:
+    """What rules the target column out for ``task``: text for regression, one class, a
+    'binary' task with more classes."""
+    column = f"{where}: target column {target!r}"
+    if task not in TASKS:
+        return [("task", f"task={task!r} is not known; use one of: {', '.join(TASKS)}.")]
+    if task == "regression":
+        if y.dtype.kind not in "biuf":
+            return [("task", f"{column} holds text, which cannot be a regression target; use "
+                             "task binary or multiclass (or leave task out).")]
+        return []
+    classes = np.unique(y.astype(str) if y.dtype.kind == "O" else y)
+    if len(classes) < 2:
+        return [("target", f"{column} has a single class ({listing(classes.tolist())}); "
+                           "classification needs at least two. Check the target column, or "
+                           "use data with more classes.")]
+    if task == "binary" and len(classes) != 2:
+        return [("task", f"{column}: task 'binary' but the target has {len(classes)} classes "
+                         f"({listing(classes.tolist())}); use task 'multiclass'.")]
+    return []
+
+
+def feature_columns(where: str | Path, columns: list[str], target: str | None) -> list[str]:
     """The feature columns of a table with ``columns``, after checking that ``target`` names
     one of them and leaves at least one feature; ``SchemaError`` (field ``target`` or
     ``path``) otherwise."""
+    where = where if isinstance(where, str) else repr(str(where))
     if target is None:
-        raise SchemaError(f"{str(path)!r} is a table, so the dataset needs `target`: the name "
-                          f"of the label column. Columns: {', '.join(columns)}.", "target")
+        raise SchemaError(f"{where} is a table, so the dataset needs `target`: the name "
+                          f"of the label column. Columns: {listing(columns, 50)}.", "target")
     if target not in columns:
         hint = did_you_mean(target, columns, sentence=True)
-        raise SchemaError(f"{str(path)!r} has no target column {target!r}.{hint} Columns: "
-                          f"{', '.join(columns) or 'none'}.", "target")
+        raise SchemaError(f"{where} has no target column {target!r}.{hint} Columns: "
+                          f"{listing(columns, 50) or 'none'}.", "target")
     features = [c for c in columns if c != target]
     if not features:
-        raise SchemaError(f"{str(path)!r} has only the target column {target!r}; add at least "
+        raise SchemaError(f"{where} has only the target column {target!r}; add at least "
                           "one feature column.", "path")
     return features
-
-
-def _column_kind(path: Path, column: pd.Series, first_line: int | None) -> str:
-    """'numeric' or 'categorical', after checking that no value is missing or infinite."""
-    import pandas as pd
-
-    name = column.name
-    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-    bad = column.isna().to_numpy()
-    if numeric:
-        bad = bad | ~np.isfinite(column.to_numpy(dtype=np.float64, na_value=np.nan))
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise DataError(
-            f"{str(path)!r}: column {name!r} is missing, NaN or inf in {len(rows)} rows "
-            f"(first at {_row(int(rows[0]), first_line)}). Fill or remove those rows."
-        )
-    if numeric:
-        return "numeric"
-    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_bool_dtype(column)
-            or isinstance(column.dtype, pd.CategoricalDtype)
-            or pd.api.types.is_string_dtype(column)):
-        raise DataError(f"{str(path)!r}: column {name!r} has dtype {column.dtype}; nnexp reads "
-                        "numeric and categorical (text, category, bool) columns. "
-                        "Convert or drop it.")
-    as_number = pd.to_numeric(column.astype(object), errors="coerce")
-    if as_number.notna().mean() >= 0.5 and as_number.isna().any():
-        i = int(np.flatnonzero(as_number.isna().to_numpy())[0])
-        raise DataError(
-            f"{str(path)!r}: column {name!r} looks numeric but has the value "
-            f"{column.iloc[i]!r} at {_row(i, first_line)}. Fix that value, or make the column "
-            "clearly categorical."
-        )
-    return "categorical"
 
 
 def _npz(path: Path, task: str | None) -> Dataset:

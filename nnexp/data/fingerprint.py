@@ -29,3 +29,22 @@ def fingerprint(*arrays: np.ndarray | None) -> str:
         digest.update(f"{array.dtype.str}{array.shape};".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def table_fingerprint(frame, y: np.ndarray, decisions: dict) -> str:
+    """Hex sha256 (first 16 characters) of a table's raw feature columns (names, dtypes and
+    values, in order; not the index), its target values and ``decisions`` (JSON-able: the
+    target's name, the column roles and settings), so the same file read with other column
+    decisions has another fingerprint."""
+    import json
+
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[str(c), str(frame[c].dtype)] for c in frame.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    y = np.asarray(y)
+    digest.update(f"{y.dtype.str}{y.shape};".encode())
+    digest.update(np.ascontiguousarray(y.astype(str) if y.dtype.kind == "O" else y).tobytes())
+    digest.update(json.dumps(decisions, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:FINGERPRINT_LENGTH]

@@ -9,13 +9,14 @@ from nnexp.data.builtin import load_builtin
 from nnexp.data.dataset import Dataset
 from nnexp.data.errors import DataError
 from nnexp.data.files import load_file
-from nnexp.data.fingerprint import fingerprint
+from nnexp.data.roles import TableSettings
 from nnexp.data.splits import Splits, split
 
 
 def load(spec: Any) -> Dataset:
     """The dataset a spec names: built-in ``spec.name`` with ``spec.params``, or the file
-    ``spec.path`` with ``spec.target`` (and ``spec.task`` if the spec has one)."""
+    ``spec.path`` with ``spec.target`` (and ``spec.task`` and the column settings of
+    ``nnexp.data.roles.TableSettings`` where the spec has them)."""
     name, path, params = spec.name, spec.path, spec.params or {}
     if (name is None) == (path is None):
         raise DataError("The dataset section needs exactly one of `name` (a built-in dataset, "
@@ -25,7 +26,8 @@ def load(spec: Any) -> Dataset:
     if params:
         raise DataError(f"`params` ({', '.join(params)}) apply to built-in datasets only; "
                         f"remove them for the file {str(path)!r}.")
-    return load_file(path, target=spec.target, task=getattr(spec, "task", None))
+    return load_file(path, target=spec.target, task=getattr(spec, "task", None),
+                     settings=TableSettings.of(spec))
 
 
 def prepare(spec: Any) -> Splits:
@@ -48,7 +50,7 @@ def check_fingerprint(spec: Any, dataset: Dataset) -> None:
     expected = getattr(spec, "fingerprint", None)
     if not expected:
         return
-    found = fingerprint(dataset.X, dataset.y, dataset.X_test, dataset.y_test)
+    found = dataset.fingerprint()
     if found != expected:
         what = f"the data file {str(Path(spec.path).resolve())!r}" if spec.path is not None else \
             f"the built-in dataset {spec.name!r} (generated here)"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from nnexp.data.builtin import builtin_shape
 from nnexp.data.dataset import TASKS, Dataset, infer_task
-from nnexp.data.errors import DataError, SchemaError
+from nnexp.data.errors import DataError, SchemaError, TableError
 from nnexp.data.files import (
     HDF5_TEST,
     HDF5_TRAIN,
@@ -36,6 +36,9 @@ from nnexp.data.files import (
     load_file,
     npz_missing,
 )
+from nnexp.data.preparation import TEXT_COMPONENTS
+from nnexp.data.roles import TableSettings, infer_columns
+from nnexp.data.splits import split
 from nnexp.errors import first_line
 
 if TYPE_CHECKING:
@@ -59,6 +62,9 @@ class DataSchema:
     n_rows : examples (with a shipped test split), None if unknown.
     target : the label column of a table, None otherwise.
     exact : False when n_features was counted on a sample of a large file.
+    columns : a table's column report (``Preparation.report()``: column, role, missing,
+        encoding, features), () for arrays; estimated on a sample when not exact.
+    dropped_rows : a table's rows left out because their target is missing.
     """
 
     task: str
@@ -68,6 +74,8 @@ class DataSchema:
     n_rows: int | None = None
     target: str | None = None
     exact: bool = True
+    columns: tuple[dict[str, Any], ...] = ()
+    dropped_rows: int = 0
 
     def describe(self) -> str:
         """'multiclass, 1797 rows, 64 features, 10 classes' for summaries."""
@@ -79,6 +87,11 @@ class DataSchema:
             parts.append(f"{self.n_classes} classes")
         if self.target is not None:
             parts.append(f"target {self.target!r}")
+        if self.columns:
+            used = sum(1 for c in self.columns if c["features"])
+            parts.append(f"{used} of {len(self.columns)} columns used")
+        if self.dropped_rows:
+            parts.append(f"{self.dropped_rows} rows without a target left out")
         return ", ".join(parts)
 
 
@@ -98,21 +111,36 @@ def read_schema(spec: Any, full_limit: int = FULL_LIMIT) -> DataSchema:
     if size == 0:
         raise SchemaError(f"{str(path)!r} is empty (0 bytes); give a file with data.")
     task = spec.task
+    settings = TableSettings.of(spec)
+    if size <= full_limit and suffix in (".csv", ".parquet", ".pq"):
+        return _loaded(path, spec, settings)  # every problem of the table at once
     if suffix == ".csv":
-        schema = _csv(path, spec.target, task)
+        schema = _csv(path, spec.target, task, settings)
     elif suffix in (".parquet", ".pq"):
-        schema = _parquet(path, spec.target, task)
+        schema = _parquet(path, spec.target, task, settings)
     elif suffix == ".npz":
         schema = _npz(path, task)
     else:
         schema = _hdf5(path, task)
     if size > full_limit:
         return schema
+    return _loaded(path, spec, settings)
+
+
+def _loaded(path: Path, spec: Any, settings: TableSettings) -> DataSchema:
+    """The exact schema, from loading the file completely."""
+    import pandas as pd
+
     try:
-        dataset = load_file(path, target=spec.target, task=task)
+        dataset = load_file(path, target=spec.target, task=spec.task, settings=settings)
+        return _from_dataset(dataset, spec)
+    except pd.errors.EmptyDataError:
+        raise SchemaError(f"{str(path)!r} has no header line (the file is blank); the first "
+                          "line must name the columns.", "path") from None
+    except SchemaError:
+        raise
     except DataError as err:
         raise SchemaError(str(err), "path") from None
-    return _from_dataset(dataset, spec.target)
 
 
 def _builtin(name: str, params: dict[str, Any]) -> DataSchema:
@@ -136,10 +164,19 @@ def _schema(task: str, n_features: int, n_classes: int | None, n_rows: int | Non
                       target=target, exact=exact)
 
 
-def _from_dataset(dataset: Dataset, target: str | None) -> DataSchema:
+def _from_dataset(dataset: Dataset, spec: Any) -> DataSchema:
+    """The exact schema of a loaded dataset; a table's preparation is fitted on its training
+    split (as ``nnexp.data.prepare`` will) to count its features and report its columns."""
     rows = len(dataset.y) + (0 if dataset.y_test is None else len(dataset.y_test))
     n_classes = None if dataset.classes is None else len(dataset.classes)
-    return _schema(dataset.task, dataset.X.shape[1], n_classes, rows, target)
+    if dataset.table is None:
+        return _schema(dataset.task, dataset.X.shape[1], n_classes, rows, None)
+    splits = split(dataset, dev_size=spec.dev_size, test_size=spec.test_size, seed=spec.seed,
+                   scale="none", stratify=spec.stratify)
+    return replace(_schema(dataset.task, splits.X_train.shape[1], n_classes, rows,
+                           spec.target),
+                   columns=tuple(splits.preparation.report()),
+                   dropped_rows=dataset.table.dropped_rows)
 
 
 def _target_schema(path: Path, y: np.ndarray, task: str | None, target: str | None,
@@ -153,7 +190,9 @@ def _target_schema(path: Path, y: np.ndarray, task: str | None, target: str | No
     if missing.all():
         raise SchemaError(f"{where} is empty in every row; choose the column that holds the "
                           "labels.", "target" if target else "path")
-    if missing.any():
+    if missing.any() and target is not None:  # a table's rows without a target are left out
+        y = y[~missing]
+    elif missing.any():
         rows = np.flatnonzero(missing)
         line = f" (line {rows[0] + first_line_} of the file)" if first_line_ else ""
         raise SchemaError(f"{where} is missing, NaN or inf in {len(rows)} rows (first at row "
@@ -195,19 +234,30 @@ def _unreadable(path: Path, kind: str, err: BaseException) -> SchemaError:
 
 # ----- tables ---------------------------------------------------------------------------------
 
-def _feature_count(sample: pd.DataFrame) -> int:
-    """Features after one-hot encoding: one per numeric column, one per category otherwise."""
-    import pandas as pd
-
-    count = 0
-    for column in sample.columns:
-        values = sample[column]
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        count += 1 if numeric else max(1, int(values.nunique(dropna=True)))
-    return count
+ESTIMATED_WIDTH = {"numeric": 1, "datetime": 9, "text": TEXT_COMPONENTS}
 
 
-def _csv(path: Path, target: str | None, task: str | None) -> DataSchema:
+def _sample_columns(path: Path, sample: pd.DataFrame, settings: TableSettings,
+                    first_line: int | None) -> tuple[int, tuple[dict[str, Any], ...]]:
+    """Features and a column report estimated from a sample of a large table (roles from
+    the sample; one-hot widths capped at ``max_categories``)."""
+    columns, problems = infer_columns(sample, settings, repr(str(path)), first_line)
+    if problems:
+        raise TableError(problems)
+    report = []
+    for c in columns:
+        width = 0
+        if c.used:
+            width = ESTIMATED_WIDTH.get(c.role) or min(c.levels + (c.missing > 0),
+                                                       settings.max_categories)
+            width += bool(c.missing) and c.role in ("numeric", "datetime")
+        report.append({"column": c.name, "role": c.role, "missing": c.missing,
+                       "encoding": c.note or "(estimated on a sample)", "features": width})
+    return sum(r["features"] for r in report), tuple(report)
+
+
+def _csv(path: Path, target: str | None, task: str | None,
+         settings: TableSettings) -> DataSchema:
     import pandas as pd
 
     try:
@@ -223,11 +273,13 @@ def _csv(path: Path, target: str | None, task: str | None) -> DataSchema:
         sample = pd.read_csv(path, usecols=features, nrows=SAMPLE_ROWS)
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise _unreadable(path, "CSV", err) from None
-    return _target_schema(path, y, task, target, _feature_count(sample),
-                          exact=len(y) <= SAMPLE_ROWS, first_line_=2)
+    n_features, report = _sample_columns(path, sample, settings, 2)
+    return replace(_target_schema(path, y, task, target, n_features,
+                                  exact=len(y) <= SAMPLE_ROWS, first_line_=2), columns=report)
 
 
-def _parquet(path: Path, target: str | None, task: str | None) -> DataSchema:
+def _parquet(path: Path, target: str | None, task: str | None,
+             settings: TableSettings) -> DataSchema:
     import pyarrow.parquet as pq
 
     try:
@@ -242,9 +294,11 @@ def _parquet(path: Path, target: str | None, task: str | None) -> DataSchema:
         raise
     except Exception as err:  # noqa: BLE001 - pyarrow raises many kinds on a broken file
         raise _unreadable(path, "Parquet", err) from None
-    n_features = _feature_count(sample) if sample is not None else len(features)
-    return _target_schema(path, y, task, target, n_features,
-                          exact=len(y) <= SAMPLE_ROWS, first_line_=None)
+    n_features, report = _sample_columns(path, sample, settings, None) \
+        if sample is not None else (len(features), ())
+    return replace(_target_schema(path, y, task, target, n_features,
+                                  exact=len(y) <= SAMPLE_ROWS, first_line_=None),
+                   columns=report)
 
 
 # ----- arrays ---------------------------------------------------------------------------------

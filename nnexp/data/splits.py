@@ -1,15 +1,20 @@
-"""Train / dev / test splits (the course's names), stratified by class, scaled on train only."""
+"""Train / dev / test splits (the course's names), stratified by class, prepared and scaled on
+train only: a table's preparation (``nnexp.data.preparation``) and the scaler are fitted on the
+training rows, then applied to all three."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from nnexp.data.dataset import Dataset
 from nnexp.data.errors import DataError
-from nnexp.data.fingerprint import fingerprint
+from nnexp.data.preparation import Preparation
 from nnexp.data.scaling import Scaler, fit_scaler
+
+EXAMPLE_ROWS = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -20,7 +25,12 @@ class Splits:
         float64, already transformed by ``scaler`` (fitted on X_train only); m_dev and m_test
         may be 0.
     y_train, y_dev, y_test : ndarrays of shape (m_*,), labels as in ``Dataset.y``.
-    fingerprint : ``fingerprint`` of the loaded arrays (X, y, X_test, y_test) before splitting.
+    fingerprint : ``Dataset.fingerprint()`` of the loaded data before splitting.
+    feature_names : the n_x names of the columns of X.
+    preparation : a table's fitted preparation (raw rows -> unscaled X), None for arrays.
+    dropped_rows : a table's rows left out because their target is missing.
+    example : a table's first few raw dev rows (the columns the preparation reads), the
+        registered model's input example; None for arrays.
     """
 
     name: str
@@ -35,8 +45,10 @@ class Splits:
     fingerprint: str
     feature_names: list[str]
     classes: np.ndarray | None
-    encoding: dict[str, list]
+    preparation: Preparation | None
     source: str
+    dropped_rows: int = 0
+    example: Any = None
 
 
 def split(
@@ -55,7 +67,7 @@ def split(
     for field, value in (("dev_size", dev_size), ("test_size", 0.0 if given_test else test_size)):
         if not 0.0 <= value < 1.0:
             raise DataError(f"{field}={value} must be a fraction in [0, 1).")
-    m = dataset.X.shape[0]
+    m = dataset.m
     n_dev = _count(dev_size, m)
     n_test = 0 if given_test else _count(test_size, m)
     if m - n_dev - n_test < 1:
@@ -69,21 +81,29 @@ def split(
     else:
         order = rng.permutation(m)
         test, dev, train = order[:n_test], order[n_test:n_test + n_dev], order[n_test + n_dev:]
-    X_train = dataset.X[train]
+    X, preparation, names = dataset.X, None, dataset.feature_names
+    table = dataset.table
+    if table is not None:
+        preparation = Preparation.fit(table.columns, table.settings,
+                                      table.frame.iloc[train])
+        X = preparation.transform(table.frame, repr(dataset.source), table.first_line)
+        names = preparation.feature_names
+    X_train = X[train]
     scaler = fit_scaler(X_train, scale)
     if given_test:
         X_test, y_test = dataset.X_test, dataset.y_test
     else:
-        X_test, y_test = dataset.X[test], dataset.y[test]
+        X_test, y_test = X[test], dataset.y[test]
     return Splits(
         name=dataset.name, task=dataset.task,
         X_train=scaler.transform(X_train), y_train=dataset.y[train],
-        X_dev=scaler.transform(dataset.X[dev]), y_dev=dataset.y[dev],
+        X_dev=scaler.transform(X[dev]), y_dev=dataset.y[dev],
         X_test=scaler.transform(X_test), y_test=y_test,
-        scaler=scaler,
-        fingerprint=fingerprint(dataset.X, dataset.y, dataset.X_test, dataset.y_test),
-        feature_names=dataset.feature_names, classes=dataset.classes,
-        encoding=dataset.encoding, source=dataset.source,
+        scaler=scaler, fingerprint=dataset.fingerprint(),
+        feature_names=names, classes=dataset.classes, preparation=preparation,
+        source=dataset.source, dropped_rows=0 if table is None else table.dropped_rows,
+        example=None if table is None else
+        table.frame.iloc[(dev if len(dev) else train)[:EXAMPLE_ROWS]][preparation.inputs],
     )
 
 

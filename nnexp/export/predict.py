@@ -1,12 +1,12 @@
 """``nnexp predict``'s use case: a model (a model directory, a run's ``model/`` artifact or a
 registered ``models:/`` model) applied to raw rows from a CSV or Parquet file.
 
-The rows hold the original columns (extra columns are ignored; a missing one is an error
-naming it); categorical values are one-hot encoded as in training, and a value training never
-saw is an error naming the column, the value and the known ones (not an all-zero row). The
-result has a ``prediction`` column with the original labels and, for classifiers, one
-``proba_<label>`` column per class. ``predict_frame`` is also what the registered pyfunc
-model (``nnexp.export.pyfunc``) runs, so both predict alike.
+The rows hold the original columns, raw (extra columns are ignored; a missing one is an error
+naming it); the model's own preparation (``nnexp.data.Preparation``) turns them into inputs as
+in training: missing values imputed, dates encoded, an unseen category counted as infrequent
+(or refused, as trained). The result has a ``prediction`` column with the original labels
+and, for classifiers, one ``proba_<label>`` column per class. ``predict_frame`` is also what
+the registered pyfunc model (``nnexp.export.pyfunc``) runs, so both predict alike.
 """
 
 from __future__ import annotations
@@ -19,44 +19,52 @@ from nnexp.errors import NnexpError
 TABLES = (".csv", ".parquet", ".pq")
 
 
-def frame_to_X(frame, features: dict):
-    """A DataFrame of the original columns (extra columns ignored) -> X (m, n_x) as the model
-    was trained on. Missing columns and unseen categories raise ``DataError``."""
+def frame_to_X(frame, saved, where: str = "the input", first_line: int | None = None):
+    """Raw rows (a DataFrame of the original columns; extra columns ignored) -> X (m, n_x) as
+    the model was trained on: a table's preparation (``nnexp.data.Preparation``), or the
+    numeric feature columns of a model of arrays. Missing columns and values the model cannot
+    read raise ``DataError``, every one at once.
+
+    where, first_line : name the rows in messages (a file, and the line of row 0)."""
     import numpy as np
     import pandas as pd
 
-    from nnexp.data import DataError, one_hot
+    from nnexp.data import DataError
+    from nnexp.errors import listing
 
-    frame = frame.rename(columns=str).copy()
-    missing = [c for c in features["columns"] if c not in frame.columns]
+    frame = frame.rename(columns=str)
+    if saved.preparation is not None:
+        return saved.preparation.transform(frame, where, first_line)
+    columns = saved.features["columns"]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(f"the input lacks the column(s) {', '.join(map(repr, missing))} that "
-                        f"the model needs; it needs {', '.join(features['columns'])} "
-                        "(other columns are ignored). Add the missing columns.")
-    encoding = features["encoding"]
-    for column in encoding:  # CSV reads numbers-looking categories as numbers: compare as text
-        if all(isinstance(c, str) for c in encoding[column]):
-            frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else str(v))
-    for column in features["columns"]:
-        if column in encoding:
-            continue
+        raise DataError(f"{where} lacks the column(s) {listing(missing)} that the model "
+                        f"needs; it reads {listing(columns, 50)} (other columns are ignored). "
+                        "Add the missing columns.")
+    problems = []
+    for column in columns:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"column {column!r} needs numbers, but row {row} has "
-                            f"{frame[column].iloc[row]!r}; fix or remove that row.")
-        frame[column] = values
-    X, _ = one_hot(frame[features["columns"]], encoding)
-    return X
+            rows = frame.index[bad.to_numpy()]
+            lines = listing([int(r) + (first_line or 0) for r in rows])
+            problems.append(f"column {column!r} needs numbers, but "
+                            f"{'lines' if first_line else 'rows'} {lines} hold "
+                            f"{listing(sorted({str(v) for v in frame[column][bad]}))}")
+    if problems:
+        raise DataError(f"{where}: " + "; ".join(problems) + ". This model was trained on "
+                        "arrays, so every value must be a number; fix or remove those rows.")
+    return frame[columns].apply(pd.to_numeric).to_numpy(dtype=np.float64)
 
 
-def predict_frame(model, features: dict, frame):
-    """Predictions for the rows of ``frame``: a ``prediction`` column with the original labels
-    (or values, for regression) and, for classifiers, one ``proba_<label>`` column per class."""
+def predict_frame(saved, frame, where: str = "the input", first_line: int | None = None):
+    """Predictions of a ``SavedModel`` for the rows of ``frame``: a ``prediction`` column
+    with the original labels (or values, for regression) and, for classifiers, one
+    ``proba_<label>`` column per class."""
     import pandas as pd
 
-    X = frame_to_X(frame, features)
+    model = saved.model
+    X = frame_to_X(frame, saved, where, first_line)
     out = pd.DataFrame({"prediction": model.predict(X)})
     if model.is_classifier:
         proba = model.predict_proba(X)
@@ -65,8 +73,8 @@ def predict_frame(model, features: dict, frame):
     return out
 
 
-def load_model(reference: str, tracking_uri: str | None, directory: Path):
-    """(Model, features) for ``reference``: a model directory (``nnexp train -o DIR``, a
+def load_model(reference: str | Path, tracking_uri: str | None, directory: Path):
+    """The ``SavedModel`` of ``reference``: a model directory (``nnexp train -o DIR``, a
     downloaded ``model/``), a run id or ``runs:/<run_id>`` (its ``model/`` artifact, into
     ``directory``), or ``models:/<name>/<version>`` / ``models:/<name>@<alias>``."""
     from nnexp.tracking.models import find_model_dir, load_model_dir
@@ -81,6 +89,7 @@ def load_model(reference: str, tracking_uri: str | None, directory: Path):
     from nnexp.tracking.store import resolve_tracking_uri
 
     path = Path(reference)
+    reference = str(reference)
     if path.exists():
         found = find_model_dir(path if path.is_dir() else path.parent)
         if found is None:
@@ -130,12 +139,13 @@ def read_rows(path: str | Path):
                          "that it is a valid CSV or Parquet file.") from None
 
 
-def predict(model: str, rows: str | Path, tracking_uri: str | None = None):
+def predict(model: str | Path, rows: str | Path, tracking_uri: str | None = None):
     """Predictions (a DataFrame, see the module docstring) of ``model`` for ``rows``."""
     frame = read_rows(rows)
     with tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
-        net, features = load_model(model, tracking_uri, Path(tmp))
-    return predict_frame(net, features, frame)
+        saved = load_model(model, tracking_uri, Path(tmp))
+    csv = Path(rows).suffix.lower() == ".csv"
+    return predict_frame(saved, frame, repr(str(rows)), 2 if csv else None)
 
 
 def check_output(output: str | Path | None) -> None:

@@ -1,8 +1,8 @@
 """The ``mlflow.pyfunc`` model that serves a trained nnexp model from a pandas DataFrame.
 
-It reads a model directory written by ``nnexp.tracking.models.save_model_dir``
-(``model.npz`` + ``model.json`` + ``features.json``) and one-hot encodes the original columns
-as the model was trained on: ``mlflow.pyfunc.load_model(uri).predict(df)`` and ``mlflow models
+It reads a model directory written by ``nnexp.tracking.models.save_model_dir`` (the network,
+``features.json`` and a table's preparation) and prepares raw rows as the model was trained
+on: ``mlflow.pyfunc.load_model(uri).predict(df)`` and ``mlflow models
 serve``. ``nnexp.tracking.models.register_trial_model`` registers it.
 """
 
@@ -22,7 +22,7 @@ class NnexpPyfunc(mlflow.pyfunc.PythonModel):
     column with the original labels, and ``proba_<class>`` columns for classifiers."""
 
     def load_context(self, context) -> None:
-        self.model, self.features = load_model_dir(Path(context.artifacts["model"]))
+        self.saved = load_model_dir(Path(context.artifacts["model"]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return predict_frame(self.model, self.features, pd.DataFrame(model_input))
+        return predict_frame(self.saved, pd.DataFrame(model_input))

@@ -546,21 +546,11 @@ def failure_summary(trials, run_id=lambda number: None) -> str | None:
 
 def _example(splits, n: int = 5) -> Any:
     """A few raw dev rows as a DataFrame of the original columns, the pyfunc model's input
-    example: features unscaled, one-hot blocks turned back into the original category."""
-    import numpy as np
+    example: a table's rows as read, or a model of arrays' features unscaled."""
     import pandas as pd
 
+    if splits.example is not None:
+        return splits.example.head(n).reset_index(drop=True)
     X = splits.X_dev if len(splits.X_dev) else splits.X_train
     rows = X[:n] * splits.scaler.scale + splits.scaler.shift
-    index = {name: j for j, name in enumerate(splits.feature_names)}
-    columns: dict[str, Any] = {}
-    for j, name in enumerate(splits.feature_names):
-        column = name.split("=", 1)[0]
-        if "=" in name and column in splits.encoding:
-            if column not in columns:
-                cats = splits.encoding[column]
-                block = rows[:, [index[f"{column}={c}"] for c in cats]]
-                columns[column] = [cats[k] for k in np.argmax(block, axis=1)]
-        else:
-            columns[name] = rows[:, j]
-    return pd.DataFrame(columns)
+    return pd.DataFrame(rows, columns=splits.feature_names)

@@ -103,9 +103,9 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
     whose ``config.yaml`` is downloaded) and record it in MLflow.
 
     ``output``: also write a model directory there (``save_model_dir``: model, feature names,
-    category encoding, class labels), which ``nnexp predict`` reads. ``threads``, ``stop_epoch``:
-    see ``fit``; ``tags``: more tags for the run. A diverged run is recorded as FAILED and
-    raises ``nnexp.errors.NnexpError``. A failed artifact upload is tagged on the run
+    a table's preparation, class labels), which ``nnexp predict`` reads. ``threads``,
+    ``stop_epoch``: see ``fit``; ``tags``: more tags for the run. A diverged run is recorded as
+    FAILED and raises ``nnexp.errors.NnexpError``. A failed artifact upload is tagged on the run
     (``nnexp.write_error``), reported as a warning, and the run still ends FINISHED.
     """
     import tempfile
@@ -177,7 +177,7 @@ def _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch
         run.end(TrialState.COMPLETE.status)
     for message in run.write_errors:
         warn(f"run {run.run_id}: {message}")
-    saved = save_model_dir(result.model, splits.feature_names, splits.encoding, splits.task,
+    saved = save_model_dir(result.model, splits,
                            Path(output)) if output else None
     return TrainRunResult(run.run_id, uri, metrics, TrialState.COMPLETE, saved,
                           list(result.history), splits.fingerprint)

@@ -1,10 +1,11 @@
 """Trained models as MLflow artifacts, and logging them as ``mlflow.pyfunc`` models.
 
 A model directory holds ``model.npz`` + ``model.json`` (``nnexp.core.Model``, which applies
-the fitted scaler itself and keeps the original class labels) and ``features.json`` (feature
-names, the raw columns, the one-hot encoding of categorical columns, the task and the class
-labels), so a model predicts straight from a pandas DataFrame of the original columns
-(``nnexp.export.predict.predict_frame``). It is the one format of a trial's ``model/``
+the fitted scaler itself and keeps the original class labels), ``features.json`` (feature
+names, the raw columns it reads, the task and the class labels) and, for a table,
+``preparation.skops`` + ``preparation.json`` (``nnexp.data.Preparation``: the fitted column
+preparation and its decisions), so a model predicts straight from raw rows of the original
+table (``nnexp.export.predict.predict_frame``). It is the one format of a trial's ``model/``
 artifact, of ``nnexp train -o DIR`` and of the registered model (a pyfunc model holding the
 directory, served by ``nnexp.export.pyfunc``): ``nnexp predict``,
 ``mlflow.pyfunc.load_model(uri).predict(df)``.
@@ -15,31 +16,44 @@ from __future__ import annotations
 import json
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 MODEL_FILE = "model.npz"
 FEATURES_FILE = "features.json"
 
 
-def save_model_dir(model, feature_names: list[str], encoding: dict[str, list], task: str,
-                   directory: Path) -> Path:
-    """Write the model and its feature description into ``directory`` (created)."""
+@dataclass(frozen=True)
+class SavedModel:
+    """A loaded model directory: the network, ``features.json`` and a table's preparation
+    (None for a model of arrays)."""
+
+    model: Any
+    features: dict[str, Any]
+    preparation: Any = None
+
+
+def save_model_dir(model, features, directory: Path) -> Path:
+    """Write the model and its input description into ``directory`` (created).
+
+    features : anything with ``feature_names``, ``task`` and ``preparation`` (a fitted
+        ``nnexp.data.Preparation`` or None), such as ``nnexp.data.Splits``.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     model.save(directory / MODEL_FILE)
-    columns: list[str] = []
-    for name in feature_names:
-        column = name.split("=", 1)[0] if "=" in name and name.split("=", 1)[0] in encoding \
-            else name
-        if column not in columns:
-            columns.append(column)
+    preparation = features.preparation
+    columns = preparation.inputs if preparation is not None else list(features.feature_names)
     classes = None if model.classes is None else \
         [c.item() if isinstance(c, np.generic) else c for c in model.classes]
     (directory / FEATURES_FILE).write_text(json.dumps(
-        {"feature_names": feature_names, "columns": columns, "encoding": encoding, "task": task,
-         "classes": classes}, indent=2, default=str) + "\n")
+        {"feature_names": list(features.feature_names), "columns": columns,
+         "task": features.task, "classes": classes, "table": preparation is not None},
+        indent=2, default=str) + "\n")
+    if preparation is not None:
+        preparation.save(directory)
     return directory
 
 
@@ -58,17 +72,23 @@ def find_model_dir(root: Path) -> Path | None:
     return None
 
 
-def load_model_dir(directory: Path):
-    """(``nnexp.core.Model``, the features description) of a model directory."""
+def load_model_dir(directory: Path) -> SavedModel:
+    """The model in a model directory, with its features description and preparation."""
     from nnexp.core import Model
 
-    return Model.load(directory / MODEL_FILE), json.loads((directory / FEATURES_FILE).read_text())
+    features = json.loads((directory / FEATURES_FILE).read_text())
+    preparation = None
+    if features.get("table"):
+        from nnexp.data import Preparation
+
+        preparation = Preparation.load(directory)
+    return SavedModel(Model.load(directory / MODEL_FILE), features, preparation)
 
 
 def stage_artifacts(files: dict[str, str], model=None, features=None) -> Path:
     """A new temporary folder holding ``files`` (name -> text, e.g. ``config.yaml``) and, when
     ``model`` is given, ``model/`` (see ``save_model_dir``; ``features`` is anything with
-    ``feature_names``, ``encoding`` and ``task``, such as ``nnexp.data.Splits``), ready to be
+    ``feature_names``, ``task`` and ``preparation``, such as ``nnexp.data.Splits``), ready to be
     handed to ``RunLogger.artifact``, which uploads and removes it."""
     import tempfile
 
@@ -76,8 +96,7 @@ def stage_artifacts(files: dict[str, str], model=None, features=None) -> Path:
     for name, text in files.items():
         (stage / name).write_text(text)
     if model is not None:
-        save_model_dir(model, features.feature_names, features.encoding, features.task,
-                       stage / "model")
+        save_model_dir(model, features, stage / "model")
     return stage
 
 
@@ -118,10 +137,14 @@ def _installed_requirements_trusted():
 def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path:
     """Write ``model_dir`` as an ``mlflow.pyfunc`` model into ``directory`` (which must not
     exist): the model directory under ``artifacts/``, nnexp's code, pinned requirements, the
-    input example and the signature MLflow infers from it (``python_model`` is
-    ``nnexp.export.pyfunc.NnexpPyfunc``)."""
+    input example (raw rows, a DataFrame) and a signature naming its columns with MLflow's
+    ``AnyType``: the model's own preparation reads raw values (an integer where floats were
+    seen, a missing value, a date string), which MLflow's type checks would refuse
+    (``python_model`` is ``nnexp.export.pyfunc.NnexpPyfunc``)."""
     import mlflow
     import mlflow.pyfunc
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
     from mlflow.utils.logging_utils import disable_logging, enable_logging
 
     import nnexp
@@ -134,12 +157,22 @@ def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path
                 path=str(directory), python_model=python_model,
                 artifacts={"model": str(model_dir)},
                 code_paths=[str(Path(nnexp.__file__).parent)],
-                pip_requirements=[f"numpy=={np.__version__}", f"pandas=={pd.__version__}",
-                                  f"mlflow=={mlflow.__version__}"],
+                pip_requirements=requirements(),
+                signature=ModelSignature(inputs=Schema([ColSpec(AnyType(), str(c))
+                                                        for c in example.columns])),
                 input_example=example)
     finally:
         enable_logging()
     return directory
+
+
+def requirements() -> list[str]:
+    """The pyfunc model's pip requirements: exactly the installed versions of what loading
+    it imports (a table's preparation needs scikit-learn, skrub and skops)."""
+    from importlib.metadata import version
+
+    names = ["numpy", "pandas", "mlflow", "scikit-learn", "skrub", "skops"]
+    return [f"{name}=={version(name)}" for name in names]
 
 
 def register_trial_model(client, name: str, run_id: str, model_dir: Path, example,
