@@ -25,9 +25,9 @@ def compare(run_ids: tuple[str, ...], study: str | None, top: int, storage: str 
     """Compare MLflow runs: parameters (those that differ first, marked *) and final metrics
     side by side, and one figure of their learning curves (dev metric and dev cost per
     epoch)."""
-    from nnexp.cli.display import text_table
     from nnexp.errors import NnexpError
     from nnexp.export.compare import compare_runs, study_run_ids
+    from nnexp.textfmt import text_table
 
     if study and run_ids:
         raise NnexpError("give either RUN_IDs or --study, not both.")

@@ -9,8 +9,8 @@ import click
 @click.argument("name", required=False)
 def datasets(name: str | None) -> None:
     """List the built-in datasets, or show one dataset NAME with its parameters."""
-    from nnexp.cli.display import text_table
     from nnexp.data import DATASETS, load_builtin
+    from nnexp.textfmt import text_table
 
     if name is not None:
         dataset = load_builtin(name)

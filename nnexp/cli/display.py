@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from nnexp.textfmt import text_table
+
 
 def _fmt(value) -> str:
     if isinstance(value, float):
@@ -11,13 +13,6 @@ def _fmt(value) -> str:
             return str(int(value))
         return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
     return str(value)
-
-
-def text_table(rows: list) -> list[str]:
-    """Rows of text cells as lines: each column padded to its widest cell, two spaces
-    between columns, no trailing spaces."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
 def trials_table(trials, directions: list[str], limit: int = 5,
@@ -35,6 +30,13 @@ def trials_table(trials, directions: list[str], limit: int = 5,
     rows = [[str(t.number), *(_fmt(v) for v in t.values),
              *(_fmt(t.params.get(k, "-")) for k in params)] for t in trials]
     return "\n".join("  " + line for line in text_table([header, *rows]))
+
+
+def column_table(schema) -> list[str]:
+    """A table's column report (``DataSchema.columns``) as lines, with the total."""
+    from nnexp.data.preparation import report_lines
+
+    return report_lines(list(schema.columns))
 
 
 def print_search_result(result) -> None:

@@ -22,10 +22,13 @@ import click
               "worker thread) as tasks on the Dask cluster whose scheduler is at ADDRESS "
               "(tcp://host:8786); needs a --storage every worker reaches (postgresql://...) "
               "and pip install -e '.[dask]'.")
+@click.option("--accept-data-change", is_flag=True, help="Resume the study although its data "
+              "differ from what its trials trained on (an edited file, other column roles); "
+              "recorded on the parent run. Without it such a resume stops with exit code 2.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the summary.")
 def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: int | None,
            storage: str | None, tracking_uri: str | None, study_name: str | None,
-           seed: int | None, quiet: bool, dask: str | None) -> None:
+           seed: int | None, quiet: bool, dask: str | None, accept_data_change: bool) -> None:
     """Run an Optuna study over EXPERIMENT's search space; every trial is an MLflow run.
 
     Re-running the same command resumes the study and adds --n-trials more trials.
@@ -42,7 +45,8 @@ def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: i
     from nnexp.search.runner import SearchOptions, run_search
 
     result = run_search(experiment, SearchOptions(n_trials, timeout, jobs, storage, tracking_uri,
-                                                  study_name, seed, quiet, dask=dask))
+                                                  study_name, seed, quiet, dask=dask,
+                                                  accept_data_change=accept_data_change))
     print_search_result(result)
     if result.failure:
         click.echo(f"Error: {result.failure}", err=True)

@@ -11,8 +11,9 @@ import click
 @click.argument("experiment", type=click.Path(path_type=Path, dir_okay=False))
 def validate(experiment: Path) -> None:
     """Validate EXPERIMENT (and its search space) and summarise it; exit code 2 on mistakes."""
-    from nnexp.cli.display import text_table
+    from nnexp.cli.display import column_table
     from nnexp.config import load_experiment
+    from nnexp.textfmt import text_table
 
     exp = load_experiment(experiment)
     study = exp.study
@@ -24,6 +25,11 @@ def validate(experiment: Path) -> None:
     click.echo(f"experiment: {exp.name}" + (f" - {exp.description}" if exp.description else ""))
     click.echo(f"dataset:    {exp.dataset.describe()}")
     click.echo(f"schema:     {exp.schema.describe()}")
+    if exp.schema.columns:
+        click.echo("columns:" + (" (estimated on a sample of the file)"
+                                 if not exp.schema.exact else ""))
+        for line in column_table(exp.schema):
+            click.echo("  " + line)
     if exp.memory is not None:
         click.echo(f"memory:     {exp.memory.describe()}")
     click.echo(f"objective:  {objective}")

@@ -154,10 +154,13 @@ def _read_schema(dataset: DatasetSpec | None, src: Source) -> DataSchema | None:
     """The dataset's schema, read cheaply; its problems are reported under ``dataset``."""
     if dataset is None:
         return None
-    from nnexp.data import DataError, SchemaError, read_schema
+    from nnexp.data import DataError, SchemaError, TableError, read_schema
 
     try:
         schema = read_schema(dataset)
+    except TableError as err:
+        for field, message in err.problems:
+            src.report(("dataset", field), message)
     except SchemaError as err:
         src.report(("dataset", err.field), str(err))
     except DataError as err:

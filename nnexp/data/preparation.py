@@ -8,7 +8,7 @@ Each used column (``nnexp.data.roles``) gets its own small scikit-learn transfor
 - categorical: missing values become the level ``missing``, then ``OneHotEncoder`` with at
   most ``max_categories`` columns (rarer levels share an ``infrequent`` column; an unseen
   level counts as infrequent, or is refused with ``unseen_categories: error``);
-- datetime: skrub's ``DatetimeEncoder`` (year, seconds since 1970, day of year, and month,
+- datetime: skrub's ``DatetimeEncoder`` (year, day of year, and month,
   day of month and weekday as sine/cosine pairs; hour too when the times have one), the
   training median for missing dates, plus one missing-indicator column when training had
   missing dates;
@@ -169,7 +169,8 @@ class Preparation:
             if c.used and c.note and c.role == "numeric":
                 encoding = f"{encoding}; {c.note}"
             rows.append({"column": c.name, "role": _role_text(c), "missing": c.missing,
-                         "encoding": encoding, "features": self.widths.get(c.name, 0)})
+                         "encoding": encoding, "features": self.widths.get(c.name, 0),
+                         "hint": c.hint})
         return rows
 
     def describe(self) -> dict[str, Any]:
@@ -201,6 +202,22 @@ class Preparation:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_transformer": None}
+
+
+def report_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """A column report (``Preparation.report()``) as text lines: one per column, then the
+    total of features."""
+    from nnexp.textfmt import text_table
+
+    header = ("COLUMN", "ROLE", "MISSING", "ENCODING", "FEATURES")
+    body = [(r["column"], r["role"], str(r["missing"]) if r["missing"] else "-",
+             r["encoding"] or "-", str(r["features"])) for r in rows]
+    total = sum(r["features"] for r in rows)
+    used = sum(1 for r in rows if r["features"])
+    warnings = [f"warning: column {r['column']!r} {r['encoding']}; {r['hint']}"
+                for r in rows if r.get("hint")]
+    return [*text_table([header, *body]),
+            f"{total} features from {used} of {len(rows)} columns", *warnings]
 
 
 def _load_blob(blob: bytes):
@@ -240,8 +257,9 @@ def _transformer(column: Column, settings: TableSettings, typed: pd.DataFrame):
         times = values.dropna()
         timed = bool(len(times)) and bool((times != times.dt.normalize()).any())
         encoder = DatetimeEncoder(resolution="hour" if timed else "day", add_weekday=True,
-                                  add_day_of_year=True, periodic_encoding="circular")
-        words = ("year, day of year, seconds since 1970; month, day, weekday"
+                                  add_day_of_year=True, add_total_seconds=False,
+                                  periodic_encoding="circular")
+        words = ("year, day of year; month, day, weekday"
                  + (", hour" if timed else "") + " as sin/cos"
                  + (" (missing: training median + indicator)" if has_missing else ""))
         return make_pipeline(encoder, SimpleImputer(strategy="median",

@@ -100,6 +100,7 @@ class Column:
     levels : distinct non-missing values.
     source : ``"inferred"`` or ``"dataset.columns"`` / ``"dataset.drop"``.
     note : why it is dropped, or what was read as missing ('' if nothing to say).
+    hint : for a column dropped by inference, how to keep it.
     placeholders : strings of a numeric column read as missing (``?``).
     date_format : the strptime format of a string datetime column (None: a datetime dtype,
         or let pandas read ISO 8601).
@@ -114,6 +115,7 @@ class Column:
     placeholders: tuple[str, ...] = ()
     date_format: str | None = None
     keep: bool = True
+    hint: str = ""
 
     @property
     def used(self) -> bool:
@@ -124,13 +126,13 @@ class Column:
         return {"name": self.name, "role": self.role, "missing": self.missing,
                 "levels": self.levels, "source": self.source, "note": self.note,
                 "placeholders": list(self.placeholders), "date_format": self.date_format,
-                "keep": self.keep}
+                "keep": self.keep, "hint": self.hint}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Column:
         return cls(name=d["name"], role=d["role"], missing=d["missing"], levels=d["levels"],
                    source=d["source"], note=d["note"], placeholders=tuple(d["placeholders"]),
-                   date_format=d["date_format"], keep=d["keep"])
+                   date_format=d["date_format"], keep=d["keep"], hint=d["hint"])
 
 
 def infer_columns(frame: pd.DataFrame, settings: TableSettings, where: str,
@@ -206,9 +208,9 @@ def _infer(values: pd.Series, settings: TableSettings) -> Column:
         column = _constant_or(Column(name, "numeric", n_missing, _levels(present)))
         if column.role == "numeric" and _row_number(present):
             return Column(name, "id", n_missing, column.levels,
-                          note=f"dropped: a row number ({column.levels} distinct whole numbers "
-                               "in a run); set dataset.columns: {" + name + ": numeric} to "
-                               "keep it")
+                          note=f"dropped: a row number ({column.levels} distinct whole "
+                               "numbers in a run)",
+                          hint="set dataset.columns: {" + name + ": numeric} to keep it")
         return column
     text = present.astype(str).str.strip()
     levels = int(text.nunique())
@@ -232,8 +234,8 @@ def _infer(values: pd.Series, settings: TableSettings) -> Column:
         return _text(name, n_missing, levels, settings, "long strings")
     if levels >= MIN_ROWS_FOR_ID and levels >= ID_SHARE * n:
         return Column(name, "id", n_missing, levels,
-                      note=f"dropped: identifier-like ({levels} distinct values in {n} rows); "
-                           "set dataset.columns: {" + name + ": categorical} (or text) to "
+                      note=f"dropped: identifier-like ({levels} distinct values in {n} rows)",
+                      hint="set dataset.columns: {" + name + ": categorical} (or text) to "
                            "keep it")
     if levels > HIGH_CARDINALITY:
         return _text(name, n_missing, levels, settings, f"{levels} distinct strings")
@@ -244,8 +246,9 @@ def _text(name: str, n_missing: int, levels: int, settings: TableSettings, why: 
     if settings.text == "encode":
         return Column(name, "text", n_missing, levels, note=f"free text ({why})")
     return Column(name, "text", n_missing, levels, keep=False,
-                  note=f"dropped: free text ({why}); set dataset.text: encode (or "
-                       "dataset.columns: {" + name + ": text}) to encode it")
+                  note=f"dropped: free text ({why})",
+                  hint="set dataset.text: encode (or dataset.columns: {" + name + ": text}) "
+                       "to encode it")
 
 
 def _as_role(values: pd.Series, role: str, inferred: Column, where: str,

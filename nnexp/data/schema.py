@@ -234,7 +234,7 @@ def _unreadable(path: Path, kind: str, err: BaseException) -> SchemaError:
 
 # ----- tables ---------------------------------------------------------------------------------
 
-ESTIMATED_WIDTH = {"numeric": 1, "datetime": 9, "text": TEXT_COMPONENTS}
+ESTIMATED_WIDTH = {"numeric": 1, "datetime": 8, "text": TEXT_COMPONENTS}
 
 
 def _sample_columns(path: Path, sample: pd.DataFrame, settings: TableSettings,
@@ -252,7 +252,8 @@ def _sample_columns(path: Path, sample: pd.DataFrame, settings: TableSettings,
                                                        settings.max_categories)
             width += bool(c.missing) and c.role in ("numeric", "datetime")
         report.append({"column": c.name, "role": c.role, "missing": c.missing,
-                       "encoding": c.note or "(estimated on a sample)", "features": width})
+                       "encoding": c.note or "(estimated on a sample)", "features": width,
+                       "hint": c.hint})
     return sum(r["features"] for r in report), tuple(report)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nnexp.errors import NnexpError, first_line, mask_url, warn
+from nnexp.errors import NnexpError, first_line, listing, mask_url, warn
 from nnexp.outage import StoreOutage, retrying_storage
 from nnexp.search import doctor, invocations, workers
 from nnexp.search.interrupt import Interrupt, terminate_as_interrupt
@@ -51,6 +51,7 @@ from nnexp.search.storage import (
     storage_failure,
     use_heartbeat,
 )
+from nnexp.tracking.models import stage_column_report
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing
@@ -75,6 +76,7 @@ class SearchOptions:
     seed: int | None = None
     quiet: bool = False
     dask: str | None = None  # a Dask scheduler's address: workers are tasks there (issue 9)
+    accept_data_change: bool = False  # resume although the data differ from the study's
 
 
 @dataclass
@@ -300,6 +302,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     except KeyError:
         existing = None
     where = storage_url or default_storage_url()
+    notice(f"data: {data_summary(splits)}")
     notice(f"stores: Optuna {mask_url(where)}, MLflow {mask_url(uri)}")
     if existing is None:
         notice(f"new study {study_name!r} in {mask_url(where)}")
@@ -320,7 +323,9 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
         storage=storage, study_name=study_name, directions=exp.directions, load_if_exists=True,
         sampler=optuna.samplers.RandomSampler(), pruner=optuna.pruners.NopPruner())
     resumed = existing is not None and len(study.trials) > 0
+    changed = check_same_data(study, splits, resumed, options.accept_data_change)
     first_number = len(study.trials)
+    study.set_user_attr(DATA_ATTR, data_record(splits))
     study.set_user_attr("heartbeat_seconds", settings.heartbeat_seconds)  # for nnexp doctor
     study.set_user_attr("retries", settings.retries)
     if not resumed:
@@ -353,7 +358,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
                     **{f"pruner.{k}": v for k, v in pruning.items()},
                     "n_trials": n_trials, "timeout": timeout, "jobs": jobs,
                     "objective": [f"{m}:{d}" for m, d in exp.objective],
-                    "dataset": exp.dataset.describe()})
+                    "dataset": exp.dataset.describe(),
+                    **({"data_change_accepted": changed} if changed else {})}, splits)
             ctx = replace(ctx, mlflow_experiment_id=experiment_id, parent_run_id=parent.run_id)
             if resumed and not options.quiet:
                 progress.remember(study.get_trials(deepcopy=False))  # the best so far
@@ -364,8 +370,67 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     return result
 
 
+def data_summary(splits) -> str:
+    """One line on the data a search trains on: rows, features, and for a table the columns
+    used and dropped (the full table: ``nnexp validate``, and the parent run's
+    ``data/columns.txt``)."""
+    rows = len(splits.y_train) + len(splits.y_dev) + len(splits.y_test)
+    text = f"{splits.name}: {rows} rows, {len(splits.feature_names)} features"
+    prep = splits.preparation
+    if prep is not None:
+        dropped = [f"{c.name} ({c.role})" for c in prep.columns if not c.used]
+        text += f" from {len(prep.inputs)} of {len(prep.columns)} columns"
+        if dropped:
+            text += f"; dropped: {listing(dropped)}"
+    if splits.dropped_rows:
+        text += f"; {splits.dropped_rows} rows without a target left out"
+    return text
+
+
+DATA_ATTR = "data"
+"""The study's user attribute recording the data its trials train on (``data_record``)."""
+
+
+def data_record(splits) -> dict[str, Any]:
+    """What a study records of its data: the fingerprint, and a table's column roles."""
+    columns = {} if splits.preparation is None else \
+        {c.name: c.role if c.used else f"{c.role} (dropped)"
+         for c in splits.preparation.columns}
+    return {"fingerprint": splits.fingerprint, "features": len(splits.feature_names),
+            "columns": columns}
+
+
+def check_same_data(study, splits, resumed: bool, accept: bool) -> str | None:
+    """Refuse (``NnexpError``, exit 2) to resume a study whose trials trained on other data
+    than ``splits`` (another fingerprint or other column roles), unless ``accept``; returns
+    'old -> new' fingerprints when a change was accepted, else None."""
+    recorded = study.user_attrs.get(DATA_ATTR)
+    if not resumed or not recorded:
+        return None
+    now = data_record(splits)
+    if recorded["fingerprint"] == now["fingerprint"]:
+        return None
+    change = f"{recorded['fingerprint']} -> {now['fingerprint']}"
+    if accept:
+        warn(f"the data differ from the study's ({change}); resuming as asked "
+             "(--accept-data-change, recorded on the parent run)")
+        return change
+    old, new = recorded["columns"], now["columns"]
+    roles = [f"{name}: {old.get(name, 'absent')} -> {new.get(name, 'absent')}" for name in sorted({*recorded["columns"], *now["columns"]})
+             if old.get(name) != new.get(name)]
+    detail = (f" Column roles changed: {listing(roles)}." if roles else
+              " The values changed (the file was edited or replaced).")
+    raise NnexpError(
+        f"study {study.study_name!r} was trained on other data: its trials saw data "
+        f"fingerprint {recorded['fingerprint']} ({recorded['features']} features), the data "
+        f"now have {now['fingerprint']} ({now['features']} features).{detail} Mixing them "
+        "would compare trials that saw different inputs. Start a new study (--study-name "
+        "NAME, or study.name in the experiment), or add --accept-data-change to resume "
+        "anyway (recorded on the parent run).")
+
+
 def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
-                 params: dict[str, Any]):
+                 params: dict[str, Any], splits):
     """The MLflow side of an invocation's start: its experiment, what a dead process left
     open (closed) and its parent run (named ``<study> #<invocation>``). Returns (parent
     ``RunLogger``, experiment id)."""
@@ -391,6 +456,8 @@ def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
         **({TAG_PREFIX + "git_commit": ctx.git_commit} if ctx.git_commit else {})})
     parent.params({**params, "orphans_failed": sum(1 for p in fixed
                                                    if p.what.startswith("trial "))})
+    if splits.preparation is not None:
+        parent.artifact(stage_column_report(splits.preparation))
     parent.flush()
     return parent, experiment_id
 
