@@ -416,8 +416,8 @@ def check_same_data(study, splits, resumed: bool, accept: bool) -> str | None:
              "(--accept-data-change, recorded on the parent run)")
         return change
     old, new = recorded["columns"], now["columns"]
-    roles = [f"{name}: {old.get(name, 'absent')} -> {new.get(name, 'absent')}" for name in sorted({*recorded["columns"], *now["columns"]})
-             if old.get(name) != new.get(name)]
+    roles = [f"{name}: {old.get(name, 'absent')} -> {new.get(name, 'absent')}"
+             for name in sorted({*old, *new}) if old.get(name) != new.get(name)]
     detail = (f" Column roles changed: {listing(roles)}." if roles else
               " The values changed (the file was edited or replaced).")
     raise NnexpError(
