@@ -8,11 +8,12 @@ Each used column (``nnexp.data.roles``) gets its own small scikit-learn transfor
 - categorical: missing values become the level ``missing``, then ``OneHotEncoder`` with at
   most ``max_categories`` columns (rarer levels share an ``infrequent`` column; an unseen
   level counts as infrequent, or is refused with ``unseen_categories: error``);
-- datetime: skrub's ``DatetimeEncoder`` (year, day of year, and month,
-  day of month and weekday as sine/cosine pairs; hour too when the times have one), the
+- datetime: ``nnexp.data.datetimes.DatetimeFeatures`` (year, day of year, and month, day of
+  month and weekday as sine/cosine pairs; the hour too when the times have one), the
   training median for missing dates, plus one missing-indicator column when training had
   missing dates;
-- text: skrub's ``StringEncoder`` (tf-idf of character n-grams, then an SVD).
+- text: ``TfidfVectorizer`` over character 3-4-grams, then ``TruncatedSVD`` (the method of
+  skrub's ``StringEncoder``).
 
 The fitted ``ColumnTransformer`` is stored with skops (``preparation.skops``), a format made
 for scikit-learn objects that loads only the types listed in ``TRUSTED`` (no pickle). The
@@ -23,6 +24,7 @@ a worker process carries it without importing scikit-learn.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,14 +44,12 @@ TEXT_COMPONENTS = 30
 TRUSTED = [
     "numpy.dtype",
     "nnexp.data.preparation.is_missing",
-    "skrub._datetime_encoder.DatetimeEncoder",
-    "skrub._datetime_encoder._CircularEncoder",
-    "skrub._string_encoder.StringEncoder",
-    "skrub._to_str.ToStr",
-    "skrub._to_float.ToFloat",
+    "nnexp.data.preparation.indicator_name",
+    "nnexp.data.datetimes.DatetimeFeatures",
 ]
 """The types (beyond scikit-learn's, NumPy's and SciPy's, which skops trusts itself) that
-loading a ``preparation.skops`` accepts; a file holding any other type is refused."""
+loading a ``preparation.skops`` accepts: nnexp's own date features and missing-value
+indicator; a file holding any other type is refused."""
 
 
 def is_missing(X: Any) -> np.ndarray:
@@ -99,7 +99,11 @@ class Preparation:
                  if c.role == "datetime" and typed[c.name].isna().any()]
         ct = ColumnTransformer(steps + extra, remainder="drop", sparse_threshold=0.0)
         ct.fit(typed)
-        names = [n.split("__", 1)[1] for n in ct.get_feature_names_out()]
+        names = [_feature_name(n) for n in ct.get_feature_names_out()]
+        for i, column in enumerate(used):
+            if column.role == "text":  # the SVD's components, named after their column
+                piece = ct.output_indices_[f"c{i}"]
+                names[piece] = [f"{column.name}_text{j}" for j in range(piece.stop - piece.start)]
         widths = {c.name: 0 for c in used}
         for key, piece in ct.output_indices_.items():
             if key[0] in "cm" and key[1:].isdigit():
@@ -107,7 +111,8 @@ class Preparation:
         for i, column in enumerate(used):
             if column.role == "categorical":
                 encodings[column.name] = _categories_text(ct.named_transformers_[f"c{i}"])
-        return cls(columns, settings, sio.dumps(ct), names, widths, encodings, ct)
+        blob = sio.dumps(ct, compression=zipfile.ZIP_DEFLATED)
+        return cls(columns, settings, blob, names, widths, encodings, ct)
 
     # ----- applying -------------------------------------------------------------------------
 
@@ -204,6 +209,14 @@ class Preparation:
         return {**self.__dict__, "_transformer": None}
 
 
+def _feature_name(name: str) -> str:
+    """A ColumnTransformer output name without its transformer prefix, with the indicator
+    of column ``x`` as ``x_missing``: ``c0__missingindicator_x`` -> ``x_missing``."""
+    name = name.split("__", 1)[1]
+    return f"{name.removeprefix('missingindicator_')}_missing" \
+        if name.startswith("missingindicator_") else name
+
+
 def report_lines(rows: list[dict[str, Any]]) -> list[str]:
     """A column report (``Preparation.report()``) as text lines: one per column, then the
     total of features."""
@@ -252,29 +265,34 @@ def _transformer(column: Column, settings: TableSettings, typed: pd.DataFrame):
             OneHotEncoder(handle_unknown=unknown, max_categories=settings.max_categories,
                           sparse_output=False, dtype=np.float64)), ""
     if column.role == "datetime":
-        from skrub import DatetimeEncoder
+        from nnexp.data.datetimes import DatetimeFeatures
 
         times = values.dropna()
         timed = bool(len(times)) and bool((times != times.dt.normalize()).any())
-        encoder = DatetimeEncoder(resolution="hour" if timed else "day", add_weekday=True,
-                                  add_day_of_year=True, add_total_seconds=False,
-                                  periodic_encoding="circular")
-        words = ("year, day of year; month, day, weekday"
-                 + (", hour" if timed else "") + " as sin/cos"
-                 + (" (missing: training median + indicator)" if has_missing else ""))
-        return make_pipeline(encoder, SimpleImputer(strategy="median",
-                                                    keep_empty_features=True)), words
-    from skrub import StringEncoder
+        words = ("year, day of year; month, day, weekday" + (", hour" if timed else "")
+                 + " as sin/cos" + (" (missing: training median + indicator)" if has_missing
+                                    else ""))
+        return make_pipeline(DatetimeFeatures(),
+                             SimpleImputer(strategy="median", keep_empty_features=True)), words
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     n = max(1, min(TEXT_COMPONENTS, int(values.nunique()) - 1))
-    return StringEncoder(n_components=n), f"text: tf-idf + SVD, {n} components"
+    return make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True),
+        TruncatedSVD(n_components=n, random_state=0)), \
+        f"text: tf-idf of character 3-4-grams + SVD, {n} components"
+
+
+def indicator_name(transformer, names) -> list[str]:
+    """The feature name of a date's missing indicator: ``<column>_missing``."""
+    return [f"{names[0]}_missing"]
 
 
 def _indicator():
     from sklearn.preprocessing import FunctionTransformer
 
-    return FunctionTransformer(is_missing, feature_names_out=lambda self, names: [
-        f"{names[0]}_missing"])
+    return FunctionTransformer(is_missing, feature_names_out=indicator_name)
 
 
 def _categories_text(pipeline) -> str:

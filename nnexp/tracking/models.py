@@ -183,10 +183,10 @@ def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path
 
 def requirements() -> list[str]:
     """The pyfunc model's pip requirements: exactly the installed versions of what loading
-    it imports (a table's preparation needs scikit-learn, skrub and skops)."""
+    it imports (a table's preparation needs scikit-learn and skops)."""
     from importlib.metadata import version
 
-    names = ["numpy", "pandas", "mlflow", "scikit-learn", "skrub", "skops"]
+    names = ["numpy", "pandas", "mlflow", "scikit-learn", "skops"]
     return [f"{name}=={version(name)}" for name in names]
 
 
