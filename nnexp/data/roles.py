@@ -47,6 +47,8 @@ MAX_PLACEHOLDERS = 3
 """... when the rest are at most this many distinct placeholders (``?``, ``n/a``)."""
 DATE_SHARE = 0.9
 """A string column whose values parse as dates in one format in this share of rows is one."""
+DATE_SAMPLE = 30
+"""The format is guessed from this many values (the most common guess is then tried on all)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ class Column:
     source : ``"inferred"`` or ``"dataset.columns"`` / ``"dataset.drop"``.
     note : why it is dropped, or what was read as missing ('' if nothing to say).
     hint : for a column dropped by inference, how to keep it.
-    placeholders : strings of a numeric column read as missing (``?``).
+    placeholders : strings of a numeric or datetime column read as missing (``?``,
+        ``unknown``).
     date_format : the strptime format of a string datetime column (None: a datetime dtype,
         or let pandas read ISO 8601).
     """
@@ -229,7 +232,12 @@ def _infer(values: pd.Series, settings: TableSettings) -> Column:
                       note=f"one value ({text.iloc[0]!r}) in every row: dropped")
     date_format = _date_format(text)
     if date_format is not None:
-        return Column(name, "datetime", n_missing, levels, date_format=date_format)
+        unparsed = _unparsed_dates(text, date_format)
+        others = sorted(set(text[unparsed]))
+        note = f"{int(unparsed.sum())} value(s) {listing(others)} read as missing" \
+            if others else ""
+        return Column(name, "datetime", n_missing + int(unparsed.sum()), levels - len(others),
+                      note=note, placeholders=tuple(others), date_format=date_format)
     if text.str.len().mean() >= TEXT_LENGTH or text.str.split().str.len().mean() >= 6:
         return _text(name, n_missing, levels, settings, "long strings")
     if levels >= MIN_ROWS_FOR_ID and levels >= ID_SHARE * n:
@@ -278,7 +286,8 @@ def _as_role(values: pd.Series, role: str, inferred: Column, where: str,
                       else ()), None
     if role == "datetime":
         if inferred.role == "datetime":
-            return Column(**base, date_format=inferred.date_format), None
+            return Column(**base, note=inferred.note, placeholders=inferred.placeholders,
+                          date_format=inferred.date_format), None
         return Column(**base), ("columns", f"{where}: dataset.columns sets {name!r} to "
                                            "datetime, but its values are not dates in one "
                                            "format; give dates such as 2012-01-31, or choose "
@@ -327,13 +336,15 @@ def missing_values(values: pd.Series, placeholders: tuple[str, ...] = ()) -> pd.
 def _date_format(text: pd.Series) -> str | None:
     """The one date format of a string column's values (``%Y-%m-%d``, ``%Y/%m/%d``,
     ``%d.%m.%Y %H:%M``...), or None if they are not dates. Values without a digit, or shorter
-    than 6 characters (``May``, ``2012``), are never dates."""
+    than 6 characters (``May``, ``2012``, ``?``), are never dates; a few of them (a placeholder
+    for a missing date) leave the others dates."""
     import pandas as pd
     from pandas.tseries.api import guess_datetime_format
 
-    if not (text.str.contains(r"\d").mean() >= DATE_SHARE and text.str.len().min() >= 6):
+    if not (text.str.contains(r"\d").mean() >= DATE_SHARE
+            and (text.str.len() >= 6).mean() >= DATE_SHARE):
         return None
-    sample = text.iloc[:200]
+    sample = text.iloc[:DATE_SAMPLE]
     guesses: dict[str, int] = {}
     for value in sample:
         with warnings.catch_warnings():
@@ -346,6 +357,19 @@ def _date_format(text: pd.Series) -> str | None:
     fmt = max(guesses, key=guesses.get)
     parsed = pd.to_datetime(text, format=fmt, errors="coerce")
     return fmt if parsed.notna().mean() >= DATE_SHARE else None
+
+
+def _unparsed_dates(text: pd.Series, date_format: str) -> np.ndarray:
+    """(m,) bool: the values of a string datetime column that are dates neither in its
+    ``date_format`` nor in ISO 8601 (the two spellings the preparation reads)."""
+    import pandas as pd
+
+    unparsed = pd.to_datetime(text, format=date_format, errors="coerce").isna().to_numpy(
+        copy=True)
+    if unparsed.any():
+        unparsed[unparsed] = pd.to_datetime(text[unparsed], format="ISO8601", errors="coerce",
+                                            utc=True).isna().to_numpy()
+    return unparsed
 
 
 def file_lines(rows: Any, first_line: int | None) -> str:
