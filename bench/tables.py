@@ -36,7 +36,7 @@ mean.
 The cost: each table generated with ``--cost-rows`` rows (10,000), then ``load_table`` (the
 roles), ``Preparation.fit`` and ``Preparation.transform`` on all its rows, each the median of
 ``--repeats`` runs, in seconds per 10,000 rows. ``customers, text: encode`` is the same table
-with ``TableSettings(text="encode")``, which encodes the comment (skrub's StringEncoder).
+with ``TableSettings(text="encode")``, which encodes the comment (tf-idf + SVD).
 
     python bench/tables.py                  # 3 tables x 3 seeds, 150 epochs; cost of 10,000 rows
     python bench/tables.py --seeds 5 --epochs 300 --cost-rows 50000 --repeats 7
@@ -333,7 +333,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--seeds, --epochs and --repeats must be >= 1, --cost-rows >= 100")
 
     import sklearn
-    import skrub
 
     command = "python bench/tables.py" + ("" if argv is None and len(sys.argv) == 1
                                           else " " + " ".join(sys.argv[1:] if argv is None
@@ -341,13 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"{command}\n{os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
           f"{args.blas_threads} BLAS thread(s); pandas {pd.__version__}, scikit-learn "
-          f"{sklearn.__version__}, skrub {skrub.__version__}, NumPy {np.__version__}",
+          f"{sklearn.__version__}, NumPy {np.__version__}",
           flush=True)
     results: dict[str, dict] = {}
     costs: dict[str, dict] = {}
     t_start = time.perf_counter()
     with threadpool_limits(limits=args.blas_threads), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # skrub's and scikit-learn's notes on the columns
+        warnings.simplefilter("ignore")  # scikit-learn's notes on the columns
         for name in names:
             make, target, rows = TABLES[name]
             frame = make(rows, seed=0)
