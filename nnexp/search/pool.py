@@ -60,6 +60,26 @@ def _worker_entry(context: str, n_trials: int | None, timeout: float | None, ind
         relay.close()
 
 
+@contextlib.contextmanager
+def _main_module_left_out():
+    """Spawn workers without the caller's ``__main__``: multiprocessing re-runs the main
+    script in every spawned process (so a script without an ``if __name__ == "__main__"``
+    guard ran its search twice, and code fed on stdin failed: ``'<stdin>'`` is no file). A
+    worker needs nothing from it (its entry point and context are nnexp's), so while the
+    workers start, ``sys.modules["__main__"]`` is an empty module, which spawn does not
+    re-import; the caller's is put back at once. From a notebook this changes nothing (a
+    kernel's ``__main__`` has no file)."""
+    import sys
+    import types
+
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class LocalWorkers:
     """Context manager: the workers run from ``start`` until the block ends; see the module
     docstring."""
@@ -113,8 +133,9 @@ class LocalWorkers:
         with it blocked (see ``_worker_entry``); the main thread still receives it."""
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            for p in self.processes:
-                p.start()
+            with _main_module_left_out():
+                for p in self.processes:
+                    p.start()
         finally:
             for end in self._ends:  # the workers hold them now: a worker's exit closes its pipe
                 end.close()
