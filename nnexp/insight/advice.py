@@ -50,6 +50,10 @@ class Advice:
     next_space: object | None  # SearchSpace
     changes: list[Change]
 
+    def __str__(self) -> str:
+        """The text ``nnexp advise`` prints."""
+        return "\n".join(render_text(self))
+
 
 def advise(study_name: str, storage: str | None = None,
            tracking_uri: str | None = None) -> Advice:

@@ -101,6 +101,8 @@ class SearchResult:
     model_new: bool = False
     model_trial: int | None = None
     predict_command: str | None = None
+    storage: str | None = None  # the stores' URLs as given, to reopen them (never printed:
+    tracking: str | None = None  # ``storage_url`` and ``tracking_uri`` are masked)
 
 
 def predict_command(study_name: str, tracking_uri: str) -> str:
@@ -499,7 +501,8 @@ def _run(options: SearchOptions, ctx: StudyContext, n_trials: int | None, jobs: 
                         parent.run_id, resumed, interrupted, info["new_trials"], info["counts"],
                         best, exp.directions, [m for m, _ in exp.objective], info["model_uri"],
                         code, failure, info["warnings"], info["model_new"], info["model_trial"],
-                        predict_command(ctx.study_name, uri) if info["model_uri"] else None)
+                        predict_command(ctx.study_name, uri) if info["model_uri"] else None,
+                        storage=storage_url, tracking=uri)
 
 
 def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[str], splits,
