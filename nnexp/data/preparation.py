@@ -124,7 +124,7 @@ class Preparation:
     def transform(self, frame: pd.DataFrame, where: str = "the input",
                   first_line: int | None = None) -> np.ndarray:
         """Raw rows (a DataFrame with at least the ``inputs`` columns; m rows) -> X (m, n_x)
-        float64. Missing columns, values a numeric column cannot hold and (with
+        float64. Missing columns, values a numeric or datetime column cannot read and (with
         ``unseen_categories: error``) unseen categories raise ``DataError``, every one at
         once."""
         frame = frame.rename(columns=str)
@@ -171,7 +171,7 @@ class Preparation:
         rows = []
         for c in self.columns:
             encoding = self.encodings.get(c.name, c.note) if c.used else c.note
-            if c.used and c.note and c.role == "numeric":
+            if c.used and c.note and c.role in ("numeric", "datetime"):
                 encoding = f"{encoding}; {c.note}"
             rows.append({"column": c.name, "role": _role_text(c), "missing": c.missing,
                          "encoding": encoding, "features": self.widths.get(c.name, 0),
@@ -323,8 +323,8 @@ def _coerce(frame: pd.DataFrame, used: list[Column], where: str,
     """The used columns typed as their transformers expect: numbers as float64 (missing,
     infinite and placeholder values as NaN), categories as str objects (NaN for missing;
     a whole float 3.0 as '3', as a CSV writes it), datetimes as timezone-naive datetime64
-    (UTC), text as str. Values a numeric column cannot hold are a ``DataError`` naming
-    them, every column at once."""
+    (UTC; NaT for missing and placeholder values), text as str. Values a numeric or
+    datetime column cannot read are a ``DataError`` naming them, every column at once."""
     import pandas as pd
 
     out: dict[str, Any] = {}
@@ -334,20 +334,30 @@ def _coerce(frame: pd.DataFrame, used: list[Column], where: str,
         if column.role == "numeric":
             out[column.name], bad = _numbers(values, column.placeholders)
             if bad.any():
-                rows = frame.index[bad]
-                problems.append(f"column {column.name!r} needs numbers, but "
-                                f"{file_lines(rows, first_line)} hold "
-                                f"{listing(sorted({str(v) for v in values[bad]}))}")
+                problems.append(_unreadable(column, "numbers", values, bad, first_line))
         elif column.role == "categorical":
             out[column.name] = _categories(values)
         elif column.role == "datetime":
-            out[column.name] = _dates(values, column.date_format)
+            out[column.name], bad = _dates(values, column.date_format, column.placeholders)
+            if bad.any():
+                spelling = f"{column.date_format} or ISO 8601" if column.date_format \
+                    else "ISO 8601"
+                problems.append(_unreadable(column, f"dates ({spelling})", values, bad,
+                                            first_line))
         else:
             out[column.name] = values.astype(object).where(values.notna(), "").astype(str)
     if problems:
         raise DataError(f"{where}: " + "; ".join(problems) + ". Fix or remove those values "
                         "(an empty cell is a missing value).")
     return pd.DataFrame(out, index=frame.index)
+
+
+def _unreadable(column: Column, kind: str, values: pd.Series, bad: np.ndarray,
+                first_line: int | None) -> str:
+    """One problem of ``_coerce``, such as: column 'x' needs numbers, but lines 3, 5 of the
+    file hold 'four', 'two'."""
+    return (f"column {column.name!r} needs {kind}, but {file_lines(values.index[bad], first_line)}"
+            f" hold {listing(sorted({str(v) for v in values[bad]}))}")
 
 
 def _numbers(values: pd.Series, placeholders: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -382,21 +392,28 @@ def _categories(values: pd.Series) -> pd.Series:
         lambda v: v if v is np.nan or (isinstance(v, float) and np.isnan(v)) else text(v))
 
 
-def _dates(values: pd.Series, date_format: str | None) -> pd.Series:
+def _dates(values: pd.Series, date_format: str | None,
+           placeholders: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
+    """(m,) datetime64[ns], timezone-naive (UTC): the values read in ``date_format`` or in
+    ISO 8601; NaT where missing or one of the column's ``placeholders``. And (m,) bool: the
+    other values, dates in neither spelling."""
     import pandas as pd
 
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        text = values.astype(object).where(values.notna(), None)
-        parsed = pd.to_datetime(text, format=date_format, errors="coerce") if date_format \
-            else pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-        rest = parsed.isna() & text.notna()
-        if rest.any():  # rows in another spelling (ISO 8601 at predict time)
-            again = pd.to_datetime(text[rest], format="ISO8601", errors="coerce", utc=True)
-            parsed = _naive(parsed).astype("datetime64[ns]")
-            parsed[rest] = _naive(again).astype("datetime64[ns]")
-    return _naive(parsed).astype("datetime64[ns]")
+        return _naive(values).astype("datetime64[ns]"), np.zeros(len(values), bool)
+    text = values.astype(object).where(values.notna(), None)
+    stripped = text.map(lambda v: None if v is None else str(v).strip())
+    blank = (stripped.isna() | stripped.isin(["", *placeholders])).to_numpy()
+    text = text.where(~blank, None)
+    parsed = pd.to_datetime(text, format=date_format, errors="coerce") if date_format \
+        else pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    rest = parsed.isna() & text.notna()
+    if rest.any():  # rows in another spelling (ISO 8601 at predict time)
+        again = pd.to_datetime(text[rest], format="ISO8601", errors="coerce", utc=True)
+        parsed = _naive(parsed).astype("datetime64[ns]")
+        parsed[rest] = _naive(again).astype("datetime64[ns]")
+    parsed = _naive(parsed).astype("datetime64[ns]")
+    return parsed, parsed.isna().to_numpy() & ~blank
 
 
 def _naive(parsed: pd.Series) -> pd.Series:
