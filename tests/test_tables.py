@@ -491,3 +491,28 @@ def test_the_fingerprint_changes_with_the_values_the_roles_and_the_settings():
     }
     assert base not in variants.values()
     assert len(set(variants.values())) == len(variants)
+
+
+def test_the_target_named_in_columns_or_drop_is_its_own_problem():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
+    with pytest.raises(TableError) as err:
+        load_table(frame, "y", None, TableSettings(columns={"y": "drop"}, drop=("y",)),
+                   "'t.csv'", 2)
+    assert [field for field, _ in err.value.problems] == ["drop", "columns"]
+    assert "the target column; the target is never a feature" in str(err.value)
+
+
+def test_one_hot_columns_and_missing_indicators_are_not_standardised():
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame({"x": rng.normal(10, 5, n), "c": rng.choice(["a", "b"], n),
+                          "y": rng.integers(0, 2, n)})
+    frame.loc[:3, "x"] = np.nan  # a rare indicator: standardised it would be a +7-sigma input
+    splits = split(load_table(frame, "y", None, TableSettings(), "'t.csv'", 2),
+                   dev_size=0.2, test_size=0.2, seed=0, scale="standard")
+    names = splits.feature_names
+    X = np.vstack([splits.X_train, splits.X_dev, splits.X_test])
+    for name in ("x_missing", "c_a", "c_b"):
+        assert set(np.unique(X[:, names.index(name)])) <= {0.0, 1.0}, name
+    x = splits.X_train[:, names.index("x")]
+    assert abs(x.mean()) < 1e-9 and abs(x.std() - 1) < 1e-9  # numbers still standardised

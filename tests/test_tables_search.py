@@ -161,7 +161,7 @@ def test_validate_prints_what_it_decided_about_every_column(searched):
     assert table[9].startswith("warning: column 'note' dropped") and \
         "dataset.text: encode" in table[9]
     assert f"binary, 299 rows, {total} features, 2 classes" in searched.validate
-    assert "1 rows without a target left out" in searched.validate
+    assert "1 row without a target left out" in searched.validate
 
 
 def test_search_prints_a_data_line_and_keeps_the_column_table_on_the_parent_run(searched):
@@ -169,7 +169,7 @@ def test_search_prints_a_data_line_and_keeps_the_column_table_on_the_parent_run(
     table = _table(searched.validate)
     total = table[7].split()[0]
     assert (f"data: weather: 299 rows, {total} features from 4 of 6 columns; dropped: "
-            "'id (id)', 'note (text)'; 1 rows without a target left out") in searched.search
+            "'id (id)', 'note (text)'; 1 row without a target left out") in searched.search
     parent = runs(directory, "weather", role="parent")
     assert len(parent) == 1
     c = client(directory)
@@ -187,9 +187,6 @@ def test_search_prints_a_data_line_and_keeps_the_column_table_on_the_parent_run(
         "datetime"
 
 
-@pytest.mark.xfail(strict=True, reason="nnexp bug: the runner logs stage_column_report's "
-                   "data/ folder without artifact_path, so its files land at the parent run's "
-                   "root (columns.txt, not data/columns.txt)")
 def test_the_column_table_is_the_parent_runs_data_columns_txt(searched):
     c = client(searched.directory)
     run_id = runs(searched.directory, "weather", role="parent")[0].info.run_id

@@ -28,7 +28,7 @@ class DatetimeFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         t = _series(X)
-        parts = {"month": t.dt.month - 1, "day": t.dt.day - 1, "weekday": t.dt.weekday}
+        parts = {"month": t.dt.month - 1, "day": t.dt.day - 1, "weekday": t.dt.day_of_week}
         if self.hours_:
             parts["hour"] = t.dt.hour
         columns = [t.dt.year.to_numpy(np.float64, na_value=np.nan),

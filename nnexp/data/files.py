@@ -10,6 +10,7 @@ given. pandas and h5py are imported inside the readers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,7 +103,13 @@ def load_table(frame: pd.DataFrame, target: str | None, task: str | None,
         raise TableError([("path", f"{where}: the column name(s) {listing(dup)} appear more "
                                    "than once; give every column its own name.")])
     feature_columns(where, list(frame.columns), target)
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = [
+        (key, f"{where}: dataset.{key} names {target!r}, the target column; the target is "
+              f"never a feature. Remove it from dataset.{key}.")
+        for key, names in (("drop", settings.drop), ("columns", settings.columns))
+        if target in names]
+    settings = replace(settings, drop=tuple(c for c in settings.drop if c != target),
+                       columns={c: r for c, r in settings.columns.items() if c != target})
     absent = missing_values(frame[target])
     if absent.all():
         raise TableError([("target", f"{where}: the target column {target!r} is empty in "

@@ -66,11 +66,15 @@ class Preparation:
     settings : the ``dataset:`` choices it was fitted with.
     feature_names : the n_x names of the columns of X.
     widths : used column -> how many features it yields.
+    flags : n_x booleans, True for a 0/1 feature (one-hot, missing indicator), which the
+        scaler leaves as it is: a rare indicator standardised becomes a +10-sigma input that
+        decides the prediction alone.
     """
 
     def __init__(self, columns: list[Column], settings: TableSettings, blob: bytes,
                  feature_names: list[str], widths: dict[str, int],
-                 encodings: dict[str, str], transformer: Any = None) -> None:
+                 encodings: dict[str, str], transformer: Any = None,
+                 flags: list[bool] | None = None) -> None:
         self.columns = columns
         self.settings = settings
         self.blob = blob
@@ -78,6 +82,7 @@ class Preparation:
         self.widths = widths
         self.encodings = encodings
         self._transformer = transformer
+        self.flags = flags if flags is not None else [False] * len(feature_names)
 
     # ----- fitting --------------------------------------------------------------------------
 
@@ -105,14 +110,20 @@ class Preparation:
                 piece = ct.output_indices_[f"c{i}"]
                 names[piece] = [f"{column.name}_text{j}" for j in range(piece.stop - piece.start)]
         widths = {c.name: 0 for c in used}
+        flags = np.zeros(len(names), dtype=bool)
         for key, piece in ct.output_indices_.items():
             if key[0] in "cm" and key[1:].isdigit():
-                widths[used[int(key[1:])].name] += piece.stop - piece.start
+                column = used[int(key[1:])]
+                widths[column.name] += piece.stop - piece.start
+                if key[0] == "m" or column.role == "categorical":
+                    flags[piece] = True
+                elif column.role == "numeric" and piece.stop - piece.start == 2:
+                    flags[piece.stop - 1] = True  # its missing indicator
         for i, column in enumerate(used):
             if column.role == "categorical":
                 encodings[column.name] = _categories_text(ct.named_transformers_[f"c{i}"])
         blob = sio.dumps(ct, compression=zipfile.ZIP_DEFLATED)
-        return cls(columns, settings, blob, names, widths, encodings, ct)
+        return cls(columns, settings, blob, names, widths, encodings, ct, flags.tolist())
 
     # ----- applying -------------------------------------------------------------------------
 
@@ -156,8 +167,10 @@ class Preparation:
             unseen = ~values.isin(known)
             if unseen.any():
                 rows = values.index[unseen.to_numpy()]
+                shown = ["(empty)" if v == "missing" and typed[column.name].isna().any()
+                         else v for v in sorted(set(values[unseen]))]
                 problems.append(f"column {column.name!r} has value(s) training never saw "
-                                f"({listing(sorted(set(values[unseen])))}; "
+                                f"({listing(shown)}; "
                                 f"{file_lines(rows, first_line)}); known: {listing(sorted(known))}")
         if problems:
             raise DataError(f"{where}: " + "; ".join(problems) + ". Use known values, or "
@@ -182,7 +195,7 @@ class Preparation:
         """The decisions as JSON (without the fitted transformer)."""
         return {"columns": [c.as_dict() for c in self.columns],
                 "settings": self.settings.describe(), "feature_names": self.feature_names,
-                "widths": self.widths, "encodings": self.encodings}
+                "widths": self.widths, "encodings": self.encodings, "flags": self.flags}
 
     def save(self, directory: Path) -> None:
         """Write ``preparation.skops`` and ``preparation.json`` into ``directory``."""
@@ -203,7 +216,8 @@ class Preparation:
                                  drop=tuple(s["drop"]), columns=dict(s["columns"]))
         blob = (directory / PREPARATION_FILE).read_bytes()
         return cls([Column.from_dict(c) for c in d["columns"]], settings, blob,
-                   d["feature_names"], d["widths"], d["encodings"], _load_blob(blob))
+                   d["feature_names"], d["widths"], d["encodings"], _load_blob(blob),
+                   d["flags"])
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_transformer": None}

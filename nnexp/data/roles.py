@@ -188,7 +188,8 @@ def _decide(values: pd.Series, settings: TableSettings, where: str,
             return column, problem
     if settings.missing == "error" and column.used and column.missing:
         rows = values.index[missing_values(values, column.placeholders).to_numpy()]
-        return column, ("missing", f"{where}: column {name!r} is missing in {len(rows)} rows "
+        return column, ("missing", f"{where}: column {name!r} is missing in {len(rows)} "
+                                   f"row{'s' if len(rows) != 1 else ''} "
                                    f"({file_lines(rows, first_line)}). Fill them, or remove "
                                    "`missing: error` to impute them.")
     return column, None

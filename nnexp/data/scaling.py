@@ -39,11 +39,12 @@ class Scaler:
         return (X - self.shift) / self.scale
 
 
-def fit_scaler(X_train: np.ndarray, kind: str) -> Scaler:
+def fit_scaler(X_train: np.ndarray, kind: str, flags: np.ndarray | None = None) -> Scaler:
     """Fit a scaler of ``kind`` on X_train: (m_train, n_x), m_train >= 1.
 
     Features whose scale would be zero (constant on train) get scale 1, so they are only
-    shifted.
+    shifted. flags: (n_x,) booleans, True for 0/1 features (one-hot columns, missing
+    indicators) that keep their values (shift 0, scale 1).
     """
     if kind not in SCALERS:
         raise DataError(f"scale={kind!r} is not known; use one of: {', '.join(SCALERS)}.")
@@ -56,4 +57,7 @@ def fit_scaler(X_train: np.ndarray, kind: str) -> Scaler:
     else:
         shift, scale = np.zeros(n_x), np.ones(n_x)
     scale = np.where(scale > 0, scale, 1.0)
+    if flags is not None:
+        flags = np.asarray(flags, dtype=bool)
+        shift, scale = np.where(flags, 0.0, shift), np.where(flags, 1.0, scale)
     return Scaler(kind=kind, shift=shift.astype(np.float64), scale=scale.astype(np.float64))

@@ -91,7 +91,8 @@ class DataSchema:
             used = sum(1 for c in self.columns if c["features"])
             parts.append(f"{used} of {len(self.columns)} columns used")
         if self.dropped_rows:
-            parts.append(f"{self.dropped_rows} rows without a target left out")
+            parts.append(f"{self.dropped_rows} row{'s' if self.dropped_rows != 1 else ''} "
+                         "without a target left out")
         return ", ".join(parts)
 
 

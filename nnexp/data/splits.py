@@ -89,7 +89,7 @@ def split(
         X = preparation.transform(table.frame, repr(dataset.source), table.first_line)
         names = preparation.feature_names
     X_train = X[train]
-    scaler = fit_scaler(X_train, scale)
+    scaler = fit_scaler(X_train, scale, None if preparation is None else preparation.flags)
     if given_test:
         X_test, y_test = dataset.X_test, dataset.y_test
     else:

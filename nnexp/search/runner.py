@@ -385,7 +385,8 @@ def data_summary(splits) -> str:
         if dropped:
             text += f"; dropped: {listing(dropped)}"
     if splits.dropped_rows:
-        text += f"; {splits.dropped_rows} rows without a target left out"
+        text += (f"; {splits.dropped_rows} row{'s' if splits.dropped_rows != 1 else ''} "
+                 "without a target left out")
     return text
 
 
@@ -459,7 +460,7 @@ def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
     parent.params({**params, "orphans_failed": sum(1 for p in fixed
                                                    if p.what.startswith("trial "))})
     if splits.preparation is not None:
-        parent.artifact(stage_column_report(splits.preparation))
+        parent.artifact(stage_column_report(splits.preparation), "data")
     parent.flush()
     return parent, experiment_id
 

@@ -101,14 +101,14 @@ def stage_artifacts(files: dict[str, str], model=None, features=None) -> Path:
 
 
 def stage_column_report(preparation) -> Path:
-    """A new temporary folder ``data/`` holding a table's column report as ``columns.txt``
-    (the table ``nnexp validate`` prints) and ``columns.json``, for the parent run."""
+    """A new temporary folder holding a table's column report as ``columns.txt`` (the table
+    ``nnexp validate`` prints) and ``columns.json``, for the parent run's ``data/``
+    (``RunLogger.artifact(stage, "data")``, which removes the folder once sent)."""
     import tempfile
 
     from nnexp.data.preparation import report_lines
 
-    stage = Path(tempfile.mkdtemp(prefix="nnexp-columns-")) / "data"
-    stage.mkdir()
+    stage = Path(tempfile.mkdtemp(prefix="nnexp-columns-"))
     rows = preparation.report()
     (stage / "columns.txt").write_text("\n".join(report_lines(rows)) + "\n")
     (stage / "columns.json").write_text(json.dumps(rows, indent=1) + "\n")
