@@ -71,6 +71,19 @@ def run_nnexp(X, y, hidden, batch, epochs) -> float:
     return (time.perf_counter() - t0) / epochs
 
 
+def run_estimator(X, y, hidden, batch, epochs) -> float:
+    """The same training through ``nnexp.sklearn.NNClassifier`` (what a scikit-learn user
+    runs): its overhead over the core is the estimator's validation, nothing more."""
+    from nnexp.sklearn import NNClassifier
+
+    clf = NNClassifier(hidden_layers=hidden, activation="relu", init="xavier_uniform",
+                       optimizer="adam", learning_rate=1e-3, batch_size=batch, epochs=epochs,
+                       dtype="float32", output="softmax", seed=0)
+    t0 = time.perf_counter()
+    clf.fit(X, y)
+    return (time.perf_counter() - t0) / epochs
+
+
 def run_sklearn(X, y, hidden, batch, epochs) -> float:
     clf = MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="adam",
                         learning_rate_init=1e-3, batch_size=batch, max_iter=epochs,
@@ -145,9 +158,14 @@ def main() -> None:
     parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
                         help="comma-separated BLAS thread counts")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    parser.add_argument("--estimator", action="store_true",
+                        help="also time nnexp.sklearn.NNClassifier (the core behind "
+                             "scikit-learn's API)")
     args = parser.parse_args()
     threads = sorted({int(t) for t in args.threads.split(",")})
     libs = {"nnexp": run_nnexp, "sklearn": run_sklearn}
+    if args.estimator:
+        libs["estimator"] = run_estimator
     if torch is not None and not args.no_torch:
         libs["torch"] = run_torch
     libs["gemm"] = run_gemm_only
@@ -186,6 +204,9 @@ def main() -> None:
         if has_torch:
             line += f" **{best['torch'] / best['nnexp']:.2f}x** |"
         line += f" {best['sklearn'] / best['gemm']:.2f}x |"
+        if "estimator" in best:
+            line += f" NNClassifier {best['estimator']:.4f} s/epoch " \
+                    f"({best['estimator'] / best['nnexp']:.2f}x the core) |"
         print(line)
 
 
