@@ -72,6 +72,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
     try:
         return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{str(path)!r} has no header line (the file is blank); the first "
+                        "line must name the columns.") from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
         raise _unreadable(path, "CSV", err) from err
 
@@ -103,6 +106,9 @@ def load_table(frame: pd.DataFrame, target: str | None, task: str | None,
         raise TableError([("path", f"{where}: the column name(s) {listing(dup)} appear more "
                                    "than once; give every column its own name.")])
     feature_columns(where, list(frame.columns), target)
+    if len(frame) == 0:
+        raise TableError([("path", f"{where} has no examples (a header but no data rows); "
+                                   "give at least two rows.")])
     problems: list[tuple[str, str]] = [
         (key, f"{where}: dataset.{key} names {target!r}, the target column; the target is "
               f"never a feature. Remove it from dataset.{key}.")

@@ -130,14 +130,9 @@ def read_schema(spec: Any, full_limit: int = FULL_LIMIT) -> DataSchema:
 
 def _loaded(path: Path, spec: Any, settings: TableSettings) -> DataSchema:
     """The exact schema, from loading the file completely."""
-    import pandas as pd
-
     try:
         dataset = load_file(path, target=spec.target, task=spec.task, settings=settings)
         return _from_dataset(dataset, spec)
-    except pd.errors.EmptyDataError:
-        raise SchemaError(f"{str(path)!r} has no header line (the file is blank); the first "
-                          "line must name the columns.", "path") from None
     except SchemaError:
         raise
     except DataError as err:
