@@ -298,12 +298,12 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
     clock.wrap(objective, "final_metrics", "nnexp final_metrics (evaluate train/dev/test)")
     clock.wrap(objective, "run_file", "nnexp config.yaml build + write")
     clock.wrap(objective, "run_file_text", "nnexp config.yaml build + write")
-    clock.wrap(models, "save_model_dir", "nnexp model dir write (npz, json)")
+    clock.wrap(models, "save_model_dir", "nnexp model dir write (npz, json, skops)")
     clock.wrap(objective.Objective, "_keep_model", "nnexp keep-model check (new best?)")
 
     # Start-up and summary.
     clock.wrap(nnexp.config, "load_experiment", "nnexp load_experiment (YAML, validation)")
-    clock.wrap(nnexp.data, "prepare", "nnexp data prepare (load, split, scale)")
+    clock.wrap(nnexp.data, "prepare", "nnexp data prepare (load, split, prepare, scale)")
     clock.wrap(runner, "open_storage", "optuna open_storage (journal backend)")
     clock.wrap(runner, "git_commit", "git rev-parse HEAD")
     clock.wrap(store, "connect", "mlflow connect (store creation, migrations)")

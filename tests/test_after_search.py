@@ -119,17 +119,28 @@ def test_a_search_from_another_folder_warns_about_the_study_beside_the_experimen
 # ---- predict -------------------------------------------------------------------------------
 
 
-def _expected(model_dir: Path, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The model's own predictions, computed by the core from the model directory's files."""
+def _inputs(model_dir: Path, frame: pd.DataFrame) -> np.ndarray:
+    """X (m, n_x) for raw rows, from the model directory's files: the fitted ColumnTransformer
+    in preparation.skops, loaded with skops itself (not through nnexp's Preparation)."""
     import json
 
-    from nnexp.core import Model
-    from nnexp.data import one_hot
+    import skops.io as sio
+
+    from nnexp.data.preparation import TRUSTED
 
     features = json.loads((model_dir / "features.json").read_text())
+    transformer = sio.load(model_dir / "preparation.skops", trusted=TRUSTED)
+    X = transformer.transform(frame[features["columns"]])
+    assert X.shape == (len(frame), len(features["feature_names"]))
+    return X
+
+
+def _expected(model_dir: Path, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The model's own predictions, computed by the core from the model directory's files."""
+    from nnexp.core import Model
+
     model = Model.load(model_dir / "model.npz")
-    X, names = one_hot(frame[features["columns"]], features["encoding"])
-    assert names == features["feature_names"]
+    X = _inputs(model_dir, frame)
     return model.predict(X), model.predict_proba(X)
 
 
@@ -168,12 +179,17 @@ def test_train_from_a_run_id_writes_a_model_dir_that_predicts_like_the_registere
     assert result.exit_code == 0, result.output
     model_dir = directory / "trained"
     assert {p.name for p in model_dir.iterdir()} == {"model.npz", "model.json",
-                                                     "features.json"}
+                                                     "features.json", "preparation.skops",
+                                                     "preparation.json"}
     import json
 
     features = json.loads((model_dir / "features.json").read_text())
-    assert features["encoding"] == {"color": ["blue", "green", "red"]}
+    assert features["feature_names"] == ["a", "b", "color_blue", "color_green", "color_red"]
     assert features["classes"] == ["no", "yes"] and features["columns"] == ["a", "b", "color"]
+    assert features["table"] is True and features["task"] == "binary"
+    decisions = json.loads((model_dir / "preparation.json").read_text())
+    assert [(c["name"], c["role"]) for c in decisions["columns"]] == \
+        [("a", "numeric"), ("b", "numeric"), ("color", "categorical")]
     # retrained exactly: the new run's metrics are the trial's
     new = client(directory).get_run(result.output.split()[1])
     for key in ("final_dev_accuracy", "final_dev_log_loss", "test_log_loss"):
@@ -215,9 +231,19 @@ def test_predict_bad_input_is_a_clear_error(study_dir):
     frame.drop(columns=["b", "color"]).to_csv(directory / "missing.csv", index=False)
     assert_user_error(invoke("predict", "models:/cats@champion", "missing.csv"),
                       "lacks the column(s) 'b', 'color'", "Add the missing columns")
-    frame.assign(color="purple").to_csv(directory / "unseen.csv", index=False)
-    assert_user_error(invoke("predict", "models:/cats@champion", "unseen.csv"),
-                      "'color'", "'purple'", "recorded categories")
+    # a category training never saw counts as infrequent (the study kept the default
+    # unseen_categories: group): no one-hot column is set, and the rows are predicted
+    unseen = frame.drop(columns="label").assign(color="purple")
+    unseen.to_csv(directory / "unseen.csv", index=False)
+    result = invoke("predict", "models:/cats@champion", "unseen.csv")
+    assert result.exit_code == 0, result.output
+    model_dir = Path(client(directory).download_artifacts(_champion_run(directory), "model",
+                                                          str(directory / "unseen_model")))
+    assert not _inputs(model_dir, unseen)[:, 2:].any()  # color_blue, _green, _red all 0
+    got = pd.read_csv(io.StringIO(result.stdout))
+    labels, proba = _expected(model_dir, unseen)
+    assert got["prediction"].tolist() == labels.tolist() and len(got) == len(frame)
+    np.testing.assert_allclose(got[["proba_no", "proba_yes"]].to_numpy(), proba, rtol=1e-6)
     assert_user_error(invoke("predict", "models:/nope@champion", "unseen.csv"),
                       "models:/nope@champion")
     assert_user_error(invoke("predict", "0" * 32, "unseen.csv"), "no MLflow run", "0" * 32)

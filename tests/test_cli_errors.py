@@ -26,17 +26,19 @@ def test_unknown_field_in_run_file(workdir):
     assert_user_error(invoke("train", str(path)), "run.yaml", "learnin_rate", "learning_rate")
 
 
-def test_nan_in_data_stops_before_anything_is_recorded_and_keeps_the_study(workdir):
+def test_nan_refused_by_missing_error_stops_before_anything_is_recorded_and_keeps_the_study(
+        workdir):
     exp = write_experiment(workdir, name="keep")
     assert invoke("search", str(exp), "--quiet").exit_code == 0
     before = [(t.number, t.state.name, t.values) for t in study(workdir, "keep").trials]
     csv = workdir / "data.csv"
-    csv.write_text("a,b,label\n1,2,0\n3,,1\n5,6,0\n7,8,1\n" * 5)
+    csv.write_text("a,b,label\n" + "1,2,0\n3,,1\n5,6,0\n7,8,1\n" * 5)  # b empty on line 3...
     write_experiment(workdir, name="keep",
                      dataset={"path": str(csv), "target": "label", "dev_size": 0.25,
-                              "test_size": 0.2})
+                              "test_size": 0.2, "missing": "error"})
     result = invoke("search", str(exp), "--quiet")
-    assert_user_error(result, "data.csv", "b")
+    assert_user_error(result, "data.csv", "column 'b' is missing in 5 rows",
+                      "lines 3, 7, 11, 15, 19 of the file", "missing: error")
     after = [(t.number, t.state.name, t.values) for t in study(workdir, "keep").trials]
     assert after == before
     assert len(runs(workdir, "keep", role="parent")) == 1

@@ -36,7 +36,7 @@ def test_shape_task_classes(name):
     assert data.task == task == DATASETS[name].task
     assert len(data.feature_names) == n_x
     assert data.X_test is None and data.y_test is None
-    assert data.source == "builtin" and data.encoding == {}
+    assert data.source == "builtin" and data.table is None  # arrays, no raw columns
     if classes is None:
         assert data.classes is None and data.y.dtype == np.float64
     else:

@@ -1,4 +1,5 @@
-"""File loaders: CSV/Parquet (with one-hot encoding), NPZ, the course's HDF5 format, errors."""
+"""File loaders: CSV/Parquet tables (raw columns with roles; their preparation is fitted when
+split), NPZ, the course's HDF5 format, errors."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnexp.data import DataError, Dataset, load_file, one_hot
+from nnexp.data import DataError, Dataset, Preparation, TableSettings, load_file, split
 
 
 @pytest.fixture
@@ -20,32 +21,56 @@ def table() -> pd.DataFrame:
     })
 
 
-def test_csv_one_hot_encodes_categorical_columns(tmp_path, table):
+def _all_train(data: Dataset):
+    """Every row in train, unscaled: the preparation is fitted on the whole table."""
+    return split(data, dev_size=0.0, test_size=0.0, seed=0, scale="none")
+
+
+def test_csv_keeps_raw_columns_and_the_split_one_hot_encodes_them(tmp_path, table):
     path = tmp_path / "pets.csv"
     table.to_csv(path, index=False)
     data = load_file(path, target="label")
     assert data.name == "pets" and data.source == str(path)
-    assert data.encoding == {"colour": ["blue", "green", "red"], "wet": [False, True]}
-    assert data.feature_names == ["size", "colour=blue", "colour=green", "colour=red",
-                                  "wet=False", "wet=True"]
-    assert data.X.shape == (6, 6) and data.X.dtype == np.float64
-    np.testing.assert_array_equal(data.X[:, 0], table["size"])
-    np.testing.assert_array_equal(data.X[1], [2.5, 1, 0, 0, 1, 0])
-    assert data.X[:, 1:4].sum(axis=1).tolist() == [1] * 6
+    assert data.X is None and data.feature_names == []
+    pd.testing.assert_frame_equal(data.table.frame.reset_index(drop=True),
+                                  pd.read_csv(path).drop(columns="label"), check_dtype=False)
+    assert [(c.name, c.role, c.levels) for c in data.table.columns] == \
+        [("size", "numeric", 6), ("colour", "categorical", 3), ("wet", "categorical", 2)]
+    assert data.table.first_line == 2 and data.table.target == "label"
     assert data.task == "binary" and data.classes.tolist() == ["cat", "dog"]
     assert data.y.tolist() == table["label"].tolist()
+    splits = _all_train(data)
+    assert splits.feature_names == ["size", "colour_blue", "colour_green", "colour_red",
+                                    "wet_False", "wet_True"]
+    X = splits.preparation.transform(data.table.frame)  # the rows in file order
+    assert X.shape == (6, 6) and X.dtype == np.float64
+    np.testing.assert_array_equal(X[:, 0], table["size"])
+    np.testing.assert_array_equal(X[1], [2.5, 1, 0, 0, 1, 0])
+    assert X[:, 1:4].sum(axis=1).tolist() == [1] * 6
+    # the training rows are those rows, shuffled
+    np.testing.assert_array_equal(np.unique(splits.X_train, axis=0), np.unique(X, axis=0))
 
 
-def test_recorded_encoding_reapplies_to_new_rows(tmp_path, table):
+def test_fitted_preparation_reapplies_to_new_rows_and_after_saving(tmp_path, table):
     path = tmp_path / "pets.csv"
     table.to_csv(path, index=False)
-    data = load_file(path, target="label")
-    new = pd.DataFrame({"size": [9.0], "colour": ["green"], "wet": [True]})
-    X, names = one_hot(new, data.encoding)
-    assert names == data.feature_names
-    np.testing.assert_array_equal(X, [[9.0, 0, 1, 0, 0, 1]])
-    with pytest.raises(DataError, match="'purple'.*colour|colour.*'purple'"):
-        one_hot(new.assign(colour="purple"), data.encoding)
+    preparation = _all_train(load_file(path, target="label")).preparation
+    new = pd.DataFrame({"size": [9.0], "colour": ["green"], "wet": [True], "extra": ["x"]})
+    np.testing.assert_array_equal(preparation.transform(new), [[9.0, 0, 1, 0, 0, 1]])
+    preparation.save(tmp_path)
+    again = Preparation.load(tmp_path)
+    assert again.feature_names == preparation.feature_names
+    np.testing.assert_array_equal(again.transform(new), [[9.0, 0, 1, 0, 0, 1]])
+    # an unseen category counts as infrequent by default (no level set) ...
+    np.testing.assert_array_equal(preparation.transform(new.assign(colour="purple")),
+                                  [[9.0, 0, 0, 0, 0, 1]])
+    # ... and is refused, naming it, with unseen_categories: error
+    strict = _all_train(load_file(path, target="label",
+                                  settings=TableSettings(unseen_categories="error")))
+    with pytest.raises(DataError, match="'colour'.*'purple'"):
+        strict.preparation.transform(new.assign(colour="purple"))
+    with pytest.raises(DataError, match="lacks the column\\(s\\) 'wet'"):
+        preparation.transform(new.drop(columns="wet"))
 
 
 def test_parquet_with_category_dtype_and_numeric_target(tmp_path, table):
@@ -53,7 +78,11 @@ def test_parquet_with_category_dtype_and_numeric_target(tmp_path, table):
     table.assign(colour=table["colour"].astype("category"),
                  label=[0, 1, 2, 0, 1, 2]).to_parquet(path)
     data = load_file(path, target="label")
-    assert data.encoding["colour"] == ["blue", "green", "red"]
+    colour = next(c for c in data.table.columns if c.name == "colour")
+    assert (colour.role, colour.levels) == ("categorical", 3)
+    assert data.table.first_line is None  # Parquet rows have no file line
+    assert [n for n in _all_train(data).feature_names if n.startswith("colour")] == \
+        ["colour_blue", "colour_green", "colour_red"]
     assert data.task == "multiclass" and data.classes.tolist() == [0, 1, 2]
     assert data.y.dtype.kind == "i"
 
@@ -180,39 +209,82 @@ def test_unknown_suffix_lists_supported(tmp_path):
 def test_target_required_and_must_exist(tmp_path, table):
     path = tmp_path / "pets.csv"
     table.to_csv(path, index=False)
-    with pytest.raises(DataError, match="needs `target`.*size, colour, wet, label"):
+    with pytest.raises(DataError, match="needs `target`.*'size', 'colour', 'wet', 'label'"):
         load_file(path)
     with pytest.raises(DataError) as err:
         load_file(path, target="lable")
     assert "'lable'" in str(err.value) and "Did you mean 'label'" in str(err.value)
-    assert "size, colour, wet, label" in str(err.value)
+    assert "'size', 'colour', 'wet', 'label'" in str(err.value)
 
 
-def test_csv_nan_names_column_and_first_line(tmp_path):
+MISSING_ERROR = TableSettings(missing="error")
+
+
+def test_csv_nan_is_imputed_with_the_training_median_and_an_indicator(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b,y\n1,2,0\n3,,1\n4,,0\n5,6,1\n")
+    data = load_file(path, target="y")
+    b = data.table.columns[1]
+    assert (b.name, b.role, b.missing) == ("b", "numeric", 2)
+    splits = _all_train(data)
+    assert splits.feature_names == ["a", "b", "b_missing"]
+    X = splits.preparation.transform(data.table.frame)
+    np.testing.assert_array_equal(X[:, 1], [2, np.median([2, 6]), np.median([2, 6]), 6])
+    np.testing.assert_array_equal(X[:, 2], [0, 1, 1, 0])
+    (row,) = [r for r in splits.preparation.report() if r["column"] == "b"]
+    assert (row["missing"], row["features"]) == (2, 2) and "median" in row["encoding"]
+
+
+def test_csv_nan_with_missing_error_names_column_and_file_lines(tmp_path):
     path = tmp_path / "gaps.csv"
     path.write_text("a,b,y\n1,2,0\n3,,1\n4,,0\n5,6,1\n")
     with pytest.raises(DataError) as err:
-        load_file(path, target="y")
+        load_file(path, target="y", settings=MISSING_ERROR)
     message = str(err.value)
-    assert "'b'" in message and "2 rows" in message and "row 1 (line 3 of the file)" in message
+    assert "'b'" in message and "2 rows" in message and "lines 3, 4 of the file" in message
+    assert err.value.field == "missing"
 
 
-def test_csv_inf_and_missing_category_are_errors(tmp_path):
+def test_csv_inf_and_missing_category_are_missing_values(tmp_path):
     path = tmp_path / "inf.csv"
-    path.write_text("a,y\n1,0\ninf,1\n")
-    with pytest.raises(DataError, match="'a'.*1 rows.*line 3"):
-        load_file(path, target="y")
+    path.write_text("a,y\n1,0\ninf,1\n2,0\n3,1\n")
+    data = load_file(path, target="y")
+    assert (data.table.columns[0].role, data.table.columns[0].missing) == ("numeric", 1)
+    X = _all_train(data).preparation.transform(data.table.frame)
+    np.testing.assert_array_equal(X, [[1, 0], [2, 1], [2, 0], [3, 0]])  # median of 1, 2, 3
+    with pytest.raises(DataError, match="'a' is missing in 1 row .*line.* 3 of the file"):
+        load_file(path, target="y", settings=MISSING_ERROR)
     path = tmp_path / "cat.csv"
     path.write_text("c,y\nred,0\n,1\nblue,1\n")
-    with pytest.raises(DataError, match="'c'.*1 rows.*line 3"):
-        load_file(path, target="y")
+    data = load_file(path, target="y")
+    splits = _all_train(data)
+    assert splits.feature_names == ["c_blue", "c_missing", "c_red"]  # missing as a level
+    np.testing.assert_array_equal(splits.preparation.transform(data.table.frame),
+                                  [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
+    with pytest.raises(DataError, match="'c' is missing in 1 row .*line.* 3 of the file"):
+        load_file(path, target="y", settings=MISSING_ERROR)
 
 
 def test_csv_numeric_column_with_a_stray_string(tmp_path):
+    # a few strings among many numbers are placeholders, read as missing
+    path = tmp_path / "mostly.csv"
+    values = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+    path.write_text("a,y\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(values))
+                    + "three,0\n")
+    data = load_file(path, target="y")
+    a = data.table.columns[0]
+    assert (a.role, a.missing, a.placeholders) == ("numeric", 1, ("three",))
+    preparation = _all_train(data).preparation
+    X = preparation.transform(data.table.frame)
+    np.testing.assert_array_equal(X[-1], [np.median(values), 1])
+    with pytest.raises(DataError, match="'a' needs numbers.*line.* 3 of the file.*'four'"):
+        preparation.transform(pd.DataFrame({"a": ["7", "four"]}), "'new.csv'", 2)
+    # in a short column one string in four is no placeholder: set as numeric, it is refused
     path = tmp_path / "typo.csv"
     path.write_text("a,y\n1,0\n2,1\nthree,0\n4,1\n")
-    with pytest.raises(DataError, match="'a' looks numeric.*'three'.*line 4"):
-        load_file(path, target="y")
+    assert load_file(path, target="y").table.columns[0].role == "categorical"
+    with pytest.raises(DataError, match="'a' to numeric.*'three'.*line.* 4 of the file"):
+        load_file(path, target="y", settings=TableSettings(columns={"a": "numeric"}))
 
 
 def test_nan_in_arrays_names_the_feature(tmp_path):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from nnexp.config import DatasetSpec
-from nnexp.data import DATASETS, SchemaError, load_builtin, load_file, read_schema
+from nnexp.data import DATASETS, SchemaError, load_builtin, load_file, read_schema, split
 
 
 def spec(path, target=None, task=None):
@@ -47,8 +47,11 @@ def test_table_schema_cheap_and_full_agree_with_loading(tmp_path, suffix, limit)
     frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
     schema = read_schema(spec(path, "label"), full_limit=limit)
     dataset = load_file(path, target="label")
+    splits = split(dataset, dev_size=0.2, test_size=0.2, seed=0, scale="none")
     assert schema.task == dataset.task == "multiclass"
-    assert schema.n_features == dataset.X.shape[1] == 4  # x + color=r, g, b
+    assert schema.n_features == splits.X_train.shape[1] == 4
+    assert splits.feature_names == ["x", "color_b", "color_g", "color_r"]
+    assert [(c["column"], c["features"]) for c in schema.columns] == [("x", 1), ("color", 3)]
     assert schema.n_outputs == schema.n_classes == 3 and schema.n_rows == 30
     assert schema.target == "label" and schema.exact
 

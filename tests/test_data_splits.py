@@ -166,8 +166,17 @@ def test_prepare_file(tmp_path: Path):
     path = tmp_path / "t.csv"
     path.write_text("a,c,y\n" + "".join(f"{i},{'pq'[i % 2]},{i % 2}\n" for i in range(20)))
     s = prepare(_spec(path=path, target="y", scale="minmax"))
-    assert s.encoding == {"c": ["p", "q"]} and s.source == str(path)
-    assert s.X_train.shape == (12, 3)
+    assert s.source == str(path) and s.preparation is not None
+    # a is 0, 1, ..., 19: a row number, dropped; c is one-hot encoded on the training rows
+    assert s.feature_names == ["c_p", "c_q"] and s.X_train.shape == (12, 2)
+    assert [(r["column"], r["role"], r["features"]) for r in s.preparation.report()] == \
+        [("a", "id", 0), ("c", "categorical (2 levels)", 2)]
+    assert list(s.example.columns) == ["c"] and len(s.example) == 4  # raw dev rows
+    kept = prepare(_spec(path=path, target="y", scale="minmax", columns={"a": "numeric"}))
+    assert kept.feature_names == ["a", "c_p", "c_q"] and kept.X_train.shape == (12, 3)
+    # minmax fitted on the training rows only
+    assert kept.X_train.min(axis=0).tolist() == [0, 0, 0]
+    assert kept.X_train.max(axis=0).tolist() == [1, 1, 1]
 
 
 def test_prepare_needs_exactly_one_source(tmp_path: Path):

@@ -14,7 +14,7 @@ from inspect_helpers import cli, study_fixture
 from search_helpers import runs, study
 
 from nnexp.config import DatasetSpec, load_run_config
-from nnexp.data import DataError, fingerprint, load_builtin, prepare
+from nnexp.data import DataError, load_builtin, prepare
 
 COMPARED = ("final_dev_", "final_train_", "test_", "epochs_run", "n_params")
 
@@ -97,7 +97,8 @@ def test_moved_with_its_data_it_still_trains_and_changed_data_is_refused(here, t
     df.to_csv(data, index=False)
     result = cli("train", str(copy), "-q")
     assert result.exit_code == 2
-    found = fingerprint(*_arrays(data))
+    found = _fingerprint(data)
+    assert found != run.data.tags["nnexp.dataset_fingerprint"]
     message = " ".join(result.output.split())
     assert str(data.resolve()) in message
     assert run.data.tags["nnexp.dataset_fingerprint"] in message and found in message
@@ -111,11 +112,11 @@ def test_moved_with_its_data_it_still_trains_and_changed_data_is_refused(here, t
     assert cli("train", str(copy), "-q").exit_code == 0  # the documented way out
 
 
-def _arrays(path):
+def _fingerprint(path) -> str:
+    """The fingerprint of a table: its raw columns, target and column decisions."""
     from nnexp.data import load_file
 
-    ds = load_file(path, target="label")
-    return ds.X, ds.y, ds.X_test, ds.y_test
+    return load_file(path, target="label").fingerprint()
 
 
 def test_top_k_writes_several_files_into_a_directory(here):

@@ -138,8 +138,8 @@ def test_a_full_disk_gives_one_message_and_the_journal_keeps_every_earlier_trial
     assert len(after) > 2  # trials ran until the disk filled up
     assert not [t for t in after if t.state.name == "RUNNING"]  # the last one recorded its end
     told = [line for line in done.stderr.splitlines()
-            if line.strip() and not line.startswith(("stores:", "new study"))]
-    assert told == errors, done.stderr  # besides where the stores are: that one message
+            if line.strip() and not line.startswith(("data:", "stores:", "new study"))]
+    assert told == errors, done.stderr  # besides what data and where the stores are: that one
     assert [(t.number, t.state, t.params) for t in after[:2]] == \
         [(t.number, t.state, t.params) for t in before]
 

@@ -16,7 +16,8 @@ SPACE = ("search_space: {parameters: {depth: {type: int, low: 1, high: 2}, "
 
 
 def write_data(folder: Path) -> None:
-    rows = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40))
+    # a is a measurement (0.0, 0.5, ...), not a row number (0, 1, ...), which would be dropped
+    rows = "".join(f"{i * 0.5},{i % 3},{i % 2}\n" for i in range(40))
     (folder / "data.csv").write_text("a,b,label\n" + rows)
     (folder / "header.csv").write_text("a,b,label\n")
     (folder / "empty.csv").write_text("")
@@ -41,7 +42,7 @@ CASES = [
     ("target column missing", "dataset: {path: data.csv, target: lable}\n" + SPACE, "exp.yaml",
      ["dataset.target", "'lable'", "Did you mean 'label'"]),
     ("target not given", "dataset: {path: data.csv}\n" + SPACE, "exp.yaml",
-     ["dataset.target", "Columns: a, b, label"]),
+     ["dataset.target", "Columns: 'a', 'b', 'label'"]),
     ("header-only CSV", "dataset: {path: header.csv, target: label}\n" + SPACE, "exp.yaml",
      ["dataset.path", "header.csv", "no data rows"]),
     ("empty CSV", "dataset: {path: empty.csv, target: label}\n" + SPACE, "exp.yaml",
@@ -154,7 +155,7 @@ def test_file_objective_follows_the_task(workdir):
     from nnexp.config import load_experiment
 
     write_data(workdir)
-    (workdir / "reg.csv").write_text("a,y\n" + "".join(f"{i},{i * 0.37:.3f}\n"
+    (workdir / "reg.csv").write_text("a,y\n" + "".join(f"{i * 0.5},{i * 0.37:.3f}\n"
                                                        for i in range(40)))
     (workdir / "c.yaml").write_text("dataset: {path: data.csv, target: label}\n" + SPACE)
     (workdir / "r.yaml").write_text("dataset: {path: reg.csv, target: y}\n" + SPACE)
@@ -171,5 +172,11 @@ def test_validate_prints_the_schema_and_memory(workdir):
     (workdir / "exp.yaml").write_text("dataset: {path: data.csv, target: label}\n" + SPACE)
     result = invoke("validate", "exp.yaml")
     assert result.exit_code == 0, result.output
-    assert "schema:     binary, 40 rows, 2 features, 2 classes, target 'label'" in result.output
+    assert "schema:     binary, 40 rows, 2 features, 2 classes, target 'label', 2 of 2 " \
+        "columns used" in result.output
+    lines = [" ".join(line.split()) for line in result.output.splitlines()]
+    columns = lines.index("columns:")
+    assert lines[columns + 1:columns + 5] == [
+        "COLUMN ROLE MISSING ENCODING FEATURES", "a numeric - as a number 1",
+        "b numeric - as a number 1", "2 features from 2 of 2 columns"]
     assert "memory:     ~" in result.output and "2-8-8-1" in result.output
