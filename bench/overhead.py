@@ -170,10 +170,10 @@ def journal_append_what_if(directory: Path, n: int = 200) -> tuple[float, float]
 
 
 def in_process_workers():
-    """A stand-in for ``nnexp.search.pool.LocalWorkers`` whose one worker runs in this
+    """A stand-in for ``nnexp.execution.pool.LocalWorkers`` whose one worker runs in this
     process (so its calls can be timed), through the same relay to the same receiver and
     writer, once the store is open: the command overlaps the two, this breakdown does not."""
-    from nnexp.search.pool import LocalWorkers
+    from nnexp.execution.pool import LocalWorkers
 
     class InProcessWorkers(LocalWorkers):
         def __init__(self, ctx, shares, timeout, on_end=None) -> None:
@@ -188,7 +188,7 @@ def in_process_workers():
                 self._interrupt.__enter__()
 
         def wait(self, study, progress) -> None:
-            from nnexp.search.runner import run_worker
+            from nnexp.study.runner import run_worker
             from nnexp.tracking.relay import Relay
 
             ctx, n_trials, timeout = self._work
@@ -214,12 +214,12 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
     import nnexp.config
     import nnexp.config.space
     import nnexp.data
-    import nnexp.search.objective as objective
-    import nnexp.search.runner as runner
+    import nnexp.stores.tracking_store as store
+    import nnexp.study.objective as objective
+    import nnexp.study.runner as runner
     import nnexp.tracking.models as models
     import nnexp.tracking.relay as relay
     import nnexp.tracking.runs as runs
-    import nnexp.tracking.store as store
     import nnexp.tracking.summary as summary
 
     # Training: the core's train(), with its per-epoch callbacks timed apart.
@@ -352,7 +352,7 @@ def cli_run(experiment: Path, n_trials: int | None) -> dict:
     ``train_seconds`` (MLflow), the one-off cost (the difference) and its verdict."""
     from mlflow.tracking.client import MlflowClient
 
-    from nnexp.tracking.store import template_path
+    from nnexp.stores.tracking_store import template_path
 
     workdir = Path(tempfile.mkdtemp(prefix="nnexp-cli-"))
     for folder in ("experiments", "search_spaces"):
@@ -474,9 +474,9 @@ NOTES = [
     "- The workers (`--jobs 1` is one worker process) only train; their MLflow writes go down "
     "a pipe to the main process (`nnexp.tracking.relay`), which performs them. When both "
     "stores are local files the workers start at once: MLflow's store is checked without "
-    "MLflow (`nnexp.tracking.store.preflight`) and opened while the first trials train, and "
+    "MLflow (`nnexp.stores.tracking_store.preflight`) and opened while the first trials train, and "
     "the invocation's number, which seeds the samplers, is claimed in the Optuna study "
-    "(`nnexp.search.invocations`). The worker is spawned from a thread (handing it the data "
+    "(`nnexp.study.invocations`). The worker is spawned from a thread (handing it the data "
     "blocks until the new interpreter can read it, ~0.3 s).",
     "- Each worker gets `(cpus - 1) // jobs` BLAS threads: the quickstart's trials trained "
     "in ~3 s with 2 threads beside the busy main process and in ~0.8 s with 1 (a BLAS thread "
@@ -484,7 +484,7 @@ NOTES = [
     "- No cyclic garbage collection while MLflow is imported (`nnexp.startup.paused_gc`: "
     "importing MLflow and opening its store took 1.0 s instead of 1.7 s), and none at exit "
     "(`exit_quickly`: the final collection took 0.7-0.9 s after a search).",
-    "- The plot helper (`nnexp.search.plotter`) imports matplotlib while the trials run and "
+    "- The plot helper (`nnexp.study.plotter`) imports matplotlib while the trials run and "
     "starts drawing as soon as the workers have ended, while the main process still performs "
     "their MLflow writes; the summary then only uploads the files.",
     "- From earlier sessions: a new SQLite store is a copy of an empty MLflow database kept "
@@ -509,11 +509,11 @@ NOTES = [
     "Per trial: the progress line is refreshed from the study every 0.5 s by the main "
     "process, the best value (or Pareto front) that decides whether a model is kept is held "
     "in memory (re-read every 50 trials), the median pruner reads the completed trials once "
-    "per trial instead of once per epoch (`nnexp.search.cached_pruner`), and trial artifacts "
+    "per trial instead of once per epoch (`nnexp.study.cached_pruner`), and trial artifacts "
     "go straight to the run's artifact repository. Journal appends take an `fcntl.flock` "
-    "(`nnexp.search.storage.journal_lock`) instead of Optuna's symlink lock (~0.25 ms an "
+    "(`nnexp.stores.study_storage.journal_lock`) instead of Optuna's symlink lock (~0.25 ms an "
     "append, ~15 appends a trial), and Optuna's TPE computes its truncated-normal masses with "
-    "`scipy.special.log_ndtr` over whole arrays (`nnexp.search.samplers.vectorise_tpe`; the "
+    "`scipy.special.log_ndtr` over whole arrays (`nnexp.study.samplers.vectorise_tpe`; the "
     "same trials, tested). A worker hands each MLflow write to the main process (a pickle "
     "and a pipe write, ~0.3 ms), so MLflow's ~22-28 ms of CPU per trial is no longer in the "
     "trial loop.",
@@ -604,12 +604,12 @@ def breakdown(args) -> None:
     import nnexp.data  # noqa: F401
     import nnexp.tracking.models  # noqa: F401
     import nnexp.tracking.summary  # noqa: F401
-    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.study.runner import SearchOptions, run_search
     imports = time.perf_counter() - t0
 
     clock, marks = Clock(), {}
     per_call = wrapper_cost()
-    import nnexp.search.runner as runner
+    import nnexp.study.runner as runner
 
     local_workers = runner.LocalWorkers
     instrument(clock, marks)

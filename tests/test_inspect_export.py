@@ -47,7 +47,7 @@ def _train(path) -> dict[str, float]:
 def client_metrics(run_id: str) -> dict[str, float]:
     from mlflow import MlflowClient
 
-    from nnexp.tracking.store import default_tracking_uri
+    from nnexp.stores.tracking_store import default_tracking_uri
 
     metrics = MlflowClient(default_tracking_uri()).get_run(run_id).data.metrics
     return {k: v for k, v in metrics.items() if k.startswith(COMPARED)}

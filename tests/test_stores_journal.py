@@ -15,7 +15,7 @@ import uuid
 import pytest
 from search_helpers import write_experiment
 
-from nnexp.search.storage import open_storage, repair_journal, torn_tail
+from nnexp.stores.study_storage import open_storage, repair_journal, torn_tail
 
 
 def _env():

@@ -1,1 +1,0 @@
-"""Searching: the Optuna side of nnexp (samplers, pruners, studies)."""

@@ -1,0 +1,3 @@
+"""One configuration trained outside a study: ``nnexp train`` (``train``) and ``nnexp
+reproduce`` (``reproduce``).
+"""
