@@ -13,7 +13,7 @@ including handing its MLflow writes to the main process. Reported: the median an
 11 trials around trial 10, 100 and 1000 (or the last trials), beside the same loop on
 Optuna's in-memory storage with a trivial objective (Optuna's own floor; it runs after
 nnexp's study in the same process, so with the TPE that
-``nnexp.search.samplers.make_sampler`` gave SciPy's ``log_ndtr``). Also reported: the CPU
+``nnexp.study.samplers.make_sampler`` gave SciPy's ``log_ndtr``). Also reported: the CPU
 time the main process's MLflow writer spent per trial (mean over the study; it performs every
 trial's writes, in another process than the trials); the time from the last trial's training
 to the end of the command (the writer lags behind trials that barely train, so its queue is
@@ -74,7 +74,7 @@ def time_worker_training(path: str) -> None:
     (``time.perf_counter``, one clock for every process of the machine) and its training to
     ``path``. Installed at import in a worker: multiprocessing's spawn imports the parent's
     main module there (this file, or ``overhead.py``, which imports it)."""
-    import nnexp.search.objective as objective
+    import nnexp.study.objective as objective
 
     core_train = objective.train
 
@@ -106,7 +106,7 @@ if os.environ.get(TIMES_ENV) and __name__ != "__main__":
 
 def nnexp_costs(n_trials: int) -> tuple[list[float], dict]:
     """Per-trial fixed cost (seconds) of trials 0..n-2 in one nnexp study, and run facts."""
-    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.study.runner import SearchOptions, run_search
     from nnexp.tracking.writer import Writer
 
     writer_cpu = [0.0]

@@ -86,7 +86,7 @@ def _role(pid: int) -> str | None:
         return None
     if "multiprocessing" in command and "spawn_main" in command:
         return "worker"
-    if "nnexp.search.plotter" in command:
+    if "nnexp.study.plotter" in command:
         return "plot helper"
     return None
 

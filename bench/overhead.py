@@ -214,10 +214,10 @@ def instrument(clock: Clock, marks: dict[str, float]) -> None:
     import nnexp.config
     import nnexp.config.space
     import nnexp.data
+    import nnexp.serving.models as models
     import nnexp.stores.tracking_store as store
     import nnexp.study.objective as objective
     import nnexp.study.runner as runner
-    import nnexp.tracking.models as models
     import nnexp.tracking.relay as relay
     import nnexp.tracking.runs as runs
     import nnexp.tracking.summary as summary
@@ -602,7 +602,7 @@ def breakdown(args) -> None:
     import nnexp.cli.commands  # noqa: F401
     import nnexp.config  # noqa: F401
     import nnexp.data  # noqa: F401
-    import nnexp.tracking.models  # noqa: F401
+    import nnexp.serving.models  # noqa: F401
     import nnexp.tracking.summary  # noqa: F401
     from nnexp.study.runner import SearchOptions, run_search
     imports = time.perf_counter() - t0

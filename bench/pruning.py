@@ -86,7 +86,7 @@ def run_study(dataset: str, pruner: str, seed: int, trials: int, root: Path,
     the BLAS threads of its trials (0: nnexp's own choice, all cores for one worker)."""
     import optuna
 
-    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.study.runner import SearchOptions, run_search
 
     folder = root / f"{dataset}-{pruner}-{seed}"
     (folder / "mlruns").mkdir(parents=True)
@@ -110,7 +110,7 @@ def run_study(dataset: str, pruner: str, seed: int, trials: int, root: Path,
     wall = time.perf_counter() - t0
     if result.exit_code != 0:
         raise RuntimeError(f"{name}: exit code {result.exit_code}: {result.failure}")
-    from nnexp.search.storage import open_storage
+    from nnexp.stores.study_storage import open_storage
 
     study = optuna.load_study(study_name=name, storage=open_storage(storage))
     done = [t for t in study.trials if t.state.is_finished()]

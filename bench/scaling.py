@@ -94,7 +94,7 @@ def measure(folder: Path, trials: int, jobs: int, storage: str | None,
     """Run one case in ``folder``; its trial-loop rate and wall time."""
     import optuna
 
-    from nnexp.search.storage import open_storage
+    from nnexp.stores.study_storage import open_storage
 
     exp = experiment(folder, as_is)
     command = [sys.executable, "-m", "nnexp.cli", "search", str(exp), "--n-trials", str(trials),

@@ -4,7 +4,7 @@ For each storage, ``--workers`` processes (spawned, like ``nnexp search --jobs``
 and each runs ``--trials`` trivially fast trials. A trial makes the storage calls an nnexp trial
 makes, in miniature: 4 suggests, 4 user attributes, ``--reports`` intermediate values each
 followed by ``should_prune`` (median pruner), a ~5 ms sleep, then tell. Storages are opened
-with ``nnexp.search.storage.open_storage`` (so SQLite/PostgreSQL get nnexp's heartbeat
+with ``nnexp.stores.study_storage.open_storage`` (so SQLite/PostgreSQL get nnexp's heartbeat
 settings). Workers import and load the study first, then start together, so the time is the
 trial loop alone. Every exception a worker sees (e.g. ``sqlite3.OperationalError: database is
 locked``) is counted, and so are the trials recorded in the storage against those expected.
@@ -94,7 +94,7 @@ def worker(url: str, study_name: str, index: int, trials: int, reports: int, sle
     try:
         import optuna
 
-        from nnexp.search.storage import open_storage
+        from nnexp.stores.study_storage import open_storage
 
         quiet_optuna()
         study = optuna.load_study(study_name=study_name, storage=open_storage(url),
@@ -130,14 +130,14 @@ def run_case(label: str, url: str, workers: int, trials: int, reports: int, slee
     """Create a study in ``url``, run the workers on it, count what the storage holds."""
     import optuna
 
-    from nnexp.search.storage import open_storage
+    from nnexp.stores.study_storage import open_storage
 
     quiet_optuna()
     study_name = f"bench-storage-{int(time.time() * 1000)}"
     optuna.create_study(study_name=study_name, storage=open_storage(url), direction="minimize")
     experiment_id = None
     if mlflow_uri:
-        from nnexp.tracking.store import connect, ensure_experiment
+        from nnexp.stores.tracking_store import connect, ensure_experiment
 
         experiment_id = ensure_experiment(connect(mlflow_uri), study_name, mlflow_uri)
     spawn = multiprocessing.get_context("spawn")

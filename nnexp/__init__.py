@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 _API = {
     "search": "nnexp.api", "load_study": "nnexp.api", "load_model": "nnexp.api",
     "train": "nnexp.api", "Study": "nnexp.api", "Model": "nnexp.api",
-    "trials_dataframe": "nnexp.export.tables",
+    "trials_dataframe": "nnexp.inspection.tables",
 }
 
 __all__ = ["__version__", *_API]

@@ -34,7 +34,7 @@ def search(experiment: str | Path, *, n_trials: int | None = None,
     Returns the ``Study``; a study none of whose new trials completed raises ``NnexpError``
     with the most common reason."""
     from nnexp.errors import NnexpError
-    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.study.runner import SearchOptions, run_search
 
     result = run_search(experiment, SearchOptions(
         n_trials=n_trials, timeout=timeout, jobs=jobs, storage=storage,
@@ -50,7 +50,7 @@ def search(experiment: str | Path, *, n_trials: int | None = None,
 def load_study(name: str, *, storage: str | None = None,
                tracking_uri: str | None = None) -> Study:
     """The recorded study ``name`` (an unknown name lists the known ones)."""
-    from nnexp.export.stores import load_study as load
+    from nnexp.stores.queries import load_study as load
 
     return Study(load(name, storage), storage, tracking_uri)
 
@@ -59,7 +59,7 @@ def load_model(reference: str | Path, *, tracking_uri: str | None = None) -> Mod
     """A trained model, ready for raw rows: a model directory (``nnexp train -o DIR``, a
     downloaded ``model/``), a trial's run id or ``runs:/<run_id>``, or a registered model
     ``models:/<study>@champion`` / ``models:/<study>/<version>``."""
-    from nnexp.export.predict import load_model as load
+    from nnexp.serving.predict import load_model as load
 
     with tempfile.TemporaryDirectory(prefix="nnexp-model-") as tmp:
         return Model(load(reference, tracking_uri, Path(tmp)))
@@ -71,7 +71,7 @@ def train(run_file: str | Path, *, tracking_uri: str | None = None,
     ``run_file`` is a run file (``nnexp export``, a trial's ``config.yaml``), a run id or
     ``runs:/<run_id>``; ``output`` also writes a model directory (load it with
     ``load_model``). Returns the run's id, metrics and state (``TrainRunResult``)."""
-    from nnexp.search.train import train_run
+    from nnexp.training.train import train_run
 
     return train_run(run_file, tracking_uri, Path(output) if output else None, quiet)
 
@@ -81,7 +81,7 @@ class Model:
     """A trained network with its input preparation: raw rows of the original table (a
     DataFrame; extra columns ignored) in, predictions out."""
 
-    saved: Any  # nnexp.tracking.models.SavedModel
+    saved: Any  # nnexp.serving.models.SavedModel
 
     @property
     def classes(self):
@@ -103,12 +103,12 @@ class Model:
 
     def predictions(self, rows):
         """The DataFrame ``nnexp predict`` writes: ``prediction`` and ``proba_<label>``."""
-        from nnexp.export.predict import predict_frame
+        from nnexp.serving.predict import predict_frame
 
         return predict_frame(self.saved, _frame(rows))
 
     def _X(self, rows):
-        from nnexp.export.predict import frame_to_X
+        from nnexp.serving.predict import frame_to_X
 
         return frame_to_X(_frame(rows), self.saved)
 
@@ -156,7 +156,7 @@ class Study:
 
     def trials(self, state: str = "all", sort: str | None = None, top: int | None = None):
         """The ``nnexp trials`` table as a DataFrame (``nnexp.trials_dataframe``)."""
-        from nnexp.export.tables import trials_dataframe
+        from nnexp.inspection.tables import trials_dataframe
 
         return trials_dataframe(self.optuna, self.storage, self.tracking_uri, state=state,
                                 sort=sort, top=top)

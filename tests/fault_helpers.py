@@ -10,7 +10,7 @@ import time
 
 from search_helpers import runs, study
 
-from nnexp.search import workers
+from nnexp.recovery import workers
 
 SLOW_TRAIN = {"epochs": 6000, "batch_size": 16, "optimizer": "adam"}  # seconds per trial
 

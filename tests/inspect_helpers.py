@@ -15,7 +15,7 @@ from nnexp.cli import main
 def run_study(directory: Path, name: str = "tiny", **sections) -> Path:
     """Run the study of ``write_experiment(directory, name, **sections)`` with ``directory`` as
     the working directory (default stores under ``directory/mlruns``)."""
-    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.study.runner import SearchOptions, run_search
 
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(directory)

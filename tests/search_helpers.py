@@ -100,7 +100,7 @@ def runs(directory: Path, experiment: str, role: str | None = None, child: bool 
 def study(directory: Path, name: str):
     import optuna
 
-    from nnexp.search.storage import open_storage
+    from nnexp.stores.study_storage import open_storage
 
     storage = open_storage(f"journal:{directory / 'mlruns' / 'optuna.journal'}")
     return optuna.load_study(study_name=name, storage=storage)

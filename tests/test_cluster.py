@@ -13,7 +13,7 @@ import pytest
 from cluster_helpers import check_shared_study, mlflow_server, nnexp
 from search_helpers import tracking_uri, write_experiment
 
-from nnexp.search.workers import parse
+from nnexp.recovery.workers import parse
 
 SLOW = {"epochs": 300, "batch_size": 16, "optimizer": "adam"}  # ~1 s per trial
 
@@ -31,7 +31,7 @@ def _wait(procs, timeout: float = 300) -> list[tuple[int, str, str]]:
 
 
 def _storage(url: str):
-    from nnexp.search.storage import open_storage
+    from nnexp.stores.study_storage import open_storage
 
     return open_storage(url)
 
@@ -46,7 +46,7 @@ def _prepare_stores(storage_url: str | None, uri: str, experiment: str) -> None:
     """What a study-creation step does before workers start at once: the Optuna schema (Optuna
     creates its tables without a lock, so simultaneous first connections to an empty
     PostgreSQL database collide) and the MLflow store and experiment."""
-    from nnexp.tracking.store import connect, ensure_experiment
+    from nnexp.stores.tracking_store import connect, ensure_experiment
 
     if storage_url:
         _storage(storage_url)
@@ -225,6 +225,6 @@ def test_dask_with_an_unreachable_scheduler_is_a_clear_error(workdir, postgres_u
 
 
 def test_shared_filesystem_reads_the_mount_table(tmp_path):
-    from nnexp.search.dask_workers import shared_filesystem
+    from nnexp.execution.dask_workers import shared_filesystem
 
     assert shared_filesystem(tmp_path) is None  # a local temporary directory

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from nnexp.cli import main
 from nnexp.config import ConfigError, load_experiment, load_run_config
 from nnexp.core.config import TrainConfig
-from nnexp.search.samplers import PRUNERS, SAMPLERS, check_options, make_pruner, make_sampler
+from nnexp.study.samplers import PRUNERS, SAMPLERS, check_options, make_pruner, make_sampler
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))

@@ -12,8 +12,8 @@ from search_helpers import study, write_experiment
 from nnexp.config import check_name, check_seed, load_experiment, pruner_options
 from nnexp.config.study import DEFAULT_TRIALS, STARTUP_TRIALS
 from nnexp.core.config import TrainConfig
-from nnexp.search.cached_pruner import best_so_far
-from nnexp.search.samplers import make_pruner
+from nnexp.study.cached_pruner import best_so_far
+from nnexp.study.samplers import make_pruner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def test_config_does_not_import_search():
 
 
 def test_train_config_is_what_each_trial_trained(workdir):
-    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.study.runner import SearchOptions, run_search
 
     path = write_experiment(workdir, name="again", study={"n_trials": 3, "seed": 5})
     run_search(path, SearchOptions(quiet=True))

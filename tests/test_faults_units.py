@@ -11,7 +11,7 @@ import time
 import pytest
 
 from nnexp.outage import StoreOutage, retrying, unreachable
-from nnexp.search import workers
+from nnexp.recovery import workers
 from nnexp.tracking.writer import Writer, writing
 
 

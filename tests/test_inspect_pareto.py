@@ -8,7 +8,7 @@ from search_helpers import study
 
 import nnexp
 from nnexp.config import load_run_config
-from nnexp.export.studies import show_study
+from nnexp.inspection.studies import show_study
 
 made = study_fixture("pareto", "front", objective=[
     {"metric": "dev_accuracy", "direction": "maximize"},

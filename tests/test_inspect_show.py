@@ -7,8 +7,8 @@ import pytest
 from inspect_helpers import cli, study_fixture
 from search_helpers import client, runs, study
 
-from nnexp.export.compare import compare_runs
-from nnexp.export.studies import list_studies, show_study
+from nnexp.inspection.compare import compare_runs
+from nnexp.inspection.studies import list_studies, show_study
 
 COMMANDS = ("studies", "show", "trials", "export", "compare")
 
@@ -125,8 +125,8 @@ def test_every_command_has_help(command):
 def test_a_storage_without_studies_and_too_few_trials_for_importances(tmp_path, monkeypatch):
     import optuna
 
-    from nnexp.export.studies import importances
-    from nnexp.search.storage import open_storage
+    from nnexp.inspection.studies import importances
+    from nnexp.stores.study_storage import open_storage
 
     monkeypatch.chdir(tmp_path)
     journal = tmp_path / "empty.journal"

@@ -124,4 +124,4 @@ def test_import_nnexp_stays_light():
                             "if m in sys.modules))"], capture_output=True, text=True)
     assert light.stdout.strip() == "[]", light.stderr
     lazy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert lazy.stdout.strip() == "nnexp.export.tables", lazy.stderr
+    assert lazy.stdout.strip() == "nnexp.inspection.tables", lazy.stderr

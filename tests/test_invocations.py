@@ -1,4 +1,4 @@
-"""Invocation numbers claimed in the Optuna study (nnexp.search.invocations), and the BLAS
+"""Invocation numbers claimed in the Optuna study (nnexp.study.invocations), and the BLAS
 threads each local worker gets."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import multiprocessing
 
 import optuna
 
-from nnexp.search import invocations
-from nnexp.search.storage import open_storage
-from nnexp.search.workers import blas_threads
+from nnexp.recovery.workers import blas_threads
+from nnexp.stores.study_storage import open_storage
+from nnexp.study import invocations
 
 
 def _study(url: str):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 
-from nnexp.search.storage import journal_lock, open_storage
+from nnexp.stores.study_storage import journal_lock, open_storage
 
 
 def _holder(lock: Path) -> subprocess.Popen:

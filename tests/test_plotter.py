@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from nnexp.search.plotter import Plotter
+from nnexp.study.plotter import Plotter
 
 
 def _study(tmp_path):
     import optuna
 
-    from nnexp.search.storage import open_storage
+    from nnexp.stores.study_storage import open_storage
 
     url = f"journal:{tmp_path / 'optuna.journal'}"
     optuna.logging.set_verbosity(optuna.logging.ERROR)

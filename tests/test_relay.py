@@ -38,7 +38,7 @@ def _worker(connection, lost, artifact_dir: str, hang: bool) -> None:
 
 
 def _store(tmp_path):
-    from nnexp.tracking.store import connect, ensure_experiment
+    from nnexp.stores.tracking_store import connect, ensure_experiment
 
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     client = connect(uri)

@@ -103,8 +103,8 @@ def test_failed_writes_are_raised_when_the_block_succeeded():
 
 
 def test_a_failed_artifact_upload_is_tagged_and_the_run_still_ends(tmp_path):
+    from nnexp.stores.tracking_store import connect, ensure_experiment
     from nnexp.tracking.runs import RunLogger
-    from nnexp.tracking.store import connect, ensure_experiment
 
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     client = connect(uri)
@@ -133,7 +133,7 @@ def test_trial_states_are_the_recorded_strings_with_their_mlflow_status():
 # -- keeping the best model -----------------------------------------------------------------
 
 def _objective(objective, log_models="best"):
-    from nnexp.search.objective import Objective
+    from nnexp.study.objective import Objective
 
     ctx = SimpleNamespace(
         experiment=SimpleNamespace(objective=objective,
@@ -199,7 +199,7 @@ class Tty(io.StringIO):
 
 
 def test_progress_line_counts_best_and_eta():
-    from nnexp.search.progress import Progress
+    from nnexp.study.progress import Progress
 
     trials = _trials(("COMPLETE", 0.8, "complete"), ("COMPLETE", 0.9, "complete"),
                      ("PRUNED", None, "pruned"), ("FAIL", None, "diverged"),
@@ -212,7 +212,7 @@ def test_progress_line_counts_best_and_eta():
 
 
 def test_progress_eta_is_bounded_by_the_timeout_and_multi_objective_counts_candidates():
-    from nnexp.search.progress import Progress
+    from nnexp.study.progress import Progress
 
     study = optuna.create_study(directions=["maximize", "minimize"])
     study.add_trial(optuna.trial.create_trial(values=[0.9, 10]))
@@ -223,7 +223,7 @@ def test_progress_eta_is_bounded_by_the_timeout_and_multi_objective_counts_candi
 
 
 def test_progress_prints_changes_once_on_a_pipe_and_rewrites_in_place_on_a_tty():
-    from nnexp.search.progress import Progress
+    from nnexp.study.progress import Progress
 
     trials = _trials(("COMPLETE", 0.8, "complete"))
     pipe = io.StringIO()
@@ -244,7 +244,7 @@ def test_progress_prints_changes_once_on_a_pipe_and_rewrites_in_place_on_a_tty()
 
 
 def test_quiet_progress_writes_nothing():
-    from nnexp.search.progress import Progress
+    from nnexp.study.progress import Progress
 
     stream = io.StringIO()
     progress = Progress(0, 3, None, ["maximize"], quiet=True, stream=stream)
@@ -273,7 +273,7 @@ def test_every_registered_metric_resolves_on_a_trained_model(task):
     from nnexp.config import for_task
     from nnexp.config.metrics import METRICS
     from nnexp.core import TrainConfig, train
-    from nnexp.search.objective import epoch_value, objective_value
+    from nnexp.study.objective import epoch_value, objective_value
     from nnexp.tracking.records import final_metrics
 
     data = _dataset(task)
@@ -309,7 +309,7 @@ def test_registry_keeps_direction_tasks_and_default_metric_for_config():
 # -- why a study failed ---------------------------------------------------------------------
 
 def test_failure_summary_names_the_most_common_reason_and_a_trial():
-    from nnexp.search.runner import failure_summary
+    from nnexp.study.runner import failure_summary
 
     trials = _trials(("FAIL", None, "diverged"), ("FAIL", None, "diverged"),
                      ("FAIL", None, "failed"))
@@ -324,7 +324,7 @@ def test_failure_summary_names_the_most_common_reason_and_a_trial():
 
 
 def test_failure_summary_is_none_when_a_trial_completed_or_was_pruned_or_none_ran():
-    from nnexp.search.runner import failure_summary
+    from nnexp.study.runner import failure_summary
 
     assert failure_summary([]) is None
     assert failure_summary(_trials(("FAIL", None, "failed"), ("PRUNED", None, "pruned"))) is None
@@ -350,7 +350,8 @@ def test_tracking_is_a_leaf_over_mlflow_and_run_files_live_in_config():
     import nnexp
 
     root = Path(nnexp.__file__).parent
-    pattern = re.compile(r"^\s*(from|import)\s+nnexp\.(search|config|data|export)\b", re.M)
+    pattern = re.compile(r"^\s*(from|import)\s+nnexp\.(study|execution|recovery|training|"
+                         r"inspection|serving|stores|config|data|export)\b", re.M)
     for path in (root / "tracking").glob("*.py"):
         assert not pattern.search(path.read_text()), path
     assert not (root / "export" / "run_file.py").exists()

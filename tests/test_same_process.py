@@ -8,7 +8,7 @@ import shutil
 
 from search_helpers import client, runs, write_experiment
 
-from nnexp.search.runner import SearchOptions, run_search
+from nnexp.study.runner import SearchOptions, run_search
 
 
 def _search(directory, name: str, monkeypatch) -> int:

@@ -7,7 +7,7 @@ import optuna
 import pytest
 from optuna.samplers._tpe import _truncnorm
 
-from nnexp.search.samplers import _log_ndtr, make_sampler, vectorise_tpe
+from nnexp.study.samplers import _log_ndtr, make_sampler, vectorise_tpe
 
 
 def optuna_log_ndtr(a: np.ndarray) -> np.ndarray:

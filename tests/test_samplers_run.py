@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from nnexp.cli import main
 from nnexp.config import load_experiment
-from nnexp.search.samplers import SAMPLERS, make_sampler
+from nnexp.study.samplers import SAMPLERS, make_sampler
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_TORCH = importlib.util.find_spec("torch") is not None

@@ -135,7 +135,7 @@ def test_an_unreachable_store_exits_2_within_seconds_and_leaves_nothing_behind(
     if journal.exists():  # the reachable Optuna journal holds no study
         import optuna
 
-        from nnexp.search.storage import open_storage
+        from nnexp.stores.study_storage import open_storage
 
         assert optuna.get_all_study_names(open_storage(f"journal:{journal}")) == []
     assert not (tmp_path / "mlruns" / "mlflow.db").exists() or \
@@ -147,7 +147,7 @@ def test_a_silent_server_fails_fast_after_an_earlier_nnexp_set_its_http_defaults
     """A process started from one that ran nnexp inherits the HTTP settings nnexp chose
     (``HTTP_DEFAULTS``, listed in ``NNEXP_ENV_DEFAULTS``): they are still not the user's, so
     the first call keeps its quick try (with them taken as the user's: 15 s x 3 tries)."""
-    from nnexp.tracking.store import HTTP_DEFAULTS, SET_BY_NNEXP
+    from nnexp.stores.tracking_store import HTTP_DEFAULTS, SET_BY_NNEXP
 
     for key, value in HTTP_DEFAULTS.items():
         monkeypatch.setenv(key, value)
@@ -168,15 +168,15 @@ def _all_runs(directory):
 
 
 def test_summary_failures_are_warnings_and_the_parent_still_finishes(workdir, monkeypatch):
-    import nnexp.tracking.models
+    import nnexp.serving.models
     import nnexp.tracking.summary
-    from nnexp.search.plotter import Plotter
+    from nnexp.study.plotter import Plotter
 
     def broken(*args, **kwargs):
         raise RuntimeError("no display")
 
     monkeypatch.setattr(nnexp.tracking.summary, "_plots", broken)
-    monkeypatch.setattr(nnexp.tracking.models, "register_trial_model", broken)
+    monkeypatch.setattr(nnexp.serving.models, "register_trial_model", broken)
     monkeypatch.setattr(Plotter, "draw", lambda *args: False)  # drawn here, by _plots
     exp = write_experiment(workdir, tracking={"log_models": "best"})
     result = CliRunner().invoke(main, ["search", str(exp), "--quiet"])
@@ -193,7 +193,7 @@ def test_summary_failures_are_warnings_and_the_parent_still_finishes(workdir, mo
 def test_failed_artifact_uploads_never_leave_a_run_running(workdir):
     # The store itself is usable (nnexp checks its artifact root before any trial), but this
     # experiment's artifact location lies below a regular file, so every upload fails.
-    from nnexp.tracking.store import connect
+    from nnexp.stores.tracking_store import connect
 
     blocker = workdir / "blocker"
     blocker.write_text("a file where the experiment's artifact folder goes\n")

@@ -67,7 +67,7 @@ def test_ctrl_c_records_the_running_trial_and_the_next_run_resumes(tmp_path):
 def test_first_ctrl_c_is_deferred_to_a_safe_point_and_the_second_is_immediate():
     import pytest
 
-    from nnexp.search.interrupt import Interrupt
+    from nnexp.execution.interrupt import Interrupt
 
     with Interrupt() as interrupt:
         os.kill(os.getpid(), signal.SIGINT)

@@ -25,8 +25,8 @@ from fault_helpers import (
 )
 from search_helpers import runs, study, write_experiment
 
-from nnexp.search.doctor import DIED, INVOCATION_DIED
-from nnexp.search.interrupt import ORPHANED
+from nnexp.execution.interrupt import ORPHANED
+from nnexp.recovery.doctor import DIED, INVOCATION_DIED
 
 
 def _child(found, number):

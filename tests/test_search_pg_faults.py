@@ -24,7 +24,7 @@ from fault_helpers import (
 from pg_helpers import Proxy, throwaway_database, url
 from search_helpers import runs, write_experiment
 
-from nnexp.search.doctor import STALE
+from nnexp.recovery.doctor import STALE
 
 
 @pytest.fixture

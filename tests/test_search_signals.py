@@ -7,7 +7,7 @@ import pytest
 from search_helpers import client, diverging, runs, write_experiment
 
 from nnexp.config import ConfigError, load_experiment
-from nnexp.search.runner import SearchOptions, run_search
+from nnexp.study.runner import SearchOptions, run_search
 
 FIXED_RELU = {"hidden_layers": [8, 8], "activation": "relu", "learning_rate": 0.01}
 

@@ -15,7 +15,7 @@ from nnexp.config import ConfigError, load_experiment, load_space, to_train_conf
 from nnexp.config.source import Source
 from nnexp.config.space import parse_space
 from nnexp.core.config import TrainConfig
-from nnexp.search.samplers import make_sampler
+from nnexp.study.samplers import make_sampler
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = sorted((ROOT / "search_spaces").glob("*.yaml"))

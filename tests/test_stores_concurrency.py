@@ -12,7 +12,7 @@ import pytest
 from search_helpers import client, runs, study, write_experiment
 
 from nnexp.errors import NnexpError
-from nnexp.locking import file_lock
+from nnexp.stores.locking import file_lock
 
 
 def _env():
@@ -40,7 +40,7 @@ def test_four_first_runs_at_once_share_one_store_one_study_and_one_experiment(tm
 
     import optuna
 
-    from nnexp.search.storage import open_storage
+    from nnexp.stores.study_storage import open_storage
 
     storage = open_storage(f"journal:{tmp_path / 'mlruns' / 'optuna.journal'}")
     assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == ["race"]

@@ -103,7 +103,7 @@ def test_mlruns_filling_up_during_the_study_ends_cleanly(workdir):
 
 def test_a_tracking_file_that_is_not_a_database_is_refused_before_any_trial(workdir):
     # the workers start while MLflow opens a local store, so what MLflow would refuse later is
-    # checked first, without it (nnexp.tracking.store.preflight)
+    # checked first, without it (nnexp.stores.tracking_store.preflight)
     exp = write_experiment(workdir, study={"n_trials": 2, "seed": 0})
     (workdir / "mlruns").mkdir()
     (workdir / "mlruns" / "mlflow.db").write_bytes(b"not a database " * 100)

@@ -15,8 +15,8 @@ import pytest
 from search_helpers import write_experiment
 
 from nnexp.errors import NnexpError
-from nnexp.search.storage import open_storage, resolve_storage_url
-from nnexp.tracking.store import connect
+from nnexp.stores.study_storage import open_storage, resolve_storage_url
+from nnexp.stores.tracking_store import connect
 
 SECRET = "s3cr3t-pw"
 SERVER = "127.0.0.1:5432"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from nnexp.errors import NnexpError
+from nnexp.stores.tracking_store import connect, ensure_experiment
 from nnexp.tracking.runs import RunLogger, close_dangling_runs
-from nnexp.tracking.store import connect, ensure_experiment
 from nnexp.tracking.writer import Writer
 
 

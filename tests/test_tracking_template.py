@@ -7,7 +7,7 @@ from contextlib import closing
 
 import pytest
 
-from nnexp.tracking import store
+from nnexp.stores import tracking_store as store
 
 
 def _schema(path) -> tuple[dict, list, str]:

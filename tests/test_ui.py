@@ -78,7 +78,7 @@ def test_ui_with_an_unknown_study_lists_the_recorded_ones(studied):
 
 def test_search_hint_names_the_store_only_when_it_is_not_the_default(tmp_path, monkeypatch):
     from nnexp.cli.display import ui_command
-    from nnexp.tracking.store import default_tracking_uri
+    from nnexp.stores.tracking_store import default_tracking_uri
 
     monkeypatch.chdir(tmp_path)
     assert ui_command("digits study", default_tracking_uri()) == "nnexp ui 'digits study'"

@@ -26,7 +26,7 @@ def compare(run_ids: tuple[str, ...], study: str | None, top: int, storage: str 
     side by side, and one figure of their learning curves (dev metric and dev cost per
     epoch)."""
     from nnexp.errors import NnexpError
-    from nnexp.export.compare import compare_runs, study_run_ids
+    from nnexp.inspection.compare import compare_runs, study_run_ids
     from nnexp.textfmt import text_table
 
     if study and run_ids:

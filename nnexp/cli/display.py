@@ -63,7 +63,7 @@ def ui_command(study: str, tracking_uri: str) -> str:
     default one)."""
     import shlex
 
-    from nnexp.tracking.store import default_tracking_uri
+    from nnexp.stores.tracking_store import default_tracking_uri
 
     command = f"nnexp ui {shlex.quote(study)}"
     if tracking_uri != default_tracking_uri():

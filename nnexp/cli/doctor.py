@@ -24,7 +24,7 @@ def doctor(study: str | None, fix: bool, storage: str | None, tracking_uri: str 
       1    problems were found and not fixed (run again with --fix)
       2    bad input, or a store that cannot be used
     """
-    from nnexp.search.doctor import run_doctor
+    from nnexp.recovery.doctor import run_doctor
 
     problems = run_doctor(study, storage, tracking_uri, fix)
     for problem in problems:

@@ -22,8 +22,8 @@ def predict(model: str, input_path: str, output: str | None, tracking_uri: str |
     new dates and unseen categories are prepared as in training (see the model's column
     table); extra columns are ignored; a missing column is an error (exit 2).
     """
-    from nnexp.export.predict import check_output, write_predictions
-    from nnexp.export.predict import predict as run_predict
+    from nnexp.serving.predict import check_output, write_predictions
+    from nnexp.serving.predict import predict as run_predict
 
     check_output(output)
     frame = run_predict(model, input_path, tracking_uri)

@@ -30,7 +30,7 @@ def reproduce(target: tuple[str, ...], config_file: str | None, log: bool,
       1  some metrics differ (listed: metric, recorded, reproduced)
       2  bad input: unknown run or trial, not an nnexp trial, a missing file
     """
-    from nnexp.search.reproduce import reproduce as run_reproduce
+    from nnexp.training.reproduce import reproduce as run_reproduce
 
     if len(target) > 2:
         raise click.UsageError("give RUN_ID (or runs:/RUN_ID), or STUDY TRIAL.")

@@ -42,7 +42,7 @@ def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: i
       130  interrupted (Ctrl-C or SIGTERM); the same command resumes
     """
     from nnexp.cli.display import print_search_result
-    from nnexp.search.runner import SearchOptions, run_search
+    from nnexp.study.runner import SearchOptions, run_search
 
     result = run_search(experiment, SearchOptions(n_trials, timeout, jobs, storage, tracking_uri,
                                                   study_name, seed, quiet, dask=dask,

@@ -16,7 +16,7 @@ from nnexp.cli.options import fmt, storage_option, tracking_option
 def show(study: str, storage: str | None, tracking_uri: str | None, ui_url: str) -> None:
     """Show STUDY: its best trial (or Pareto front) with parameters and final dev and test
     metrics, trials by state, parameter importances and the MLflow runs with UI links."""
-    from nnexp.export.studies import show_study
+    from nnexp.inspection.studies import show_study
 
     r = show_study(study, storage, tracking_uri, ui_url)
     objective = ", ".join(f"{m} ({d})" for m, d in zip(r.metrics, r.directions))

@@ -13,7 +13,7 @@ from nnexp.cli.options import fmt, storage_option, tracking_option
 def studies(storage: str | None, tracking_uri: str | None) -> None:
     """List every study: its experiment, direction(s), trials by state, best value and last
     activity (the latest trial to finish)."""
-    from nnexp.export.studies import list_studies
+    from nnexp.inspection.studies import list_studies
 
     found = list_studies(storage, tracking_uri)
     if not found:

@@ -19,7 +19,7 @@ import click
 def train(config: str, tracking_uri: str | None, output: Path | None, quiet: bool) -> None:
     """Train CONFIG as one MLflow run: a run file (e.g. a trial's exported config.yaml), or a
     recorded run's id or runs:/<run_id> URI, whose config.yaml is downloaded."""
-    from nnexp.search.train import train_run
+    from nnexp.training.train import train_run
 
     result = train_run(config, tracking_uri, output, quiet)
     shown = {k: v for k, v in result.metrics.items()

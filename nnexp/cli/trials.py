@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from nnexp.cli.options import storage_option, tracking_option
-from nnexp.export.tables import FORMATS, STATES
+from nnexp.inspection.tables import FORMATS, STATES
 
 
 @click.command()
@@ -28,7 +28,7 @@ def trials(study: str, storage: str | None, tracking_uri: str | None, state: str
            sort: str | None, top: int | None, fmt: str | None, output: Path | None) -> None:
     """One row per trial of STUDY: parameters, objective value(s), final metrics from MLflow,
     state, epochs run, duration and MLflow run id. From Python: nnexp.trials_dataframe."""
-    from nnexp.export.tables import format_for, trials_dataframe, write_table
+    from nnexp.inspection.tables import format_for, trials_dataframe, write_table
 
     df = trials_dataframe(study, storage, tracking_uri, state=state, sort=sort, top=top)
     text = write_table(df, format_for(fmt, output), output)

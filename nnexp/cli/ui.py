@@ -18,7 +18,7 @@ def ui(study: str | None, port: int, host: str, tracking_uri: str | None) -> Non
 
     Runs until Ctrl-C (or SIGTERM), which stops the server and every process it started.
     """
-    from nnexp.tracking.ui import LOOPBACK, serve, start_ui
+    from nnexp.inspection.ui import LOOPBACK, serve, start_ui
 
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}: other machines can reach the UI and read "

@@ -3,7 +3,7 @@
 Sampler and pruner names (``SAMPLERS``, ``PRUNERS``) map a YAML name to the Optuna class
 name; options are checked against the class signature, which is looked up in Optuna only when
 an experiment is validated (importing this module does not import Optuna). Building the
-sampler and pruner is ``nnexp.search.samplers``'s job.
+sampler and pruner is ``nnexp.study.samplers``'s job.
 
 ``load_experiment`` returns ``StudySettings`` with every default resolved: ``n_trials`` (the
 grid size for the grid sampler, None when a timeout bounds the study, else
@@ -71,7 +71,7 @@ best with best is fair to both sides; for curves that only improve the two rules
 ADDED_PRUNER_OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     name: {"compare": COMPARE} for name in WARMUP_PRUNERS}
 """Options nnexp adds to an Optuna pruner (pruner: option: allowed values); they are checked
-here and applied by ``nnexp.search.samplers.make_pruner``, never passed to Optuna."""
+here and applied by ``nnexp.study.samplers.make_pruner``, never passed to Optuna."""
 
 STARTUP_TRIALS = 2
 """Trials that median and percentile pruning let finish before judging any (Optuna: 5, a

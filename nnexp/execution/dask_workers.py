@@ -73,7 +73,7 @@ def shared_filesystem(path: str | Path) -> str | None:
 def check_storage(storage_url: str | None) -> None:
     """Refuse an Optuna storage the Dask workers cannot share: the embedded journal or a
     journal file on a local disk, and SQLite (raises ``NnexpError``, exit 2)."""
-    from nnexp.search.storage import default_storage_url
+    from nnexp.stores.study_storage import default_storage_url
 
     url = storage_url or default_storage_url()
     fix = ("Dask workers on other machines cannot share it. Use a database server: "
@@ -161,8 +161,8 @@ def check_cluster(address: str, storage_url: str | None, tracking_uri: str) -> C
     return Cluster(address, len(threads), sum(threads.values()), hosts)
 
 
-def _task(ctx, n_trials: int | None, deadline: float | None, index: int, first_number: int,
-          total: int | None, stop_name: str, per_worker: int) -> int:
+def _task(work, ctx, n_trials: int | None, deadline: float | None, index: int,
+          first_number: int, total: int | None, stop_name: str, per_worker: int) -> int:
     """One study worker, run by a Dask worker: ``run_worker`` pinned to the Dask worker's
     threads (shared by the nnexp tasks it runs at once), within what is left of the
     invocation's budget (``total`` trials numbered from ``first_number``; wall-clock
@@ -171,9 +171,8 @@ def _task(ctx, n_trials: int | None, deadline: float | None, index: int, first_n
     import optuna
     from distributed import Event, get_worker
 
-    from nnexp.search.runner import run_worker
-    from nnexp.search.storage import open_storage
-    from nnexp.tracking.store import apply_http_defaults
+    from nnexp.stores.study_storage import open_storage
+    from nnexp.stores.tracking_store import apply_http_defaults
 
     apply_http_defaults()  # quiet_mlflow (run_worker) does the rest
     threads = get_worker().state.nthreads
@@ -196,7 +195,7 @@ def _task(ctx, n_trials: int | None, deadline: float | None, index: int, first_n
         if stop.is_set() or (total is not None and _started(study) >= first_number + total):
             study.stop()
 
-    run_worker(ctx, n_trials, timeout, index, callbacks=[enough])
+    work(ctx, n_trials, timeout, index, callbacks=[enough])
     return _started(study) - before
 
 
@@ -235,8 +234,8 @@ def fail_dead_trials(study, first_number: int, dead: set[tuple[str, int]]) -> li
     the ``dead`` (host, pid); returns their numbers."""
     import optuna
 
-    from nnexp.search.doctor import fail_trial
-    from nnexp.search.workers import parse
+    from nnexp.recovery.doctor import fail_trial
+    from nnexp.recovery.workers import parse
 
     failed = []
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
@@ -250,15 +249,17 @@ def fail_dead_trials(study, first_number: int, dead: set[tuple[str, int]]) -> li
 
 
 def run_dask(address: str, ctx, n_trials: int | None, jobs: int, timeout: float | None,
-             study, progress, first_number: int) -> None:
+             study, progress, first_number: int, work) -> None:
     """Run the study as ``jobs`` tasks on the Dask cluster at ``address`` and wait for them,
-    showing progress; see the module docstring. Raises ``NnexpError`` when tasks failed (the
+    showing progress; see the module docstring. ``work``: what each task runs
+    (``nnexp.study.runner.run_worker``, handed in: this package imports nothing of the
+    study's). Raises ``NnexpError`` when tasks failed (the
     completed trials are kept) and ``KeyboardInterrupt`` after Ctrl-C."""
     import uuid
 
     from distributed import Event
 
-    from nnexp.search.runner import _shares
+    from nnexp.execution.pool import split_trials
 
     client = _client(address)
     try:
@@ -266,10 +267,10 @@ def run_dask(address: str, ctx, n_trials: int | None, jobs: int, timeout: float 
         stop = Event(f"nnexp-stop-{tag}", client=client)
         per_worker = math.ceil(jobs / max(1, len(client.nthreads())))
         deadline = None if timeout is None else time.time() + timeout
-        futures = [client.submit(_task, ctx, share, deadline, i, first_number, n_trials,
+        futures = [client.submit(_task, work, ctx, share, deadline, i, first_number, n_trials,
                                  f"nnexp-stop-{tag}", per_worker, pure=False,
                                  key=f"nnexp-{ctx.study_name}-{tag}-{i}")
-                   for i, share in enumerate(_shares(n_trials, jobs))]
+                   for i, share in enumerate(split_trials(n_trials, jobs))]
         seen = _processes(client)
         died: set[tuple[str, int]] = set()
         failed_trials: list[int] = []

@@ -1,6 +1,8 @@
 """The worker processes of one invocation on this machine (``--jobs N``, 1 included).
 
-Each worker is a spawned process running ``runner.run_worker`` with its share of the trials.
+Each worker is a spawned process running the study's worker function (``work``:
+``nnexp.study.runner.run_worker``, handed in, so this package imports nothing of the study's)
+with its share of the trials (``split_trials``).
 Its MLflow writes go to the main process through a ``nnexp.tracking.relay.Relay``; the main
 process performs them on one ``Writer`` once it has opened the tracking store and created
 the parent run (``attach``), so the workers start training while it does. ``wait`` shows the
@@ -25,8 +27,8 @@ import threading
 import time
 
 from nnexp.errors import NnexpError, warn
+from nnexp.execution.interrupt import STOP, Interrupt
 from nnexp.outage import StoreOutage
-from nnexp.search.interrupt import STOP, Interrupt
 from nnexp.tracking.relay import Receiver, Relay
 from nnexp.tracking.writer import Writer
 
@@ -37,10 +39,15 @@ READ_WAIT = 10.0
 """Seconds to wait for the last messages of workers that have exited."""
 
 
-def _worker_entry(context: str, n_trials: int | None, timeout: float | None, index: int,
-                  errors, connection, lost) -> None:
-    from nnexp.search.runner import run_worker
+def split_trials(total: int | None, jobs: int) -> list[int | None]:
+    """Split ``total`` trials over ``jobs`` workers (None: unbounded, a timeout stops them)."""
+    if total is None:
+        return [None] * jobs
+    return [total // jobs + (1 if i < total % jobs else 0) for i in range(jobs)]
 
+
+def _worker_entry(work, context: str, n_trials: int | None, timeout: float | None, index: int,
+                  errors, connection, lost) -> None:
     relay = Relay(connection, lost)
     try:
         # SIGINT was blocked while this process started (``LocalWorkers._spawn``): a terminal's
@@ -50,7 +57,7 @@ def _worker_entry(context: str, n_trials: int | None, timeout: float | None, ind
         with open(context, "rb") as f:
             ctx = pickle.load(f)  # noqa: S301 - written by this worker's own main process
         os.unlink(context)  # its own copy: the storage URL in it may hold a password
-        run_worker(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
+        work(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
     except KeyboardInterrupt:
         pass  # the objective has recorded the interrupted trial; the parent summarises
     except NnexpError as err:  # one message, said by the main process
@@ -84,9 +91,11 @@ class LocalWorkers:
     """Context manager: the workers run from ``start`` until the block ends; see the module
     docstring."""
 
-    def __init__(self, ctx, shares: list[int | None], timeout: float | None,
+    def __init__(self, ctx, shares: list[int | None], timeout: float | None, work,
                  on_end=None) -> None:
-        """``on_end()``: called on a thread of its own as soon as every worker has ended."""
+        """``work(ctx, n_trials, timeout, index, watch_parent=, relay=)``: what a worker runs
+        (a module-level function, pickled by name); ``on_end()``: called on a thread of its
+        own as soon as every worker has ended."""
         # the context (with the data) goes through a file: what a spawned process is handed
         # on its pipe must fit the pipe's buffer, or starting it blocks until it has read it,
         # for ever if it died first (a Ctrl-C while it starts). One file per worker, which
@@ -105,7 +114,7 @@ class LocalWorkers:
         self._ends = [send for _, send in pipes]
         self.processes = [
             spawn.Process(target=_worker_entry, daemon=False,
-                          args=(context, n, timeout, i, self._errors, send, self._lost))
+                          args=(work, context, n, timeout, i, self._errors, send, self._lost))
             for i, (n, (_, send), context) in enumerate(zip(shares, pipes, self._contexts))]
         self._receiver = Receiver([receive for receive, _ in pipes])
         self._interrupt = Interrupt(on_signal=self._forward)

@@ -1,3 +1,2 @@
-"""Export: what leaves nnexp for other tools. ``pyfunc``: the ``mlflow.pyfunc`` model that
-serves a trained model from a DataFrame. (Run files, the train-ready YAML of one trial, are
-read and written in ``nnexp.config.run``.)"""
+"""Export: a study's best configurations as train-ready run files (``configs``; the format
+is read and written in ``nnexp.config.run``)."""

@@ -40,7 +40,7 @@ def export_best(study, storage: str | None = None, tracking_uri: str | None = No
         (default: the working directory).
     """
     from nnexp.config.run import dataset_section, load_run_config, run_file, write_run_file
-    from nnexp.export.stores import (
+    from nnexp.stores.queries import (
         objective_metrics,
         require_client,
         resolve_study,

@@ -1,7 +1,7 @@
 """Which parameters matter (Optuna's importance evaluators) and how the most important one acts.
 
 Importances: PED-ANOVA (Optuna's default, fast) below ``FANOVA_TRIALS`` complete trials,
-fANOVA from there on (``nnexp.export.studies.importances`` for the PED-ANOVA part).
+fANOVA from there on (``nnexp.inspection.studies.importances`` for the PED-ANOVA part).
 
 Shape: the complete trials are cut into ``n`` bins of about equal count along the parameter
 (log scale for log parameters; one bin per value for ints with few values; one per choice for
@@ -55,7 +55,7 @@ class Effect:
 def importances(ev: StudyEvidence) -> tuple[dict[str, float], str, str | None]:
     """(name -> importance, evaluator name, note). fANOVA from ``FANOVA_TRIALS`` complete
     trials, PED-ANOVA below."""
-    from nnexp.export.studies import importances as ped_anova
+    from nnexp.inspection.studies import importances as ped_anova
 
     if len(ev.trials) >= FANOVA_TRIALS:
         from optuna.importance import FanovaImportanceEvaluator, get_param_importances

@@ -53,7 +53,7 @@ class StudyEvidence:
     baselines: list[dict[str, Any]]
     n_dev: int | None = None  # dev examples (from the experiment's dataset), None if unknown
     study: Any = None
-    runs: Any = None  # nnexp.export.stores.StudyRuns
+    runs: Any = None  # nnexp.stores.queries.StudyRuns
     client: Any = None
 
     @property
@@ -76,7 +76,7 @@ def gather(study_name: str, storage: str | None = None,
     has no complete trial."""
     import optuna
 
-    from nnexp.export.stores import load_study, objective_metrics, study_runs, tracking_client
+    from nnexp.stores.queries import load_study, objective_metrics, study_runs, tracking_client
     from nnexp.tracking.summary import state_counts
 
     study = load_study(study_name, storage)

@@ -35,7 +35,7 @@ class Comparison:
 def study_run_ids(study, top: int, storage: str | None = None,
                   tracking_uri: str | None = None) -> list[str]:
     """The MLflow run ids of a study's ``top`` best trials (or of its Pareto front)."""
-    from nnexp.export.stores import require_client, resolve_study, study_runs, top_trials
+    from nnexp.stores.queries import require_client, resolve_study, study_runs, top_trials
 
     study = resolve_study(study, storage)
     chosen = top_trials(study, top)
@@ -55,7 +55,7 @@ def compare_runs(run_ids: list[str], tracking_uri: str | None = None,
     (None: do not save)."""
     import pandas as pd
 
-    from nnexp.export.stores import require_client
+    from nnexp.stores.queries import require_client
 
     if not run_ids:
         raise NnexpError("give run ids to compare (nnexp compare RUN_ID RUN_ID ...) or a "

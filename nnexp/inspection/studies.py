@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nnexp.export.stores import (
+from nnexp.stores.queries import (
     DEFAULT_UI_URL,
     ROLE_PARENT,
     StudyRuns,

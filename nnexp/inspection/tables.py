@@ -42,7 +42,7 @@ def trials_dataframe(study, storage: str | None = None, tracking_uri: str | None
     """
     import pandas as pd
 
-    from nnexp.export.stores import objective_metrics, resolve_study, study_runs, tracking_client
+    from nnexp.stores.queries import objective_metrics, resolve_study, study_runs, tracking_client
     from nnexp.tracking.summary import trial_state
 
     if state not in STATES:

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnexp.errors import NnexpError
-from nnexp.tracking.runs import TAG_PREFIX
-from nnexp.tracking.store import (
+from nnexp.stores.tracking_store import (
     connect,
     default_tracking_uri,
     mark_model_training,
     missing_database,
     resolve_tracking_uri,
 )
+from nnexp.tracking.runs import TAG_PREFIX
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 START_SECONDS = 90.0

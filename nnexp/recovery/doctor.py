@@ -4,7 +4,7 @@ A process killed with SIGKILL (or a machine that lost power) cannot close what i
 recording. Afterwards the Optuna trial it ran is still RUNNING, and so are the trial's MLflow
 run and its invocation's parent run. ``examine`` finds them and, with ``fix``, closes them:
 
-- an Optuna trial RUNNING whose worker is gone (``nnexp.search.workers.alive`` is False: same
+- an Optuna trial RUNNING whose worker is gone (``nnexp.recovery.workers.alive`` is False: same
   host, the pid is absent or has another start time) or, on RDB storage, whose heartbeat is
   stale: FAIL, with user attributes ``state`` = interrupted and ``reason`` (``DIED`` or
   ``STALE``). When the storage retries stale trials (``study.retries``), a retry is queued, as
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnexp.search import workers
+from nnexp.recovery import workers
 from nnexp.tracking.runs import TAG_PREFIX, close_run
 from nnexp.tracking.states import TrialState
 
@@ -134,7 +134,7 @@ def _recorded_outcome(study, number: int, client, experiment_ids: list[str]
 def examine_runs(study, client, experiment_ids: list[str], fix: bool) -> list[Problem]:
     """MLflow's side: parent and trial runs RUNNING whose invocation or trial is over (see
     the module docstring)."""
-    from nnexp.export.stores import search_all
+    from nnexp.stores.queries import search_all
 
     safe = study.study_name.replace("'", "\\'")
     running = search_all(client, experiment_ids, f"tags.`{TAG_PREFIX}study` = '{safe}' and "
@@ -216,7 +216,7 @@ def examine(study, client, experiment_ids: list[str] | None, fix: bool) -> list[
     """Both stores of ``study`` (see the module docstring); ``experiment_ids`` None: every
     MLflow experiment; ``client`` None: Optuna's side only."""
     if client is not None and experiment_ids is None:
-        from nnexp.export.stores import _all_experiment_ids
+        from nnexp.stores.queries import _all_experiment_ids
 
         experiment_ids = _all_experiment_ids(client)
     problems = examine_trials(study, fix, client, experiment_ids)
@@ -228,9 +228,9 @@ def examine(study, client, experiment_ids: list[str] | None, fix: bool) -> list[
 
 def repair_journal(url: str | None, fix: bool) -> list[Problem]:
     """A journal whose last record is torn (a process killed mid-write, a power cut): found,
-    and with ``fix`` cut off after a backup copy (``nnexp.search.storage.repair_journal``)."""
-    from nnexp.search.storage import DEFAULT_JOURNAL, torn_tail
-    from nnexp.search.storage import repair_journal as repair
+    and with ``fix`` cut off after a backup copy (``nnexp.stores.study_storage.repair_journal``)."""
+    from nnexp.stores.study_storage import DEFAULT_JOURNAL, torn_tail
+    from nnexp.stores.study_storage import repair_journal as repair
 
     if url is None:
         path = DEFAULT_JOURNAL.resolve()
@@ -254,8 +254,8 @@ def open_study(name: str, storage_url: str | None):
     ``retries``), so stale trials are found and retried alike."""
     import optuna
 
-    from nnexp.export.stores import open_existing_storage
-    from nnexp.search.storage import use_heartbeat
+    from nnexp.stores.queries import open_existing_storage
+    from nnexp.stores.study_storage import use_heartbeat
 
     storage = open_existing_storage(storage_url)
     study = optuna.load_study(study_name=name, storage=storage)
@@ -272,8 +272,8 @@ def run_doctor(study_name: str | None, storage_url: str | None, tracking_uri: st
     storage) in both stores, fixed when ``fix``."""
     import optuna
 
-    from nnexp.export.stores import load_study, open_existing_storage, study_names
-    from nnexp.tracking.store import quiet_mlflow
+    from nnexp.stores.queries import load_study, open_existing_storage, study_names
+    from nnexp.stores.tracking_store import quiet_mlflow
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     quiet_mlflow()
@@ -285,7 +285,7 @@ def run_doctor(study_name: str | None, storage_url: str | None, tracking_uri: st
         names = [study_name]
     else:
         names = study_names(open_existing_storage(storage_url))
-    from nnexp.export.stores import tracking_client
+    from nnexp.stores.queries import tracking_client
 
     client = tracking_client(tracking_uri)
     for name in names:

@@ -6,7 +6,7 @@ naming it); the model's own preparation (``nnexp.data.Preparation``) turns them 
 in training: missing values imputed, dates encoded, an unseen category counted as infrequent
 (or refused, as trained). The result has a ``prediction`` column with the original labels
 and, for classifiers, one ``proba_<label>`` column per class. ``predict_frame`` is also what
-the registered pyfunc model (``nnexp.export.pyfunc``) runs, so both predict alike.
+the registered pyfunc model (``nnexp.serving.pyfunc``) runs, so both predict alike.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def load_model(reference: str | Path, tracking_uri: str | None, directory: Path)
     """The ``SavedModel`` of ``reference``: a model directory (``nnexp train -o DIR``, a
     downloaded ``model/``), a run id or ``runs:/<run_id>`` (its ``model/`` artifact, into
     ``directory``), or ``models:/<name>/<version>`` / ``models:/<name>@<alias>``."""
-    from nnexp.tracking.models import find_model_dir, load_model_dir
-    from nnexp.tracking.recorded import (
+    from nnexp.serving.models import find_model_dir, load_model_dir
+    from nnexp.stores.recorded import (
         MODEL_PATH,
         download,
         download_model_uri,
@@ -86,7 +86,7 @@ def load_model(reference: str | Path, tracking_uri: str | None, directory: Path)
         open_store,
         run_id_of,
     )
-    from nnexp.tracking.store import resolve_tracking_uri
+    from nnexp.stores.tracking_store import resolve_tracking_uri
 
     path = Path(reference)
     reference = str(reference)

@@ -1,9 +1,9 @@
 """The ``mlflow.pyfunc`` model that serves a trained nnexp model from a pandas DataFrame.
 
-It reads a model directory written by ``nnexp.tracking.models.save_model_dir`` (the network,
+It reads a model directory written by ``nnexp.serving.models.save_model_dir`` (the network,
 ``features.json`` and a table's preparation) and prepares raw rows as the model was trained
 on: ``mlflow.pyfunc.load_model(uri).predict(df)`` and ``mlflow models
-serve``. ``nnexp.tracking.models.register_trial_model`` registers it.
+serve``. ``nnexp.serving.models.register_trial_model`` registers it.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 import mlflow.pyfunc
 import pandas as pd
 
-from nnexp.export.predict import predict_frame
-from nnexp.tracking.models import load_model_dir
+from nnexp.serving.models import load_model_dir
+from nnexp.serving.predict import predict_frame
 
 
 class NnexpPyfunc(mlflow.pyfunc.PythonModel):
-    """Predicts from a DataFrame (``nnexp.export.predict.predict_frame``): a ``prediction``
+    """Predicts from a DataFrame (``nnexp.serving.predict.predict_frame``): a ``prediction``
     column with the original labels, and ``proba_<class>`` columns for classifiers."""
 
     def load_context(self, context) -> None:

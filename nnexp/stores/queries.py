@@ -19,7 +19,7 @@ DEFAULT_UI_URL = "http://127.0.0.1:5000"
 
 def _journal_path(url: str | None) -> Path | None:
     """The file of a journal storage URL (None: the default journal), else None."""
-    from nnexp.search.storage import DEFAULT_JOURNAL
+    from nnexp.stores.study_storage import DEFAULT_JOURNAL
 
     if url is None:
         return DEFAULT_JOURNAL.resolve()
@@ -34,8 +34,8 @@ def open_existing_storage(url: str | None):
     Raises ``NnexpError`` (exit 2) when the journal file or SQLite database is missing (the
     message says how to make one), or when ``open_storage`` refuses the URL.
     """
-    from nnexp.search.storage import open_storage
-    from nnexp.tracking.store import missing_database
+    from nnexp.stores.study_storage import open_storage
+    from nnexp.stores.tracking_store import missing_database
 
     journal = _journal_path(url)
     missing = journal if journal is not None and not journal.is_file() else None
@@ -87,7 +87,7 @@ def resolve_study(study, storage_url: str | None = None):
 def tracking_client(tracking_uri: str | None = None):
     """An ``MlflowClient`` for ``--tracking-uri`` / ``MLFLOW_TRACKING_URI`` / the default, or
     None when it is the default SQLite database and that does not exist (nothing recorded)."""
-    from nnexp.tracking.store import (
+    from nnexp.stores.tracking_store import (
         connect,
         default_tracking_uri,
         missing_database,
@@ -104,7 +104,7 @@ def require_client(tracking_uri: str | None = None):
     """``tracking_client``, but an absent default store is an error (exit 2)."""
     client = tracking_client(tracking_uri)
     if client is None:
-        from nnexp.tracking.store import default_tracking_uri
+        from nnexp.stores.tracking_store import default_tracking_uri
 
         raise NnexpError(
             f"no MLflow runs here: the default tracking store {default_tracking_uri()!r} does "

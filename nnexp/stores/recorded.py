@@ -28,9 +28,9 @@ def run_id_of(reference: str) -> str | None:
 
 
 def open_store(uri: str):
-    """An ``MlflowClient`` for the existing store at ``uri`` (``nnexp.tracking.store.connect``),
+    """An ``MlflowClient`` for the existing store at ``uri`` (``tracking_store.connect``),
     refusing to create a SQLite database that does not exist yet."""
-    from nnexp.tracking.store import connect, missing_database
+    from nnexp.stores.tracking_store import connect, missing_database
 
     if missing_database(uri) is not None:
         raise NnexpError(

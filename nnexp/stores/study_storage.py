@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from nnexp.errors import NnexpError, first_line, incomplete_database_url, mask_url, url_scheme, warn
-from nnexp.locking import file_lock
+from nnexp.stores.locking import file_lock
 
 DEFAULT_JOURNAL = Path("mlruns") / "optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "oracle", "mssql")
@@ -98,7 +98,7 @@ def _journal_backend(path: str):
 
 def journal_lock(path: str | Path):
     """The inter-process lock every nnexp process holds to write the journal at ``path``:
-    ``nnexp.locking.file_lock`` on ``<journal>.flock`` (~10 us an append; released by the
+    ``nnexp.stores.locking.file_lock`` on ``<journal>.flock`` (~10 us an append; released by the
     kernel when its holder dies, even killed, so no stale lock is left behind or broken by
     force). It waits as long as another process holds it, polling every millisecond."""
     import math

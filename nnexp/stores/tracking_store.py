@@ -377,7 +377,7 @@ def _creation_lock(uri: str, database: Path | None):
     administrator or by ``mlflow server``)."""
     from contextlib import nullcontext
 
-    from nnexp.locking import file_lock
+    from nnexp.stores.locking import file_lock
 
     if database is None:
         return nullcontext()

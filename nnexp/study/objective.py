@@ -5,7 +5,7 @@ metrics to the trial's MLflow run. Outcomes are typed and recorded on both sides
 attribute ``state`` and MLflow tag ``nnexp.state``): complete, pruned (with the epoch),
 diverged (NaN/inf cost, with the epoch), failed (with the exception message) and interrupted
 (Ctrl-C, SIGTERM, the invocation's main process gone). Each trial records its worker
-(``host:pid:start``, ``nnexp.search.workers``) and its invocation (its random id, user
+(``host:pid:start``, ``nnexp.recovery.workers``) and its invocation (its random id, user
 attribute ``invocation``, also the parent run's tag ``nnexp.invocation_key``), so a dead
 worker's trial can be told apart and this invocation's trials counted. A retry of a trial
 whose worker died (``study.retries``) tags its run ``nnexp.retry_of`` (the original trial
@@ -30,8 +30,8 @@ from nnexp.config.metrics import METRICS
 from nnexp.config.run import run_file, run_file_text
 from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
 from nnexp.errors import first_line
-from nnexp.search import workers
-from nnexp.search.interrupt import Interrupt
+from nnexp.execution.interrupt import Interrupt
+from nnexp.recovery import workers
 from nnexp.tracking.records import epoch_record, final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.signals import TrialSignals
@@ -68,7 +68,7 @@ class StudyContext:
     blas_threads: int
     git_commit: str | None
     invocation: int = 1
-    key: str = ""  # the invocation's random id (``nnexp.search.invocations``)
+    key: str = ""  # the invocation's random id (``nnexp.study.invocations``)
 
 
 def objective_value(metric: str, final: dict[str, float]) -> float:
@@ -274,7 +274,7 @@ class Objective:
                    values: list[float] | None) -> None:
         """The train-ready config.yaml, and the model when it is kept, as one upload
         (``result`` None: a pruned trial, config.yaml only)."""
-        from nnexp.tracking.models import stage_artifacts
+        from nnexp.serving.models import stage_artifacts
 
         ctx, exp = self.ctx, self.ctx.experiment
         content = run_file(f"{exp.name}-trial-{trial.number}", exp.dataset, config.to_dict(),

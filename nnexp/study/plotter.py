@@ -47,7 +47,7 @@ class Plotter:
         self.directory = Path(tempfile.mkdtemp(prefix="nnexp-plots-"))
         try:
             self._process: subprocess.Popen | None = subprocess.Popen(
-                [sys.executable, "-m", "nnexp.search.plotter"], stdin=subprocess.PIPE,
+                [sys.executable, "-m", "nnexp.study.plotter"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 start_new_session=True)
         except OSError:
@@ -128,7 +128,7 @@ def _serve() -> None:
         return  # the main process ended without asking
     try:
         from nnexp.errors import first_line
-        from nnexp.search.storage import open_storage
+        from nnexp.stores.study_storage import open_storage
         from nnexp.tracking.summary import _plots
 
         request = json.loads(line)

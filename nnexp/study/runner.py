@@ -1,11 +1,11 @@
 """``nnexp search``: create or resume an Optuna study, run its trials in one or more worker
 processes, and record the study in MLflow (a parent run per invocation, a child per trial).
 
-The workers (``--jobs N``, 1 included: ``nnexp.search.pool``) train; the main process performs
+The workers (``--jobs N``, 1 included: ``nnexp.execution.pool``) train; the main process performs
 their MLflow writes (``nnexp.tracking.relay``), shows the progress and summarises. When both
 stores are files of this machine, the workers start while the main process is still opening
 MLflow's store (importing MLflow alone takes ~1.5 s); the invocation's number, which seeds
-the samplers, is claimed in the Optuna study (``nnexp.search.invocations``). Dask tasks
+the samplers, is claimed in the Optuna study (``nnexp.study.invocations``). Dask tasks
 (``--dask``) write to MLflow themselves.
 
 Resuming: the same study name in the same storage continues the study; ``n_trials`` more
@@ -13,7 +13,7 @@ trials are added. Ctrl-C or SIGTERM stops cleanly (the main process forwards it 
 workers, which stop after their current epoch): the running trial is recorded as
 interrupted (Optuna FAIL, MLflow KILLED), the parent run is summarised and closed, and the
 next invocation resumes. What a killed process (SIGKILL) left open is closed by the next
-invocation before it starts (``nnexp.search.doctor``): the parent run records its process
+invocation before it starts (``nnexp.recovery.doctor``): the parent run records its process
 (tags ``nnexp.host``, ``nnexp.pid``, ``nnexp.pid_start``) and every trial its worker, so a
 dead one is told from a live one. A store that stops answering is retried for
 ``study.outage_seconds``, then the invocation stops with exit code 2 (``StoreOutage``).
@@ -36,14 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line, listing, mask_url, warn
+from nnexp.execution.interrupt import Interrupt, terminate_as_interrupt
+from nnexp.execution.pool import LocalWorkers, split_trials
 from nnexp.outage import StoreOutage, retrying_storage
-from nnexp.search import doctor, invocations, workers
-from nnexp.search.interrupt import Interrupt, terminate_as_interrupt
-from nnexp.search.objective import Objective, StudyContext
-from nnexp.search.plotter import Plotter
-from nnexp.search.pool import LocalWorkers
-from nnexp.search.progress import Progress
-from nnexp.search.storage import (
+from nnexp.recovery import doctor, workers
+from nnexp.serving.models import register_best, stage_column_report
+from nnexp.stores.study_storage import (
     DEFAULT_JOURNAL,
     default_storage_url,
     open_storage,
@@ -51,7 +49,10 @@ from nnexp.search.storage import (
     storage_failure,
     use_heartbeat,
 )
-from nnexp.tracking.models import stage_column_report
+from nnexp.study import invocations
+from nnexp.study.objective import Objective, StudyContext
+from nnexp.study.plotter import Plotter
+from nnexp.study.progress import Progress
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import writing
@@ -110,7 +111,7 @@ def predict_command(study_name: str, tracking_uri: str) -> str:
     current folder: with ``--tracking-uri`` unless the store is this folder's default."""
     import shlex
 
-    from nnexp.tracking.store import default_tracking_uri
+    from nnexp.stores.tracking_store import default_tracking_uri
 
     command = f"nnexp predict {shlex.quote(f'models:/{study_name}@champion')} ROWS.csv"
     if tracking_uri != default_tracking_uri():
@@ -126,13 +127,6 @@ def git_commit(path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _shares(total: int | None, jobs: int) -> list[int | None]:
-    """Split ``total`` trials over ``jobs`` workers (None: unbounded, a timeout stops them)."""
-    if total is None:
-        return [None] * jobs
-    return [total // jobs + (1 if i < total % jobs else 0) for i in range(jobs)]
 
 
 def sampler_seed(study_seed: int | None, invocation: int, index: int) -> int | None:
@@ -170,12 +164,12 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     import optuna
     from threadpoolctl import threadpool_limits
 
-    from nnexp.search.samplers import make_pruner, make_sampler
+    from nnexp.study.samplers import make_pruner, make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     client = None
     if relay is None:
-        from nnexp.tracking.store import quiet_mlflow, use_tracking_uri
+        from nnexp.stores.tracking_store import quiet_mlflow, use_tracking_uri
 
         quiet_mlflow()
         use_tracking_uri(ctx.tracking_uri)
@@ -268,7 +262,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
 
     from nnexp.config import load_experiment
     from nnexp.data import prepare
-    from nnexp.tracking.store import connect, preflight, resolve_tracking_uri, sqlite_path
+    from nnexp.stores.tracking_store import connect, preflight, resolve_tracking_uri, sqlite_path
 
     exp = load_experiment(experiment_path)
     _check_options(options, exp.study.jobs)
@@ -280,7 +274,7 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     storage_url = resolve_storage_url(options.storage, settings.storage)
     uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
     if options.dask:  # checked before anything is written; --jobs default: its threads
-        from nnexp.search.dask_workers import check_cluster
+        from nnexp.execution.dask_workers import check_cluster
 
         cluster = check_cluster(options.dask, storage_url, uri)
         jobs = options.jobs or cluster.threads
@@ -346,7 +340,8 @@ def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptio
     progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
     plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
     metrics = [m for m, _ in exp.objective]
-    pool = LocalWorkers(ctx, _shares(n_trials, jobs), timeout, on_end=lambda: plotter.draw(
+    pool = LocalWorkers(ctx, split_trials(n_trials, jobs), timeout, run_worker,
+                        on_end=lambda: plotter.draw(
         study_name, plotter.directory, metrics)) if not options.dask else None
     restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended
     try:
@@ -437,7 +432,7 @@ def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
     """The MLflow side of an invocation's start: its experiment, what a dead process left
     open (closed) and its parent run (named ``<study> #<invocation>``). Returns (parent
     ``RunLogger``, experiment id)."""
-    from nnexp.tracking.store import ensure_experiment
+    from nnexp.stores.tracking_store import ensure_experiment
 
     experiment_id = ensure_experiment(client, ctx.mlflow_experiment_name, uri)
     fixed = [p for p in doctor.examine(study, client, [experiment_id], fix=True) if p.fixed] \
@@ -473,9 +468,10 @@ def _run(options: SearchOptions, ctx: StudyContext, n_trials: int | None, jobs: 
     interrupted, failed, fatal = False, True, None
     try:
         if pool is None:  # issue 9: the workers are tasks on an existing Dask cluster
-            from nnexp.search.dask_workers import run_dask
+            from nnexp.execution.dask_workers import run_dask
 
-            run_dask(options.dask, ctx, n_trials, jobs, timeout, study, progress, first_number)
+            run_dask(options.dask, ctx, n_trials, jobs, timeout, study, progress, first_number,
+                     run_worker)
         else:
             pool.start()  # unless it started before the tracking store was opened
             pool.attach(client, ctx.mlflow_experiment_id, parent.run_id,
@@ -555,7 +551,7 @@ def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[
                                         lambda n: doctor.outcome(by_number.get(n))))
     summary = attempt("summarise the study", lambda: summarize(
         study, parent, experiment_id, study.study_name, _example(splits), _python_model(),
-        metrics, plotter))
+        metrics, plotter, register_best))
     if summary:
         info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
     failure = None if interrupted or failed else failure_summary(
@@ -574,7 +570,7 @@ def _quietly(action) -> None:
 
 
 def _python_model():
-    from nnexp.export.pyfunc import NnexpPyfunc
+    from nnexp.serving.pyfunc import NnexpPyfunc
 
     return NnexpPyfunc()
 

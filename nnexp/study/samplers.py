@@ -2,7 +2,7 @@
 
 The names, their option checks and the resolved settings live in ``nnexp.config.study``;
 this module only constructs the objects (importing Optuna when called), median and
-percentile pruning in ``nnexp.search.cached_pruner``'s wrapper, and gives Optuna's TPE SciPy's
+percentile pruning in ``nnexp.study.cached_pruner``'s wrapper, and gives Optuna's TPE SciPy's
 vectorised ``log_ndtr`` (``vectorise_tpe``).
 """
 
@@ -21,7 +21,7 @@ from nnexp.config.study import (
     pruner_class,
     sampler_class,
 )
-from nnexp.search.cached_pruner import cached
+from nnexp.study.cached_pruner import cached
 
 __all__ = ["PRUNERS", "SAMPLERS", "check_options", "make_pruner", "make_sampler",
            "vectorise_tpe"]
@@ -39,7 +39,7 @@ def make_sampler(name: str, options: dict[str, Any], seed: int | None, space: An
 
 def make_pruner(name: str, options: dict[str, Any]):
     """An Optuna pruner (``none`` is Optuna's ``NopPruner``); median and percentile pruning
-    wrapped by ``nnexp.search.cached_pruner`` (completed trials read once per trial, compared
+    wrapped by ``nnexp.study.cached_pruner`` (completed trials read once per trial, compared
     as the option nnexp adds, ``compare``, says; Optuna's rule when it is not given)."""
     added = ADDED_PRUNER_OPTIONS.get(name, {})
     pruner = pruner_class(name)(**{k: v for k, v in options.items() if k not in added})

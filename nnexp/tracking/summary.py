@@ -170,7 +170,7 @@ def _integer_ticks(fig, ints: dict, name: str) -> None:
 
 def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str | None,
               example=None, python_model=None, metrics: list[str] | None = None,
-              plotter=None) -> dict:
+              plotter=None, register=None) -> dict:
     """Write the study's summary into its parent run; returns what was logged (for display).
 
     Each part (counts and best trial, trials table, plots, model registration) is attempted
@@ -179,9 +179,11 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
     run. ``python_model``: the pyfunc wrapper to register the best model with (None: the model
     is not registered); ``registered_name``: the registered model (the study's name);
     ``metrics``: the objective's metric names (they label the plots' axes and name the metric
-    in the version's description). See ``register_best`` for when a version is added.
-    ``plotter``: a ``nnexp.search.plotter.Plotter`` that draws the plots in its own process
-    while the rest is written (None, or a plotter that fails: drawn here).
+    in the version's description).
+    ``plotter``: a ``nnexp.study.plotter.Plotter`` that draws the plots in its own process
+    while the rest is written (None, or a plotter that fails: drawn here). ``register``:
+    ``nnexp.serving.models.register_best``, which registers the best model (handed in: this
+    package records runs and knows nothing of model directories).
     """
     info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
                             "model_new": False, "model_trial": None}
@@ -234,51 +236,16 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
 
         step("write the trials table (trials.csv)", table)
         with_model = [t for t in best if t.user_attrs.get("model_logged")]
-        if with_model and python_model is not None and registered_name:
+        if with_model and python_model is not None and registered_name and register:
             def register() -> None:
                 known = found.get("best") if with_model[0] is best[0] else None
-                register_best(study, parent.client, experiment_id, registered_name,
+                register(study, parent.client, experiment_id, registered_name,
                               with_model[0], [t.number for t in best], metrics or [],
                               example, python_model, tmp, info, run_id=known)
 
             step(f"register the best model as {registered_name!r}", register)
         step("draw the study plots", plots)
     return info
-
-
-def register_best(study, client, experiment_id: str, name: str, trial, front: list[int],
-                  metrics: list[str], example, python_model, tmp: Path, info: dict,
-                  run_id: str | None = None) -> None:
-    """Register ``trial`` (the study's best with a logged model) as a new version of ``name``
-    unless the current ``champion`` version already is a best trial of this study (a
-    resumption that did not improve the best adds no version). Sets ``info``'s
-    ``model_uri`` (``models:/<name>/<version>``), ``model_trial`` and ``model_new``.
-    ``run_id``: the trial's MLflow run when the caller has found it (None: searched here)."""
-    from nnexp.tracking.models import champion, register_trial_model
-
-    current = champion(client, name)
-    if current is not None and current.tags.get(TAG_PREFIX + "study") == study.study_name \
-            and current.tags.get(TAG_PREFIX + "trial_number", "").isdigit() \
-            and int(current.tags[TAG_PREFIX + "trial_number"]) in front:
-        info.update(model_uri=f"models:/{name}/{current.version}", model_new=False,
-                    model_trial=int(current.tags[TAG_PREFIX + "trial_number"]))
-        return
-    run_id = run_id or trial_run_id(client, experiment_id, study, trial.number)
-    if run_id is None:
-        raise LookupError(f"no MLflow run found for trial {trial.number}")
-    local = Path(client.download_artifacts(run_id, "model", str(tmp)))
-    directions = [d.name.lower() for d in study.directions]
-    names = metrics if len(metrics) == len(trial.values) else \
-        [f"objective {i}" for i in range(len(trial.values))]
-    scores = ", ".join(f"{m} = {v:.6g} ({d})" for m, v, d in zip(names, trial.values, directions))
-    description = (f"nnexp study {study.study_name!r}, trial {trial.number} (MLflow run "
-                   f"{run_id}): {scores}.")
-    tags = {TAG_PREFIX + "study": study.study_name, TAG_PREFIX + "trial_number": str(trial.number),
-            **{f"{TAG_PREFIX}value.{m}": repr(float(v)) for m, v in zip(names, trial.values)}}
-    version = register_trial_model(client, name, run_id, local, example, python_model, tags,
-                                   description)
-    info.update(model_uri=f"models:/{name}/{version.version}", model_new=True,
-                model_trial=trial.number)
 
 
 def _upload(parent: RunLogger, path: Path, artifact_path: str | None = None) -> None:

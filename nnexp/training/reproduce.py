@@ -48,7 +48,7 @@ class Reproduction:
 
 def find_run(client, uri: str, target: tuple[str, ...]):
     """The trial run that ``target`` names: (RUN_ID or runs:/RUN_ID,) or (STUDY, TRIAL)."""
-    from nnexp.tracking.recorded import find_trial, run_id_of, trial_run
+    from nnexp.stores.recorded import find_trial, run_id_of, trial_run
 
     if len(target) == 1:
         run_id = run_id_of(target[0])
@@ -69,8 +69,8 @@ def reproduce(target: tuple[str, ...], tracking_uri: str | None = None,
     run file to train instead of the trial's own ``config.yaml`` (its recorded metrics, seed
     and threads still come from the trial)."""
     from nnexp.config.run import load_run_config
-    from nnexp.tracking.recorded import CONFIG_FILE, download, open_store
-    from nnexp.tracking.store import resolve_tracking_uri
+    from nnexp.stores.recorded import CONFIG_FILE, download, open_store
+    from nnexp.stores.tracking_store import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     client = open_store(uri)
@@ -95,14 +95,14 @@ def reproduce(target: tuple[str, ...], tracking_uri: str | None = None,
                            int(tags[TAG_PREFIX + "trial_number"]), state, threads or 0,
                            stop_epoch)
         if log:
-            from nnexp.search.train import train_run
+            from nnexp.training.train import train_run
 
             done = train_run(path, uri, quiet=True, threads=threads, stop_epoch=stop_epoch,
                              tags={TAG_PREFIX + "reproduces": run_id})
             metrics, history, fingerprint = done.metrics, done.history, done.fingerprint
             out.logged_run_id = done.run_id
         else:
-            from nnexp.search.train import fit
+            from nnexp.training.train import fit
 
             fitted = fit(rc, threads, stop_epoch=stop_epoch)
             metrics, history = fitted.metrics, fitted.result.history
@@ -121,7 +121,7 @@ def reproduce(target: tuple[str, ...], tracking_uri: str | None = None,
 def _pairs(client, run, rc, metrics: dict, history: list, stop_epoch: int | None
            ) -> tuple[dict[str, float], dict[str, float]]:
     """(recorded, reproduced) values by metric key, the ones to compare."""
-    from nnexp.search.objective import objective_value
+    from nnexp.study.objective import objective_value
     from nnexp.tracking.records import epoch_record
 
     if stop_epoch is not None:  # pruned: the per-epoch metrics recorded at the pruned epoch

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnexp.config import for_task
-from nnexp.search.workers import available_cpus
+from nnexp.recovery.workers import available_cpus
 from nnexp.tracking.records import epoch_record, final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.states import TrialState
@@ -72,14 +72,14 @@ def resolve_config(reference: str | Path, tracking_uri: str | None, directory: P
     """A local run file for ``reference``: an existing file, or the ``config.yaml`` artifact
     of a run (a run id or ``runs:/<run_id>``), downloaded into ``directory``."""
     from nnexp.errors import NnexpError
-    from nnexp.tracking.recorded import (
+    from nnexp.stores.recorded import (
         CONFIG_FILE,
         download,
         get_run,
         open_store,
         run_id_of,
     )
-    from nnexp.tracking.store import resolve_tracking_uri
+    from nnexp.stores.tracking_store import resolve_tracking_uri
 
     path = Path(reference)
     if path.is_file():
@@ -124,8 +124,8 @@ def _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch
     from nnexp.core import DivergenceError
     from nnexp.data import prepare
     from nnexp.errors import NnexpError, first_line, warn
-    from nnexp.tracking.models import save_model_dir, stage_artifacts
-    from nnexp.tracking.store import connect, ensure_experiment, resolve_tracking_uri
+    from nnexp.serving.models import save_model_dir, stage_artifacts
+    from nnexp.stores.tracking_store import connect, ensure_experiment, resolve_tracking_uri
 
     splits = prepare(rc.dataset)
     config = for_task(rc.train, splits.task)

@@ -5,9 +5,9 @@ the fitted scaler itself and keeps the original class labels), ``features.json``
 names, the raw columns it reads, the task and the class labels) and, for a table,
 ``preparation.skops`` + ``preparation.json`` (``nnexp.data.Preparation``: the fitted column
 preparation and its decisions), so a model predicts straight from raw rows of the original
-table (``nnexp.export.predict.predict_frame``). It is the one format of a trial's ``model/``
+table (``nnexp.serving.predict.predict_frame``). It is the one format of a trial's ``model/``
 artifact, of ``nnexp train -o DIR`` and of the registered model (a pyfunc model holding the
-directory, served by ``nnexp.export.pyfunc``): ``nnexp predict``,
+directory, served by ``nnexp.serving.pyfunc``): ``nnexp predict``,
 ``mlflow.pyfunc.load_model(uri).predict(df)``.
 """
 
@@ -155,7 +155,7 @@ def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path
     input example (raw rows, a DataFrame) and a signature naming its columns with MLflow's
     ``AnyType``: the model's own preparation reads raw values (an integer where floats were
     seen, a missing value, a date string), which MLflow's type checks would refuse
-    (``python_model`` is ``nnexp.export.pyfunc.NnexpPyfunc``)."""
+    (``python_model`` is ``nnexp.serving.pyfunc.NnexpPyfunc``)."""
     import mlflow
     import mlflow.pyfunc
     from mlflow.models import ModelSignature
@@ -218,3 +218,39 @@ def register_trial_model(client, name: str, run_id: str, model_dir: Path, exampl
                                           description=description)
     client.set_registered_model_alias(name, CHAMPION, version.version)
     return version
+
+
+def register_best(study, client, experiment_id: str, name: str, trial, front: list[int],
+                  metrics: list[str], example, python_model, tmp: Path, info: dict,
+                  run_id: str | None = None) -> None:
+    """Register ``trial`` (the study's best with a logged model) as a new version of ``name``
+    unless the current ``champion`` version already is a best trial of this study (a
+    resumption that did not improve the best adds no version). Sets ``info``'s
+    ``model_uri`` (``models:/<name>/<version>``), ``model_trial`` and ``model_new``.
+    ``run_id``: the trial's MLflow run when the caller has found it (None: searched here)."""
+    from nnexp.tracking.runs import TAG_PREFIX
+    from nnexp.tracking.summary import trial_run_id
+
+    current = champion(client, name)
+    if current is not None and current.tags.get(TAG_PREFIX + "study") == study.study_name \
+            and current.tags.get(TAG_PREFIX + "trial_number", "").isdigit() \
+            and int(current.tags[TAG_PREFIX + "trial_number"]) in front:
+        info.update(model_uri=f"models:/{name}/{current.version}", model_new=False,
+                    model_trial=int(current.tags[TAG_PREFIX + "trial_number"]))
+        return
+    run_id = run_id or trial_run_id(client, experiment_id, study, trial.number)
+    if run_id is None:
+        raise LookupError(f"no MLflow run found for trial {trial.number}")
+    local = Path(client.download_artifacts(run_id, "model", str(tmp)))
+    directions = [d.name.lower() for d in study.directions]
+    names = metrics if len(metrics) == len(trial.values) else \
+        [f"objective {i}" for i in range(len(trial.values))]
+    scores = ", ".join(f"{m} = {v:.6g} ({d})" for m, v, d in zip(names, trial.values, directions))
+    description = (f"nnexp study {study.study_name!r}, trial {trial.number} (MLflow run "
+                   f"{run_id}): {scores}.")
+    tags = {TAG_PREFIX + "study": study.study_name, TAG_PREFIX + "trial_number": str(trial.number),
+            **{f"{TAG_PREFIX}value.{m}": repr(float(v)) for m, v in zip(names, trial.values)}}
+    version = register_trial_model(client, name, run_id, local, example, python_model, tags,
+                                   description)
+    info.update(model_uri=f"models:/{name}/{version.version}", model_new=True,
+                model_trial=trial.number)
