@@ -237,13 +237,13 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
         step("write the trials table (trials.csv)", table)
         with_model = [t for t in best if t.user_attrs.get("model_logged")]
         if with_model and python_model is not None and registered_name and register:
-            def register() -> None:
+            def register_model() -> None:
                 known = found.get("best") if with_model[0] is best[0] else None
                 register(study, parent.client, experiment_id, registered_name,
                               with_model[0], [t.number for t in best], metrics or [],
                               example, python_model, tmp, info, run_id=known)
 
-            step(f"register the best model as {registered_name!r}", register)
+            step(f"register the best model as {registered_name!r}", register_model)
         step("draw the study plots", plots)
     return info
 
