@@ -1,8 +1,30 @@
-"""Fixtures shared by the command-line tests."""
+"""Fixtures shared by the command-line tests, and the ``slow`` mark.
+
+``pytest -m "not slow"`` is the fast subset: every module is exercised there by unit tests
+and small in-process studies; the files in ``SLOW`` start real processes or servers (worker
+kills, PostgreSQL outages, Dask clusters, the MLflow UI in Chromium, ``mlflow models serve``,
+a Jupyter kernel) and run in the whole suite (``pytest``).
+"""
 
 from __future__ import annotations
 
 import pytest
+
+SLOW = {
+    "test_after_search.py", "test_api.py", "test_cluster.py", "test_journal_lock.py",
+    "test_notebook.py", "test_same_process.py", "test_search_concurrent.py",
+    "test_search_e2e.py", "test_search_exit_codes.py", "test_search_interrupt.py",
+    "test_search_kill.py", "test_search_pg_faults.py", "test_search_signals.py",
+    "test_search_tracking_lost.py", "test_stores_concurrency.py", "test_stores_disk.py",
+    "test_stores_journal.py", "test_stores_secrets.py", "test_tables_search.py",
+    "test_ui.py", "test_ui_browser.py",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.path.name in SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 def _work_in(directory, monkeypatch):
