@@ -1,9 +1,10 @@
 """Fixtures shared by the command-line tests, and the ``slow`` mark.
 
 ``pytest -m "not slow"`` is the fast subset: every module is exercised there by unit tests
-and small in-process studies; the files in ``SLOW`` start real processes or servers (worker
+and small in-process studies. The files in ``SLOW`` start real processes or servers (worker
 kills, PostgreSQL outages, Dask clusters, the MLflow UI in Chromium, ``mlflow models serve``,
-a Jupyter kernel) and run in the whole suite (``pytest``).
+a Jupyter kernel) or run several studies each (advice, registry, export); they run in the
+whole suite (``pytest``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import pytest
 
 SLOW = {
+    "test_advise_bias.py", "test_advise_edges.py", "test_advise_variance.py",
+    "test_inspect_export.py", "test_inspect_pareto.py", "test_registry.py",
+    "test_tracking_template.py",
     "test_after_search.py", "test_api.py", "test_cluster.py", "test_journal_lock.py",
     "test_notebook.py", "test_same_process.py", "test_search_concurrent.py",
     "test_search_e2e.py", "test_search_exit_codes.py", "test_search_interrupt.py",
