@@ -357,3 +357,12 @@ def test_tracking_is_a_leaf_over_mlflow_and_run_files_live_in_config():
     assert not (root / "export" / "run_file.py").exists()
     writers = [p for p in root.rglob("*.py") if "def write_run_file" in p.read_text()]
     assert writers == [root / "config" / "run.py"]
+
+
+def test_one_failed_state_rule():
+    from nnexp.tracking.states import FAILED_STATES, TrialState, is_failed
+
+    assert is_failed(TrialState.FAILED) and is_failed(TrialState.DIVERGED) and is_failed("fail")
+    assert not any(is_failed(s) for s in (TrialState.COMPLETE, TrialState.PRUNED,
+                                          TrialState.INTERRUPTED, TrialState.RUNNING))
+    assert FAILED_STATES == {"failed", "diverged", "fail"}

@@ -17,6 +17,7 @@ from nnexp.insight.effects import Effect, effect, importances
 from nnexp.insight.evidence import StudyEvidence, gather
 from nnexp.insight.nextspace import Change, suggest_space
 from nnexp.insight.signals import LayerSignals, layer_signals
+from nnexp.tracking.states import is_failed
 
 SIGNAL_MOVES = {
     "diverged": "lower the learning rate (or add gradient-friendly init: He for ReLU)",
@@ -105,7 +106,7 @@ def judge(ev: StudyEvidence) -> Advice:
         else:
             findings.append(Finding(4, "effect", f"most important: {top_name}",
                                     f"importances ({evaluator}): {text}"))
-    bad = {s: n for s, n in ev.counts.items() if s in ("failed", "diverged") and n}
+    bad = {s: n for s, n in ev.counts.items() if is_failed(s) and n}
     total = sum(ev.counts.values())
     if bad:
         reasons = {}

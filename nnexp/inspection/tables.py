@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, did_you_mean
+from nnexp.tracking.states import FAILED_STATES
 
 STATES = ("all", "complete", "pruned", "failed")
-FAILED = ("failed", "diverged", "fail")  # ``failed`` includes diverged (and Optuna's own FAIL)
 FORMATS = ("table", "csv", "parquet", "json", "markdown")
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json",
             ".md": "markdown", ".txt": "table"}
@@ -77,7 +77,7 @@ def trials_dataframe(study, storage: str | None = None, tracking_uri: str | None
     tail = ["epochs", "duration_seconds", "run_id", "reason"]
     df = df[[c for c in df.columns if c not in tail] + tail]
     if state == "failed":
-        df = df[df["state"].isin(FAILED)]
+        df = df[df["state"].isin(FAILED_STATES)]
     elif state != "all":
         df = df[df["state"] == state]
     if sort is None and top is not None:

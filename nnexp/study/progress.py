@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from nnexp.tracking.states import TrialState
+from nnexp.tracking.states import TrialState, is_failed
 
 
 def _clock(seconds: float) -> str:
@@ -68,7 +68,7 @@ class Progress:
         states = [s for state, s, _ in mine if s]
         running = sum(state == "RUNNING" for state, _, _ in mine)
         pruned = states.count(TrialState.PRUNED)
-        failed = sum(s in (TrialState.FAILED, TrialState.DIVERGED, "fail") for s in states)
+        failed = sum(is_failed(s) for s in states)
         elapsed = time.monotonic() - self.start
         done = len(states)
         total = f"/{self.total}" if self.total else ""

@@ -54,7 +54,7 @@ from nnexp.study.objective import Objective, StudyContext
 from nnexp.study.plotter import Plotter
 from nnexp.study.progress import Progress
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
-from nnexp.tracking.states import TrialState
+from nnexp.tracking.states import TrialState, is_failed
 from nnexp.tracking.writer import writing
 
 EXIT_CODES = {0: "at least one trial completed (or was pruned), or there was nothing to do",
@@ -594,8 +594,7 @@ def failure_summary(trials, run_id=lambda number: None) -> str | None:
     if not finished or any(trial_state(t) in (TrialState.COMPLETE, TrialState.PRUNED)
                            for t in finished):
         return None
-    if not all(trial_state(t) in (TrialState.FAILED, TrialState.DIVERGED, "fail")
-               for t in finished):
+    if not all(is_failed(trial_state(t)) for t in finished):
         return None
     groups: dict[str, list] = {}
     for t in finished:

@@ -29,10 +29,16 @@ class TrialState(str, Enum):
         """The MLflow run status of this outcome."""
         return STATUS[self]
 
-    @property
-    def is_failure(self) -> bool:
-        """Failed or diverged: the trial ran and produced no usable value."""
-        return self in (TrialState.FAILED, TrialState.DIVERGED)
+
+
+FAILED_STATES = frozenset({"failed", "diverged", "fail"})
+"""The one failed-state rule: failed or diverged (the trial ran and produced no usable value),
+or Optuna's own FAIL (``fail``) for a trial nnexp did not end itself."""
+
+
+def is_failed(state: str) -> bool:
+    """Whether a trial's state (``TrialState`` or its string) counts as failed."""
+    return str(state) in FAILED_STATES
 
 
 STATUS: dict[TrialState, str] = {

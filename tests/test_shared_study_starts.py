@@ -1,4 +1,4 @@
-"""Issue 9 follow-ups: Optuna's tables created once when machines start together on an empty
+"""Studies that machines and invocations share: Optuna's tables created once when machines start together on an empty
 database, sampler seeds that differ between concurrent invocations, BLAS threads from the CPUs
 a container may use, and ``nnexp doctor`` on a torn journal."""
 
