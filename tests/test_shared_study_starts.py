@@ -1,6 +1,7 @@
-"""Studies that machines and invocations share: Optuna's tables created once when machines start together on an empty
-database, sampler seeds that differ between concurrent invocations, BLAS threads from the CPUs
-a container may use, and ``nnexp doctor`` on a torn journal."""
+"""Studies that machines and invocations share: Optuna's tables created once when machines
+start together on an empty database, sampler seeds that differ between concurrent
+invocations, BLAS threads from the CPUs a container may use, and ``nnexp doctor`` on a torn
+journal."""
 
 from __future__ import annotations
 
