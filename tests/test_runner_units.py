@@ -366,3 +366,27 @@ def test_one_failed_state_rule():
     assert not any(is_failed(s) for s in (TrialState.COMPLETE, TrialState.PRUNED,
                                           TrialState.INTERRUPTED, TrialState.RUNNING))
     assert FAILED_STATES == {"failed", "diverged", "fail"}
+
+
+def test_an_import_error_raised_from_a_ctrl_c_counts_as_the_interruption():
+    from nnexp.execution.interrupt import caused_by_interrupt
+
+    def import_interrupted():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as err:  # what a compiled module's failed initialisation does
+            raise ImportError("initialization failed") from err
+
+    try:
+        import_interrupted()
+    except ImportError as err:
+        assert caused_by_interrupt(err)
+    assert caused_by_interrupt(KeyboardInterrupt())
+    assert not caused_by_interrupt(ImportError("no module named x"))
+    try:
+        try:
+            raise ValueError("a")
+        except ValueError:
+            raise ImportError("b")  # noqa: B904 - a context that is no interruption
+    except ImportError as err:
+        assert not caused_by_interrupt(err)

@@ -14,6 +14,7 @@ import click
 
 from nnexp import __version__
 from nnexp.errors import NnexpError
+from nnexp.execution.interrupt import caused_by_interrupt
 
 
 class _Group(click.Group):
@@ -26,6 +27,11 @@ class _Group(click.Group):
             click.echo(f"Error: {err}", err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:  # one that got past a command's own handling (a second Ctrl-C)
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as err:
+            if not caused_by_interrupt(err):  # a Ctrl-C inside an import, say
+                raise
             click.echo("interrupted", err=True)
             sys.exit(130)
 

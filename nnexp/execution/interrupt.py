@@ -72,6 +72,19 @@ class Interrupt:
             raise KeyboardInterrupt
 
 
+def caused_by_interrupt(err: BaseException) -> bool:
+    """Whether ``err`` is, or was raised while handling, a ``KeyboardInterrupt``: a Ctrl-C that
+    lands while a compiled module initialises comes out as ``ImportError('initialization
+    failed')`` raised from it, which is still the user's interruption."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def terminate_as_interrupt() -> Callable[[], None]:
     """Make SIGTERM raise ``KeyboardInterrupt`` in the main thread, as Ctrl-C does, outside
     ``Interrupt`` blocks (so the parent run is still ended); returns the function that undoes

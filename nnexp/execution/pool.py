@@ -27,7 +27,7 @@ import threading
 import time
 
 from nnexp.errors import NnexpError, warn
-from nnexp.execution.interrupt import STOP, Interrupt
+from nnexp.execution.interrupt import STOP, Interrupt, caused_by_interrupt
 from nnexp.outage import StoreOutage
 from nnexp.tracking.relay import Receiver, Relay
 from nnexp.tracking.writer import Writer
@@ -63,6 +63,9 @@ def _worker_entry(work, context: str, n_trials: int | None, timeout: float | Non
     except NnexpError as err:  # one message, said by the main process
         errors.put((type(err).__name__, getattr(err, "store", None), str(err)))
         raise SystemExit(2) from None
+    except Exception as err:
+        if not caused_by_interrupt(err):  # a Ctrl-C inside an import: as the one above
+            raise
     finally:
         relay.close()
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line, listing, mask_url, warn
-from nnexp.execution.interrupt import Interrupt, terminate_as_interrupt
+from nnexp.execution.interrupt import Interrupt, caused_by_interrupt, terminate_as_interrupt
 from nnexp.execution.pool import LocalWorkers, split_trials
 from nnexp.outage import StoreOutage, retrying_storage
 from nnexp.recovery import doctor, workers
@@ -483,6 +483,10 @@ def _run(options: SearchOptions, ctx: StudyContext, n_trials: int | None, jobs: 
     except StoreOutage as err:
         fatal = err
         raise
+    except Exception as err:
+        if not caused_by_interrupt(err):
+            raise
+        interrupted, failed = True, False
     finally:  # whatever failed above or fails here, the parent run is ended
         info, code, failure = _finish(study, parent, client, ctx.mlflow_experiment_id,
                                       [m for m, _ in exp.objective], splits, progress,
