@@ -188,7 +188,7 @@ def in_process_workers():
                 self._interrupt.__enter__()
 
         def wait(self, study, progress) -> None:
-            from nnexp.study.runner import run_worker
+            from nnexp.study.worker import run_worker
             from nnexp.tracking.relay import Relay
 
             ctx, n_trials, timeout = self._work

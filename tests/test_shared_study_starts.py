@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from nnexp.cli import main
 from nnexp.recovery import workers
 from nnexp.stores.study_storage import open_storage, torn_tail
-from nnexp.study.runner import sampler_seed
+from nnexp.study.worker import sampler_seed
 
 
 def test_machines_starting_together_on_an_empty_database_all_open_it(postgres_url):

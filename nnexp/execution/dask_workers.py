@@ -252,7 +252,7 @@ def run_dask(address: str, ctx, n_trials: int | None, jobs: int, timeout: float 
              study, progress, first_number: int, work) -> None:
     """Run the study as ``jobs`` tasks on the Dask cluster at ``address`` and wait for them,
     showing progress; see the module docstring. ``work``: what each task runs
-    (``nnexp.study.runner.run_worker``, handed in: this package imports nothing of the
+    (``nnexp.study.worker.run_worker``, handed in: this package imports nothing of the
     study's). Raises ``NnexpError`` when tasks failed (the
     completed trials are kept) and ``KeyboardInterrupt`` after Ctrl-C."""
     import uuid

@@ -1,7 +1,7 @@
 """The worker processes of one invocation on this machine (``--jobs N``, 1 included).
 
 Each worker is a spawned process running the study's worker function (``work``:
-``nnexp.study.runner.run_worker``, handed in, so this package imports nothing of the study's)
+``nnexp.study.worker.run_worker``, handed in, so this package imports nothing of the study's)
 with its share of the trials (``split_trials``).
 Its MLflow writes go to the main process through a ``nnexp.tracking.relay.Relay``; the main
 process performs them on one ``Writer`` once it has opened the tracking store and created

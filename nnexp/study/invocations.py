@@ -2,9 +2,9 @@
 
 Each ``nnexp search`` of a study is one invocation: numbered 1, 2, ... in the order they
 start. The number names the parent run in MLflow (``<study> #<n>``, tag ``nnexp.invocation``)
-and sets the workers' sampler seeds (``runner.sampler_seed``), so two invocations running at
-once never sample alike and the same sequence of invocations samples the same again. It is
-claimed in the Optuna storage (not MLflow's), so workers can start before MLflow is even
+and sets the workers' sampler seeds (``nnexp.study.worker.sampler_seed``), so two invocations
+running at once never sample alike and the same sequence of invocations samples the same again.
+It is claimed in the Optuna storage (not MLflow's), so workers can start before MLflow is even
 imported.
 
 A claim is a study system attribute ``nnexp.invocation:<key>`` = ``{"number", "time"}``,

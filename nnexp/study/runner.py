@@ -35,10 +35,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nnexp.errors import NnexpError, first_line, listing, mask_url, warn
-from nnexp.execution.interrupt import Interrupt, caused_by_interrupt, terminate_as_interrupt
+from nnexp.errors import NnexpError, first_line, mask_url, warn
+from nnexp.execution.interrupt import caused_by_interrupt, terminate_as_interrupt
 from nnexp.execution.pool import LocalWorkers, split_trials
-from nnexp.outage import StoreOutage, retrying_storage
+from nnexp.outage import StoreOutage
 from nnexp.recovery import doctor, workers
 from nnexp.serving.models import register_best, stage_column_report
 from nnexp.stores.study_storage import (
@@ -46,16 +46,15 @@ from nnexp.stores.study_storage import (
     default_storage_url,
     open_storage,
     resolve_storage_url,
-    storage_failure,
-    use_heartbeat,
 )
 from nnexp.study import invocations
-from nnexp.study.objective import Objective, StudyContext
+from nnexp.study.data_record import DATA_ATTR, check_same_data, data_record, data_summary
+from nnexp.study.objective import StudyContext
 from nnexp.study.plotter import Plotter
 from nnexp.study.progress import Progress
+from nnexp.study.worker import run_worker, study_storage
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState, is_failed
-from nnexp.tracking.writer import writing
 
 EXIT_CODES = {0: "at least one trial completed (or was pruned), or there was nothing to do",
               1: "none of this invocation's trials completed: every one failed or diverged",
@@ -129,88 +128,6 @@ def git_commit(path: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def sampler_seed(study_seed: int | None, invocation: int, index: int) -> int | None:
-    """The sampler seed of worker ``index`` of invocation ``invocation`` (numbered from 1):
-    ``study_seed + index`` for the first invocation, shifted by 1000 per later one, so
-    invocations running at once (several machines, one study) never sample alike, and the
-    same sequence of invocations samples the same again."""
-    if study_seed is None:
-        return None
-    return (study_seed + 1000 * (invocation - 1) + index) % 2**32
-
-
-def study_storage(url: str | None, settings):
-    """The Optuna storage of ``url`` for running trials: on RDB storage with heartbeats every
-    ``settings.heartbeat_seconds`` (stale after three missed) and ``settings.retries`` retries
-    of a stale trial (Optuna's ``RetryHeartbeatStaleTrialCallback``); every call retried
-    through an outage of up to ``settings.outage_seconds`` (``nnexp.outage``)."""
-    import optuna
-
-    storage = open_storage(url)
-    if isinstance(storage, optuna.storages.RDBStorage):
-        use_heartbeat(storage, settings.heartbeat_seconds, settings.retries)
-        storage = optuna.storages._CachedStorage(storage)
-    return retrying_storage(storage, url or default_storage_url(), settings.outage_seconds)
-
-
-def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, index: int,
-               callbacks: list | None = None, watch_parent: bool = False,
-               relay=None) -> None:
-    """Run trials of the study in this process until ``n_trials`` are done or time is up.
-    ``watch_parent``: a worker process, which stops when its main process is gone.
-    ``relay``: a ``nnexp.tracking.relay.Relay`` to the main process, which performs this
-    worker's MLflow writes (a local worker: it never imports MLflow); None: written from here
-    (a Dask task)."""
-    import optuna
-    from threadpoolctl import threadpool_limits
-
-    from nnexp.study.samplers import make_pruner, make_sampler
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    client = None
-    if relay is None:
-        from nnexp.stores.tracking_store import quiet_mlflow, use_tracking_uri
-
-        quiet_mlflow()
-        use_tracking_uri(ctx.tracking_uri)
-        from mlflow import MlflowClient
-
-        client = MlflowClient(tracking_uri=ctx.tracking_uri)
-    exp = ctx.experiment
-    seed = sampler_seed(ctx.study_seed, ctx.invocation, index)
-    study = optuna.load_study(
-        study_name=ctx.study_name, storage=study_storage(ctx.storage_url, exp.study),
-        sampler=make_sampler(ctx.sampler, exp.study.sampler_options, seed, exp.space),
-        pruner=make_pruner(ctx.pruner, ctx.pruner_options))
-    if n_trials == 0:
-        return
-
-    def orphans(s, t=None) -> None:  # trials whose worker died meanwhile (stale heartbeats)
-        if doctor.examine_trials(s, fix=True) and client is not None:
-            doctor.examine_runs(s, client, [ctx.mlflow_experiment_id], fix=True)
-
-    sink = nullcontext(relay) if relay is not None else \
-        writing(outage_seconds=exp.study.outage_seconds, uri=ctx.tracking_uri)
-    with sink as writer, threadpool_limits(limits=ctx.blas_threads), \
-            Interrupt(watch_parent=watch_parent) as interrupt:  # an interruption wins
-        rdb = bool(ctx.storage_url) and not ctx.storage_url.startswith("journal:")
-        try:
-            if rdb:
-                orphans(study)
-            study.optimize(Objective(ctx, client, writer, interrupt), n_trials=n_trials,
-                           timeout=timeout, catch=(Exception,), gc_after_trial=False,
-                           callbacks=[*(callbacks or []), lambda s, t: interrupt.check(),
-                                      lambda s, t: writer.check(), *([orphans] if rdb else [])])
-        except Exception as err:
-            lost = study._storage.failed  # Optuna's own clean-up can fail on a lost database
-            if lost is not None and err is not lost:
-                raise lost from None
-            failure = storage_failure(err)  # a failed journal append, which Optuna may hide
-            if failure is not None:
-                raise failure from None
-            raise
-
-
 def _check_options(options: SearchOptions, jobs: int) -> None:
     """Command-line values the experiment file could not have checked: the seed and the study
     name (raises ``NnexpError``, exit 2)."""
@@ -258,173 +175,285 @@ def study_elsewhere(study_name: str, experiment_path: Path, storage: str) -> Pat
 def run_search(experiment_path: str | Path, options: SearchOptions = SearchOptions()
                ) -> SearchResult:
     """Run (or resume) the study of an experiment file; see the module docstring."""
-    import optuna
+    return Invocation(experiment_path, options).run()
 
-    from nnexp.config import load_experiment
-    from nnexp.data import prepare
-    from nnexp.stores.tracking_store import connect, preflight, resolve_tracking_uri, sqlite_path
 
-    exp = load_experiment(experiment_path)
-    _check_options(options, exp.study.jobs)
-    splits = prepare(exp.dataset)
-    settings = exp.study
-    study_name = options.study_name or settings.name or exp.name
-    seed = options.seed if options.seed is not None else settings.seed
-    jobs = options.jobs or settings.jobs
-    storage_url = resolve_storage_url(options.storage, settings.storage)
-    uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
-    if options.dask:  # checked before anything is written; --jobs default: its threads
-        from nnexp.execution.dask_workers import check_cluster
+@dataclass
+class _Outcome:
+    """How the wait for the trials ended (``Invocation.wait``)."""
 
-        cluster = check_cluster(options.dask, storage_url, uri)
-        jobs = options.jobs or cluster.threads
-    pruner_name, pruning = settings.pruner, settings.pruner_options
-    storage = study_storage(storage_url, settings)
-    # both stores are checked before anything is written in either. When both are files of
-    # this machine (the embedded journal, SQLite), MLflow's is checked without MLflow (a
-    # folder, a file) and the workers start while MLflow opens it. A database or a server (or
-    # Dask tasks, which write to it themselves) is opened first, and what dead processes left
-    # open there is closed before any new trial starts (with MLflow's record at hand).
-    early = not options.dask and sqlite_path(uri) is not None and \
-        (storage_url is None or storage_url.startswith("journal:"))
-    client = None
-    if early:
-        preflight(uri)
-    else:
-        client = connect(uri)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    try:
-        existing = optuna.load_study(study_name=study_name, storage=storage)
-    except KeyError:
-        existing = None
-    where = storage_url or default_storage_url()
-    notice(f"data: {data_summary(splits)}")
-    notice(f"stores: Optuna {mask_url(where)}, MLflow {mask_url(uri)}")
-    if existing is None:
-        notice(f"new study {study_name!r} in {mask_url(where)}")
-        elsewhere = study_elsewhere(study_name, exp.path, where)
+    interrupted: bool = False
+    failed: bool = True  # until the wait returns
+    fatal: StoreOutage | None = None  # a store lost: its one message says it all
+
+
+class Invocation:
+    """One ``nnexp search`` invocation, phase by phase: ``open_stores`` (both checked before
+    anything is written), ``open_study`` (create or resume, check the data, claim the
+    invocation's number), ``start`` (the workers; the parent run), ``wait`` and
+    ``summarise`` (into the parent run, which always ends). ``run`` runs them in order."""
+
+    def __init__(self, experiment_path: str | Path, options: SearchOptions) -> None:
+        from nnexp.config import load_experiment
+        from nnexp.data import prepare
+        from nnexp.stores.tracking_store import resolve_tracking_uri
+
+        self.options = options
+        self.exp = exp = load_experiment(experiment_path)
+        _check_options(options, exp.study.jobs)
+        self.splits = prepare(exp.dataset)
+        self.settings = exp.study
+        self.study_name = options.study_name or self.settings.name or exp.name
+        self.seed = options.seed if options.seed is not None else self.settings.seed
+        self.jobs = options.jobs or self.settings.jobs
+        self.storage_url = resolve_storage_url(options.storage, self.settings.storage)
+        self.uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
+        self.metrics = [m for m, _ in exp.objective]
+        self.client = None
+        self.parent: RunLogger | None = None
+
+    def run(self) -> SearchResult:
+        """Every phase in order; SIGTERM is taken as Ctrl-C meanwhile, so the parent run is
+        ended."""
+        self.open_stores()
+        self.open_study()
+        plotter = Plotter(self.storage_url or default_storage_url())  # imports while trials run
+        pool = None if self.options.dask else LocalWorkers(
+            self.ctx, split_trials(self.n_trials, self.jobs), self.timeout, run_worker,
+            on_end=lambda: plotter.draw(self.study_name, plotter.directory, self.metrics))
+        restore = terminate_as_interrupt()
+        try:
+            with closing(plotter), pool or nullcontext():
+                self.start(pool)
+                outcome = _Outcome()
+                try:
+                    self.wait(pool, outcome)
+                finally:  # whatever failed above or fails here, the parent run is ended
+                    info, code, failure = self.summarise(plotter, outcome)
+        finally:
+            restore()
+        return self.result(info, code, failure, outcome.interrupted)
+
+    def open_stores(self) -> None:
+        """Open Optuna's storage, and check MLflow's store (a file of this machine: without
+        MLflow, so that the workers start while MLflow opens it; a database or a server, or
+        Dask tasks, which write to it themselves: opened now). A Dask cluster is checked
+        before anything is written."""
+        from nnexp.stores.tracking_store import connect, preflight, sqlite_path
+
+        if self.options.dask:  # --jobs default: the cluster's threads
+            from nnexp.execution.dask_workers import check_cluster
+
+            cluster = check_cluster(self.options.dask, self.storage_url, self.uri)
+            self.jobs = self.options.jobs or cluster.threads
+        self.storage = study_storage(self.storage_url, self.settings)
+        self.early = not self.options.dask and sqlite_path(self.uri) is not None and \
+            (self.storage_url is None or self.storage_url.startswith("journal:"))
+        if self.early:
+            preflight(self.uri)
+        else:
+            self.client = connect(self.uri)
+
+    def open_study(self) -> None:
+        """Create or resume the study (same directions, same data), record its data and
+        settings, enqueue the baselines of a new one, and claim this invocation's number."""
+        import optuna
+
+        exp, settings, study_name = self.exp, self.settings, self.study_name
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            existing = optuna.load_study(study_name=study_name, storage=self.storage)
+        except KeyError:
+            existing = None
+        where = self.storage_url or default_storage_url()
+        notice(f"data: {data_summary(self.splits)}")
+        notice(f"stores: Optuna {mask_url(where)}, MLflow {mask_url(self.uri)}")
+        if existing is None:
+            self._announce_new(where)
+        elif [d.name.lower() for d in existing.directions] != exp.directions:
+            raise NnexpError(
+                f"study {study_name!r} already exists in the storage with directions "
+                f"{[d.name.lower() for d in existing.directions]}, but {exp.path} now asks for "
+                f"{exp.directions}. Use another --study-name (or study.name) for the new "
+                "objective.")
+        # this process neither samples nor prunes (its workers do, with the experiment's
+        # sampler and pruner): a sampler that imports nothing more
+        study = self.study = optuna.create_study(
+            storage=self.storage, study_name=study_name, directions=exp.directions,
+            load_if_exists=True, sampler=optuna.samplers.RandomSampler(),
+            pruner=optuna.pruners.NopPruner())
+        self.resumed = existing is not None and len(study.trials) > 0
+        self.data_change = check_same_data(study, self.splits, self.resumed,
+                                           self.options.accept_data_change)
+        self.first_number = len(study.trials)
+        study.set_user_attr(DATA_ATTR, data_record(self.splits))
+        study.set_user_attr("heartbeat_seconds", settings.heartbeat_seconds)  # nnexp doctor
+        study.set_user_attr("retries", settings.retries)
+        if not self.resumed:
+            study.set_user_attr("experiment_file", str(exp.path))
+            study.set_user_attr("seed", self.seed)
+            for point in exp.baselines:
+                study.enqueue_trial(point, skip_if_exists=True)
+        self.n_trials, self.timeout = settings.budget(self.options.n_trials,
+                                                      self.options.timeout)
+        key = invocations.new_key()
+        self.ctx = StudyContext(
+            experiment=exp, splits=self.splits, study_name=study_name,
+            storage_url=self.storage_url, tracking_uri=self.uri, mlflow_experiment_id=None,
+            mlflow_experiment_name=exp.tracking.experiment_name or exp.name,
+            parent_run_id=None, sampler=settings.sampler, pruner=settings.pruner,
+            pruner_options=settings.pruner_options, study_seed=self.seed,
+            blas_threads=workers.blas_threads(self.jobs),
+            git_commit=git_commit(Path(exp.path).resolve()),
+            invocation=invocations.claim(study, key), key=key)
+        self.progress = Progress(self.first_number, self.n_trials, self.timeout,
+                                 exp.directions, self.options.quiet)
+
+    def _announce_new(self, where: str) -> None:
+        notice(f"new study {self.study_name!r} in {mask_url(where)}")
+        elsewhere = study_elsewhere(self.study_name, self.exp.path, where)
         if elsewhere is not None:
-            warn(f"a study {study_name!r} already exists in {elsewhere} (beside the experiment "
-                 f"file), not in the storage used here; to resume it instead, press Ctrl-C and "
-                 f"run from {elsewhere.parent.parent} or add --storage journal:{elsewhere} "
-                 f"--tracking-uri sqlite:///{elsewhere.parent / 'mlflow.db'}")
-    if existing is not None and [d.name.lower() for d in existing.directions] != exp.directions:
-        raise NnexpError(
-            f"study {study_name!r} already exists in the storage with directions "
-            f"{[d.name.lower() for d in existing.directions]}, but {exp.path} now asks for "
-            f"{exp.directions}. Use another --study-name (or study.name) for the new objective.")
-    # this process neither samples nor prunes (its workers do, with the experiment's sampler
-    # and pruner): a sampler that imports nothing more
-    study = optuna.create_study(
-        storage=storage, study_name=study_name, directions=exp.directions, load_if_exists=True,
-        sampler=optuna.samplers.RandomSampler(), pruner=optuna.pruners.NopPruner())
-    resumed = existing is not None and len(study.trials) > 0
-    changed = check_same_data(study, splits, resumed, options.accept_data_change)
-    first_number = len(study.trials)
-    study.set_user_attr(DATA_ATTR, data_record(splits))
-    study.set_user_attr("heartbeat_seconds", settings.heartbeat_seconds)  # for nnexp doctor
-    study.set_user_attr("retries", settings.retries)
-    if not resumed:
-        study.set_user_attr("experiment_file", str(exp.path))
-        study.set_user_attr("seed", seed)
-        for point in exp.baselines:
-            study.enqueue_trial(point, skip_if_exists=True)
-    n_trials, timeout = settings.budget(options.n_trials, options.timeout)
-    key = invocations.new_key()
-    invocation = invocations.claim(study, key)
-    commit = git_commit(Path(exp.path).resolve())
-    mlflow_name = exp.tracking.experiment_name or exp.name
-    ctx = StudyContext(exp, splits, study_name, storage_url, uri, None, mlflow_name, None,
-                       settings.sampler, pruner_name, pruning, seed,
-                       workers.blas_threads(jobs), commit, invocation, key)
-    progress = Progress(first_number, n_trials, timeout, exp.directions, options.quiet)
-    plotter = Plotter(storage_url or default_storage_url())  # imports while the trials run
-    metrics = [m for m, _ in exp.objective]
-    pool = LocalWorkers(ctx, split_trials(n_trials, jobs), timeout, run_worker,
-                        on_end=lambda: plotter.draw(
-        study_name, plotter.directory, metrics)) if not options.dask else None
-    restore = terminate_as_interrupt()  # SIGTERM: as Ctrl-C, so the parent run is ended
-    try:
-        with closing(plotter), pool or nullcontext():
-            if early:  # a Ctrl-C meanwhile is seen by pool.wait, once the parent run exists
-                pool.start()
-                client = connect(uri)
-            parent, experiment_id = _open_parent(
-                client, uri, study, ctx, resumed, {
-                    "sampler": settings.sampler, "pruner": pruner_name, "study_seed": seed,
-                    **{f"pruner.{k}": v for k, v in pruning.items()},
-                    "n_trials": n_trials, "timeout": timeout, "jobs": jobs,
-                    "objective": [f"{m}:{d}" for m, d in exp.objective],
-                    "dataset": exp.dataset.describe(),
-                    **({"data_change_accepted": changed} if changed else {})}, splits)
-            ctx = replace(ctx, mlflow_experiment_id=experiment_id, parent_run_id=parent.run_id)
-            if resumed and not options.quiet:
-                progress.remember(study.get_trials(deepcopy=False))  # the best so far
-            result = _run(options, ctx, n_trials, jobs, timeout, study, progress, first_number,
-                          pool, client, parent, exp, splits, plotter, resumed)
-    finally:
-        restore()
-    return result
+            warn(f"a study {self.study_name!r} already exists in {elsewhere} (beside the "
+                 f"experiment file), not in the storage used here; to resume it instead, "
+                 f"press Ctrl-C and run from {elsewhere.parent.parent} or add --storage "
+                 f"journal:{elsewhere} --tracking-uri "
+                 f"sqlite:///{elsewhere.parent / 'mlflow.db'}")
 
+    def start(self, pool) -> None:
+        """Start the local workers first when MLflow's store is a local file (a Ctrl-C
+        meanwhile is seen by ``pool.wait``, once the parent run exists), then open MLflow's
+        store, close what dead processes left open and open the parent run."""
+        from nnexp.stores.tracking_store import connect
 
-def data_summary(splits) -> str:
-    """One line on the data a search trains on: rows, features, and for a table the columns
-    used and dropped (the full table: ``nnexp validate``, and the parent run's
-    ``data/columns.txt``)."""
-    rows = len(splits.y_train) + len(splits.y_dev) + len(splits.y_test)
-    text = f"{splits.name}: {rows} rows, {len(splits.feature_names)} features"
-    prep = splits.preparation
-    if prep is not None:
-        dropped = [f"{c.name} ({c.role})" for c in prep.columns if not c.used]
-        text += f" from {len(prep.inputs)} of {len(prep.columns)} columns"
-        if dropped:
-            text += f"; dropped: {listing(dropped)}"
-    if splits.dropped_rows:
-        text += (f"; {splits.dropped_rows} row{'s' if splits.dropped_rows != 1 else ''} "
-                 "without a target left out")
-    return text
+        if self.early:
+            pool.start()
+            self.client = connect(self.uri)
+        settings = self.settings
+        parent, experiment_id = _open_parent(self.client, self.uri, self.study, self.ctx,
+                                             self.resumed, {
+            "sampler": settings.sampler, "pruner": settings.pruner, "study_seed": self.seed,
+            **{f"pruner.{k}": v for k, v in settings.pruner_options.items()},
+            "n_trials": self.n_trials, "timeout": self.timeout, "jobs": self.jobs,
+            "objective": [f"{m}:{d}" for m, d in self.exp.objective],
+            "dataset": self.exp.dataset.describe(),
+            **({"data_change_accepted": self.data_change} if self.data_change else {})},
+            self.splits)
+        self.parent = parent
+        self.ctx = replace(self.ctx, mlflow_experiment_id=experiment_id,
+                           parent_run_id=parent.run_id)
+        if self.resumed and not self.options.quiet:
+            self.progress.remember(self.study.get_trials(deepcopy=False))  # the best so far
 
+    def wait(self, pool, outcome: _Outcome) -> None:
+        """Wait for the trials: local workers (started, and told the parent run), or Dask
+        tasks started here. Sets ``outcome``; a lost store is raised after it is noted."""
+        try:
+            if pool is None:
+                from nnexp.execution.dask_workers import run_dask
 
-DATA_ATTR = "data"
-"""The study's user attribute recording the data its trials train on (``data_record``)."""
+                run_dask(self.options.dask, self.ctx, self.n_trials, self.jobs, self.timeout,
+                         self.study, self.progress, self.first_number, run_worker)
+            else:
+                pool.start()  # unless it started before the tracking store was opened
+                pool.attach(self.client, self.ctx.mlflow_experiment_id, self.parent.run_id,
+                            self.settings.outage_seconds, self.uri)
+                pool.wait(self.study, self.progress)
+            outcome.failed = False
+        except KeyboardInterrupt:
+            outcome.interrupted, outcome.failed = True, False
+        except StoreOutage as err:
+            outcome.fatal = err
+            raise
+        except Exception as err:
+            if not caused_by_interrupt(err):  # a Ctrl-C inside an import, say
+                raise
+            outcome.interrupted, outcome.failed = True, False
 
+    def summarise(self, plotter, outcome: _Outcome) -> tuple[dict, int, str | None]:
+        """Summarise the study into the parent run (the best model is registered under the
+        study's name) and end it with the status of the exit code; every failure here is a
+        warning line. A store lost is not asked again: its one message says it all (a lost
+        tracking store leaves the parent run to the next invocation or ``nnexp doctor``).
+        Returns (summary info, exit code, failure text)."""
+        from nnexp.tracking.summary import summarize
 
-def data_record(splits) -> dict[str, Any]:
-    """What a study records of its data: the fingerprint, and a table's column roles."""
-    columns = {} if splits.preparation is None else \
-        {c.name: c.role if c.used else f"{c.role} (dropped)"
-         for c in splits.preparation.columns}
-    return {"fingerprint": splits.fingerprint, "features": len(splits.feature_names),
-            "columns": columns}
+        study, parent, client = self.study, self.parent, self.client
+        experiment_id = self.ctx.mlflow_experiment_id
+        info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
+                                "model_new": False, "model_trial": None, "new_trials": 0}
+        if outcome.fatal is not None:
+            self._close_after_outage(outcome.fatal)
+            return info, 2, None
 
+        def attempt(what: str, action) -> Any:
+            try:
+                return action()
+            except Exception as err:  # noqa: BLE001 - reported; the parent must still end
+                message = f"could not {what}: {first_line(err)}"
+                info["warnings"].append(message)
+                warn(message)
+                return None
 
-def check_same_data(study, splits, resumed: bool, accept: bool) -> str | None:
-    """Refuse (``NnexpError``, exit 2) to resume a study whose trials trained on other data
-    than ``splits`` (another fingerprint or other column roles), unless ``accept``; returns
-    'old -> new' fingerprints when a change was accepted, else None."""
-    recorded = study.user_attrs.get(DATA_ATTR)
-    if not resumed or not recorded:
-        return None
-    now = data_record(splits)
-    if recorded["fingerprint"] == now["fingerprint"]:
-        return None
-    change = f"{recorded['fingerprint']} -> {now['fingerprint']}"
-    if accept:
-        warn(f"the data differ from the study's ({change}); resuming as asked "
-             "(--accept-data-change, recorded on the parent run)")
-        return change
-    old, new = recorded["columns"], now["columns"]
-    roles = [f"{name}: {old.get(name, 'absent')} -> {new.get(name, 'absent')}"
-             for name in sorted({*old, *new}) if old.get(name) != new.get(name)]
-    detail = (f" Column roles changed: {listing(roles)}." if roles else
-              " The values changed (the file was edited or replaced).")
-    raise NnexpError(
-        f"study {study.study_name!r} was trained on other data: its trials saw data "
-        f"fingerprint {recorded['fingerprint']} ({recorded['features']} features), the data "
-        f"now have {now['fingerprint']} ({now['features']} features).{detail} Mixing them "
-        "would compare trials that saw different inputs. Start a new study (--study-name "
-        "NAME, or study.name in the experiment), or add --accept-data-change to resume "
-        "anyway (recorded on the parent run).")
+        attempt("fail the trials of workers that died",
+                lambda: doctor.examine_trials(study, fix=True))
+        trials = attempt("read the study's trials",
+                         lambda: study.get_trials(deepcopy=False)) or []
+        mine = [t for t in trials if t.number >= self.first_number
+                and t.user_attrs.get("invocation") == self.ctx.key]
+        info["new_trials"] = len(mine)
+        if not self.progress.quiet:
+            attempt("show the progress",
+                    lambda: (self.progress.update(trials), self.progress.close()))
+        by_number = {t.number: t for t in trials}
+        attempt("close the trial runs left running",
+                lambda: close_dangling_runs(client, experiment_id, parent.run_id,
+                                            lambda n: doctor.outcome(by_number.get(n))))
+        summary = attempt("summarise the study", lambda: summarize(
+            study, parent, experiment_id, study.study_name, _example(self.splits),
+            _python_model(), self.metrics, plotter, register_best))
+        if summary:
+            info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
+        failure = None if outcome.interrupted or outcome.failed else failure_summary(
+            mine, lambda number: _run_id(client, experiment_id, study, number))
+        code = 130 if outcome.interrupted else 2 if outcome.failed else 1 if failure else 0
+        parent.tags({TAG_PREFIX + "exit_code": code})
+        attempt(f"end the parent run {parent.run_id}", lambda: parent.end(PARENT_STATUS[code]))
+        return info, code, failure
+
+    def _close_after_outage(self, fatal: StoreOutage) -> None:
+        """Optuna's storage lost: the MLflow side still works, so close what is open there.
+        (MLflow's store lost: nothing more is asked of it.)"""
+        if fatal.store == "storage" and self.parent is not None:
+            reason = first_line(fatal)[:5000]
+            _quietly(lambda: close_dangling_runs(
+                self.client, self.ctx.mlflow_experiment_id, self.parent.run_id,
+                lambda number: ("FAILED", {TAG_PREFIX + "state": TrialState.FAILED.value,
+                                           TAG_PREFIX + "reason": reason})))
+            self.parent.tags({TAG_PREFIX + "exit_code": 2, TAG_PREFIX + "reason": reason})
+            _quietly(lambda: self.parent.end(PARENT_STATUS[2]))
+        if not self.progress.quiet:
+            _quietly(self.progress.close)
+
+    def result(self, info: dict, code: int, failure: str | None,
+               interrupted: bool) -> SearchResult:
+        """What the command displays."""
+        exp, uri = self.exp, self.uri
+        best = info["best"]
+        if len(exp.directions) == 1:
+            complete = [t for t in self.study.get_trials(deepcopy=False)
+                        if t.state.name == "COMPLETE"]
+            best = sorted(complete, key=lambda t: t.values[0],
+                          reverse=exp.directions[0] == "maximize")[:5]
+        return SearchResult(
+            study_name=self.study_name, storage_url=mask_url(self.storage_url or "embedded"),
+            tracking_uri=mask_url(uri), parent_run_id=self.parent.run_id,
+            resumed=self.resumed, interrupted=interrupted, new_trials=info["new_trials"],
+            counts=info["counts"], best=best, directions=exp.directions,
+            metrics=self.metrics, model_uri=info["model_uri"], exit_code=code,
+            failure=failure, warnings=info["warnings"], model_new=info["model_new"],
+            model_trial=info["model_trial"],
+            predict_command=predict_command(self.study_name, uri) if info["model_uri"]
+            else None, storage=self.storage_url, tracking=uri)
 
 
 def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
@@ -458,112 +487,6 @@ def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
         parent.artifact(stage_column_report(splits.preparation), "data")
     parent.flush()
     return parent, experiment_id
-
-
-def _run(options: SearchOptions, ctx: StudyContext, n_trials: int | None, jobs: int,
-         timeout: float | None, study, progress: Progress, first_number: int, pool, client,
-         parent: RunLogger, exp, splits, plotter, resumed: bool) -> SearchResult:
-    """Wait for the trials (local workers, or Dask tasks started here), then summarise the
-    invocation into its parent run, which always ends (see ``_finish``)."""
-    interrupted, failed, fatal = False, True, None
-    try:
-        if pool is None:  # issue 9: the workers are tasks on an existing Dask cluster
-            from nnexp.execution.dask_workers import run_dask
-
-            run_dask(options.dask, ctx, n_trials, jobs, timeout, study, progress, first_number,
-                     run_worker)
-        else:
-            pool.start()  # unless it started before the tracking store was opened
-            pool.attach(client, ctx.mlflow_experiment_id, parent.run_id,
-                        exp.study.outage_seconds, ctx.tracking_uri)
-            pool.wait(study, progress)
-        failed = False
-    except KeyboardInterrupt:
-        interrupted, failed = True, False
-    except StoreOutage as err:
-        fatal = err
-        raise
-    except Exception as err:
-        if not caused_by_interrupt(err):
-            raise
-        interrupted, failed = True, False
-    finally:  # whatever failed above or fails here, the parent run is ended
-        info, code, failure = _finish(study, parent, client, ctx.mlflow_experiment_id,
-                                      [m for m, _ in exp.objective], splits, progress,
-                                      first_number, interrupted, failed, fatal, plotter,
-                                      ctx.key)
-    best = info["best"]
-    if len(exp.directions) == 1:
-        complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-        best = sorted(complete, key=lambda t: t.values[0],
-                      reverse=exp.directions[0] == "maximize")[:5]
-    uri, storage_url = ctx.tracking_uri, ctx.storage_url
-    return SearchResult(ctx.study_name, mask_url(storage_url or "embedded"), mask_url(uri),
-                        parent.run_id, resumed, interrupted, info["new_trials"], info["counts"],
-                        best, exp.directions, [m for m, _ in exp.objective], info["model_uri"],
-                        code, failure, info["warnings"], info["model_new"], info["model_trial"],
-                        predict_command(ctx.study_name, uri) if info["model_uri"] else None,
-                        storage=storage_url, tracking=uri)
-
-
-def _finish(study, parent: RunLogger, client, experiment_id: str, metrics: list[str], splits,
-            progress: Progress, first_number: int, interrupted: bool, failed: bool,
-            fatal: StoreOutage | None = None, plotter=None, key: str | None = None
-            ) -> tuple[dict, int, str | None]:
-    """Summarise the study into the parent run (the best model is registered under the
-    study's name) and end it with the status of the exit code; every failure here is a
-    warning line. A store lost (``fatal``) is not asked again: its one message says it all
-    (a lost tracking store leaves the parent run to the next invocation or ``nnexp doctor``).
-    Returns (summary info, exit code, failure text)."""
-    from nnexp.tracking.summary import summarize
-
-    info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
-                            "model_new": False, "model_trial": None, "new_trials": 0}
-    if fatal is not None:
-        if fatal.store == "storage":  # the MLflow side still works: close what is open
-            _quietly(lambda: close_dangling_runs(
-                client, experiment_id, parent.run_id,
-                lambda number: ("FAILED", {TAG_PREFIX + "state": TrialState.FAILED.value,
-                                           TAG_PREFIX + "reason": first_line(fatal)[:5000]})))
-            parent.tags({TAG_PREFIX + "exit_code": 2,
-                         TAG_PREFIX + "reason": first_line(fatal)[:5000]})
-            _quietly(lambda: parent.end(PARENT_STATUS[2]))
-        if not progress.quiet:
-            _quietly(progress.close)
-        return info, 2, None
-
-    def attempt(what: str, action) -> Any:
-        try:
-            return action()
-        except Exception as err:  # noqa: BLE001 - reported; the parent must still be ended
-            message = f"could not {what}: {first_line(err)}"
-            info["warnings"].append(message)
-            warn(message)
-            return None
-
-    attempt("fail the trials of workers that died",
-            lambda: doctor.examine_trials(study, fix=True))
-    trials = attempt("read the study's trials", lambda: study.get_trials(deepcopy=False)) or []
-    mine = [t for t in trials if t.number >= first_number
-            and t.user_attrs.get("invocation") == key]
-    info["new_trials"] = len(mine)
-    if not progress.quiet:
-        attempt("show the progress", lambda: (progress.update(trials), progress.close()))
-    by_number = {t.number: t for t in trials}
-    attempt("close the trial runs left running",
-            lambda: close_dangling_runs(client, experiment_id, parent.run_id,
-                                        lambda n: doctor.outcome(by_number.get(n))))
-    summary = attempt("summarise the study", lambda: summarize(
-        study, parent, experiment_id, study.study_name, _example(splits), _python_model(),
-        metrics, plotter, register_best))
-    if summary:
-        info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
-    failure = None if interrupted or failed else failure_summary(
-        mine, lambda number: _run_id(client, experiment_id, study, number))
-    code = 130 if interrupted else 2 if failed else 1 if failure else 0
-    parent.tags({TAG_PREFIX + "exit_code": code})
-    attempt(f"end the parent run {parent.run_id}", lambda: parent.end(PARENT_STATUS[code]))
-    return info, code, failure
 
 
 def _quietly(action) -> None:
