@@ -222,8 +222,10 @@ def test_progress_eta_is_bounded_by_the_timeout_and_multi_objective_counts_candi
     assert "trials 1 |" in line and "Pareto candidates 1" in line and "ETA 0:00:19" in line
 
 
-def test_progress_prints_changes_once_on_a_pipe_and_rewrites_in_place_on_a_tty():
+def test_progress_prints_changes_once_on_a_pipe_and_rewrites_in_place_on_a_tty(monkeypatch):
     from nnexp.study.progress import Progress
+
+    monkeypatch.setenv("TERM", "xterm")  # TERM=dumb: plain lines on a terminal too
 
     trials = _trials(("COMPLETE", 0.8, "complete"))
     pipe = io.StringIO()
@@ -240,7 +242,9 @@ def test_progress_prints_changes_once_on_a_pipe_and_rewrites_in_place_on_a_tty()
     progress.update(trials)
     progress.update(trials)
     progress.close()
-    assert tty.getvalue().count("\r\033[K") == 2 and tty.getvalue().endswith("\n")
+    shown = tty.getvalue()  # a rich bar: drawn, rewritten in place, redrawn at close
+    assert "1/3" in shown and shown.count("\r") == 2
+    assert shown.replace("\033[?25h", "").endswith("\n")  # the cursor shown again
 
 
 def test_quiet_progress_writes_nothing():

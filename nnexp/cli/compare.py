@@ -25,9 +25,9 @@ def compare(run_ids: tuple[str, ...], study: str | None, top: int, storage: str 
     """Compare MLflow runs: parameters (those that differ first, marked *) and final metrics
     side by side, and one figure of their learning curves (dev metric and dev cost per
     epoch)."""
+    from nnexp.cli.display import echo_table
     from nnexp.errors import NnexpError
     from nnexp.inspection.compare import compare_runs, study_run_ids
-    from nnexp.textfmt import text_table
 
     if study and run_ids:
         raise NnexpError("give either RUN_IDs or --study, not both.")
@@ -37,10 +37,7 @@ def compare(run_ids: tuple[str, ...], study: str | None, top: int, storage: str 
     cells = [[fmt(v) for v in row] for row in c.table.itertuples(index=False)]
     header = ["", *c.labels]
     rows = [[n, *r] for n, r in zip(names, cells)]
-    for i, line in enumerate(text_table([header, *rows])):
-        if i - 1 == len(c.parameters):
-            click.echo("")
-        click.echo(line)
+    echo_table([header, *rows], gaps=[len(c.parameters) + 1])  # parameters, then metrics
     if not c.differing:
         click.echo("(all parameters are the same)")
     click.echo(f"\nlearning curves saved to {c.path}")

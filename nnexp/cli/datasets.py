@@ -9,8 +9,8 @@ import click
 @click.argument("name", required=False)
 def datasets(name: str | None) -> None:
     """List the built-in datasets, or show one dataset NAME with its parameters."""
+    from nnexp.cli.display import echo_table
     from nnexp.data import DATASETS, load_builtin
-    from nnexp.textfmt import text_table
 
     if name is not None:
         dataset = load_builtin(name)
@@ -30,6 +30,5 @@ def datasets(name: str | None) -> None:
         shape = f"{dataset.X.shape[0]} x {dataset.X.shape[1]}"
         rows.append((info.name, info.task, shape, classes, info.description))
     header = ("NAME", "TASK", "SHAPE", "CLASSES", "DESCRIPTION")
-    for line in text_table([header, *rows]):
-        click.echo(line)
+    echo_table([header, *rows])
     click.echo("\nDefaults shown; `nnexp datasets NAME` lists a dataset's parameters.")

@@ -1,10 +1,37 @@
-"""Terminal output shared by commands: tables of trials and the closing hints."""
+"""Terminal output shared by commands: tables (``echo_table``), tables of trials and the
+closing hints."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 import click
 
-from nnexp.textfmt import text_table
+from nnexp.textfmt import terminal, text_table
+
+
+def echo_table(rows: Sequence[Sequence[str]], indent: int = 0, right: Sequence[int] = (),
+               min_width: int | None = None, gaps: Sequence[int] = ()) -> None:
+    """Print ``rows`` (the header first) as a table on stdout: on a terminal a rich table
+    (bold header, a rule under it, fitted to the width); on a pipe or a file the plain lines
+    of ``text_table`` that scripts read. ``right`` and ``min_width``: as ``textfmt.table``;
+    ``gaps``: row indices (1 is the first below the header) preceded by an empty line."""
+    if not terminal(sys.stdout):
+        for i, line in enumerate(text_table(rows, right, min_width)):
+            if i in gaps:
+                click.echo("")
+            click.echo(" " * indent + line if line else line)
+        return
+    from rich.console import Console
+    from rich.padding import Padding
+
+    from nnexp.textfmt import table
+
+    body = [row for i, row in enumerate(rows)
+            for row in ([[""] * len(rows[0]), row] if i in gaps else [row])]
+    Console(file=sys.stdout, force_terminal=True, highlight=False).print(
+        Padding(table(body, right, min_width, styled=True), (0, 0, 0, indent), expand=False))
 
 
 def _fmt(value) -> str:
@@ -15,11 +42,10 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def trials_table(trials, directions: list[str], limit: int = 5,
-                 names: list[str] | None = None) -> str:
-    """A small text table of trials: number, value(s) (headed by ``names``), parameters."""
-    if not trials:
-        return "  (no completed trial)"
+def trials_rows(trials, directions: list[str], limit: int = 5,
+                names: list[str] | None = None) -> list[list[str]]:
+    """Rows (the header first) of trials, best first: number, value(s) (headed by ``names``),
+    parameters."""
     if len(directions) == 1:
         trials = sorted(trials, key=lambda t: t.values[0], reverse=directions[0] == "maximize")
     trials = trials[:limit]
@@ -27,9 +53,8 @@ def trials_table(trials, directions: list[str], limit: int = 5,
     values = names or (["value"] if len(directions) == 1 else
                        [f"value{i}" for i in range(len(directions))])
     header = ["trial", *values, *params]
-    rows = [[str(t.number), *(_fmt(v) for v in t.values),
-             *(_fmt(t.params.get(k, "-")) for k in params)] for t in trials]
-    return "\n".join("  " + line for line in text_table([header, *rows]))
+    return [header, *([str(t.number), *(_fmt(v) for v in t.values),
+                       *(_fmt(t.params.get(k, "-")) for k in params)] for t in trials)]
 
 
 def column_table(schema) -> list[str]:
@@ -46,8 +71,11 @@ def print_search_result(result) -> None:
                f"all trials: {counts}")
     label = "best trials" if len(result.directions) == 1 else "Pareto front"
     click.echo(f"{label}:")
-    click.echo(trials_table(list(result.best), result.directions, limit=10,
-                            names=result.metrics))
+    if result.best:
+        echo_table(trials_rows(list(result.best), result.directions, limit=10,
+                               names=result.metrics), indent=2)
+    else:
+        click.echo("  (no completed trial)")
     if result.model_uri:
         click.echo(f"best model: {result.model_uri} (trial {result.model_trial}, "
                    f"{'new version' if result.model_new else 'unchanged'}), alias champion; "

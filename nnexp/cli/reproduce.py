@@ -30,6 +30,7 @@ def reproduce(target: tuple[str, ...], config_file: str | None, log: bool,
       1  some metrics differ (listed: metric, recorded, reproduced)
       2  bad input: unknown run or trial, not an nnexp trial, a missing file
     """
+    from nnexp.cli.display import echo_table
     from nnexp.training.reproduce import reproduce as run_reproduce
 
     if len(target) > 2:
@@ -50,9 +51,8 @@ def reproduce(target: tuple[str, ...], config_file: str | None, log: bool,
         click.echo(f"nothing to compare: the trial's run records none of the metrics ({what})")
         raise SystemExit(1)
     click.echo(f"mismatch: {len(out.differences)} of {len(out.compared)} metrics differ ({what})")
-    width = max(len(k) for k, _, _ in out.differences)
-    click.echo(f"  {'metric'.ljust(width)}  {'recorded':>24}  {'reproduced':>24}")
-    for key, recorded, mine in out.differences:
-        click.echo(f"  {key.ljust(width)}  {recorded!r:>24}  "
-                   f"{('(missing)' if mine is None else repr(float(mine))):>24}")
+    echo_table([("metric", "recorded", "reproduced"),
+                *((key, repr(recorded), "(missing)" if mine is None else repr(float(mine)))
+                  for key, recorded, mine in out.differences)],
+               indent=2, right=(1, 2), min_width=24)
     raise SystemExit(1)

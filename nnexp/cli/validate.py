@@ -11,9 +11,8 @@ import click
 @click.argument("experiment", type=click.Path(path_type=Path, dir_okay=False))
 def validate(experiment: Path) -> None:
     """Validate EXPERIMENT (and its search space) and summarise it; exit code 2 on mistakes."""
-    from nnexp.cli.display import column_table
+    from nnexp.cli.display import column_table, echo_table
     from nnexp.config import load_experiment
-    from nnexp.textfmt import text_table
 
     exp = load_experiment(experiment)
     study = exp.study
@@ -41,8 +40,7 @@ def validate(experiment: Path) -> None:
         click.echo(f"baselines:  {len(exp.baselines)} enqueued first")
     click.echo("search space:")
     header = ("PARAMETER", "TYPE", "RANGE / CHOICES", "LOG", "CONDITION")
-    for line in text_table([header, *exp.space.summary()]):
-        click.echo("  " + line)
+    echo_table([header, *exp.space.summary()], indent=2)
     size = exp.space.grid_size()
     click.echo(f"grid size:  {size} configurations" if size is not None
                else "grid size:  infinite (continuous parameters)")

@@ -1,7 +1,13 @@
-"""Progress of a running study: trials done / total, best so far, pruned and failed, ETA."""
+"""Progress of a running study: trials done / total, best so far, pruned and failed, ETA.
+
+On a terminal it is a rich progress bar (``rich.progress``) rewritten in place; on a pipe or a
+file, a plain line each time the counts change (the format scripts and tests read); with
+``quiet``, nothing. rich is imported only when the bar is shown.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -13,8 +19,14 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _terminal(stream) -> bool:
+    """Whether ``stream`` is a terminal that can rewrite a line in place (not TERM=dumb)."""
+    return (hasattr(stream, "isatty") and stream.isatty()
+            and os.environ.get("TERM", "").lower() not in ("dumb", "unknown"))
+
+
 class Progress:
-    """Prints one status line per change (rewritten in place on a terminal) to stderr.
+    """Shows the progress of this invocation's trials on ``stream`` (stderr by default).
 
     ``first_number``: trials numbered from here on belong to this invocation; ``total`` is
     how many it will run (None when only a timeout bounds it).
@@ -28,7 +40,8 @@ class Progress:
         self.stream = stream or sys.stderr
         self.start = time.monotonic()
         self._last = ""
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._tty = _terminal(self.stream)
+        self._bar = None  # the rich display while it is shown (a terminal only)
         self._seen: dict[int, tuple[str, str, list | None]] = {}  # number -> its summary
 
     def update(self, trials) -> None:
@@ -37,21 +50,23 @@ class Progress:
         so a caller need not read the whole study for each update."""
         if self.quiet:
             return
-        line = self.line(trials)
+        parts = self.parts(trials)
+        if self._tty:
+            self._show_bar(parts)
+            return
+        line = " | ".join(parts.values())
         key = line.split(" | elapsed")[0]
-        if key == self._last and not self._tty:
+        if key == self._last:
             return
         self._last = key
-        if self._tty:
-            self.stream.write("\r\033[K" + line)
-        else:
-            self.stream.write(line + "\n")
+        self.stream.write(line + "\n")
         self.stream.flush()
 
     def close(self) -> None:
-        if not self.quiet and self._tty and self._last:
-            self.stream.write("\n")
-            self.stream.flush()
+        """End the display (the bar stays on screen, followed by a new line)."""
+        if self._bar is not None:
+            bar, self._bar = self._bar, None
+            bar.stop()
 
     def remember(self, trials) -> None:
         """Take note of ``trials`` (all of the study's, or those that changed) without
@@ -63,6 +78,13 @@ class Progress:
                 else "", t.values if state == "COMPLETE" and t.values else None)
 
     def line(self, trials=()) -> str:
+        """The plain line: ``trials 4/10 | running 1 | best 0.9 (trial 1) | pruned 1, failed
+        2 | elapsed 0:00:40, ETA 0:01:00``."""
+        return " | ".join(self.parts(trials).values())
+
+    def parts(self, trials=()) -> dict[str, str]:
+        """The pieces of the line by name (``trials``, ``running``, ``best`` when there is one,
+        ``counts``, ``clock``), after remembering ``trials``."""
         self.remember(trials)
         mine = [v for number, v in self._seen.items() if number >= self.first_number]
         states = [s for state, s, _ in mine if s]
@@ -70,21 +92,56 @@ class Progress:
         pruned = states.count(TrialState.PRUNED)
         failed = sum(is_failed(s) for s in states)
         elapsed = time.monotonic() - self.start
-        done = len(states)
+        self.done = done = len(states)
+        self.elapsed = elapsed
         total = f"/{self.total}" if self.total else ""
-        parts = [f"trials {done}{total}", f"running {running}"]
+        parts = {"trials": f"trials {done}{total}", "running": f"running {running}"}
         best = self._best()
         if best:
-            parts.append(best)
-        parts.append(f"pruned {pruned}, failed {failed}")
+            parts["best"] = best
+        parts["counts"] = f"pruned {pruned}, failed {failed}"
         eta = None
         if self.total and done:
             eta = elapsed / done * (self.total - done)
         if self.timeout:
             eta = min(eta, self.timeout - elapsed) if eta is not None else self.timeout - elapsed
-        parts.append(f"elapsed {_clock(elapsed)}" + (f", ETA {_clock(eta)}" if eta is not None
-                                                      else ""))
-        return " | ".join(parts)
+        parts["clock"] = f"elapsed {_clock(elapsed)}" + (f", ETA {_clock(eta)}"
+                                                         if eta is not None else "")
+        return parts
+
+    def _show_bar(self, parts: dict[str, str]) -> None:
+        """Draw ``parts`` as a rich progress bar: filled by trials done of the total, else by
+        time spent of the timeout, else moving back and forth (neither is known)."""
+        if self.total:
+            done, total = self.done, self.total
+        elif self.timeout:
+            done, total = min(self.elapsed, self.timeout), self.timeout
+        else:
+            done, total = 0, None
+        count = parts["trials"].removeprefix("trials ")
+        rest = " | ".join([parts["clock"], *(v for k, v in parts.items()
+                                             if k not in ("trials", "clock"))])
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, TextColumn
+            from rich.progress import Progress as Bar
+            from rich.table import Column
+
+            fixed = Column(no_wrap=True)  # on a narrow terminal the description wraps
+            self._bar = Bar("trials", BarColumn(bar_width=20, table_column=fixed),
+                            TextColumn("{task.fields[count]}", markup=False,
+                                       table_column=fixed),
+                            TextColumn("| {task.description}", markup=False,
+                                       table_column=Column()),
+                            console=Console(file=self.stream, force_terminal=True,
+                                            highlight=False),
+                            auto_refresh=False, redirect_stdout=False, redirect_stderr=True)
+            self._task = self._bar.add_task(rest, total=total, completed=done, count=count)
+            self._bar.start()  # draws it
+            return
+        self._bar.update(self._task, completed=done, total=total, description=rest,
+                         count=count)
+        self._bar.refresh()
 
     def _best(self) -> str:
         complete = [(values, number) for number, (_, _, values) in self._seen.items() if values]
