@@ -6,18 +6,21 @@ Sections: summary (counts by state, best value), diagnosis and advice (the ranke
 ``nnexp.insight.advice``), best configurations, learning curves of the top trials (dev and
 train metric, dev cost, per epoch from the MLflow histories), importances and the effect of
 the most important parameter, per-layer signals of the best trial, the suggested next space.
+
+The page is the Jinja2 template ``templates/report.html.j2`` (autoescaped: study names,
+parameters and reasons are text, never markup); this module gathers what it shows.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,20 +31,7 @@ from nnexp.insight.signals import COLUMNS
 CURVE_TRIALS = 3
 TABLE_TRIALS = 5
 ARTIFACT = "report.html"
-
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;
-color:#1d2430;padding:0 1em;line-height:1.45}
-h1{margin-bottom:.2em} h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin-top:1.6em}
-.sub{color:#5a6675} table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
-td,th{border:1px solid #d5dbe3;padding:.3em .6em;text-align:left;vertical-align:top}
-th{background:#f1f4f8} ol.findings li{margin-bottom:.8em} .ev{color:#444;font-size:.93em}
-.move{color:#0b5d1e} .kind{display:inline-block;font-size:.75em;padding:.05em .5em;
-border-radius:.8em;background:#e6ecf5;margin-right:.4em;text-transform:uppercase}
-.kind.bias,.kind.variance,.kind.signal,.kind.bias\\+variance{background:#fde2e1}
-.kind.edge{background:#fff0cc} img{max-width:100%} pre{background:#f6f8fa;padding:.8em;
-overflow:auto} .none{color:#777;font-style:italic}
-"""
+TEMPLATE = "report.html.j2"
 
 
 @dataclass
@@ -71,83 +61,67 @@ def write_report(study_name: str, output: str | Path, storage: str | None = None
 
 
 def render(advice: Advice) -> str:
-    """The whole page."""
+    """The whole page about ``advice``."""
+    return page(_context(advice))
+
+
+def page(context: dict[str, Any]) -> str:
+    """``templates/report.html.j2`` filled in from ``context`` (the keys ``_context`` gives),
+    every value escaped; a missing key raises ``jinja2.UndefinedError``."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("nnexp.insight", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["fmt"] = _fmt
+    return env.get_template(TEMPLATE).render(context)
+
+
+def _context(advice: Advice) -> dict[str, Any]:
+    """What the template shows, as plain values (text, numbers, base64 PNGs)."""
     ev = advice.evidence
-    e = html.escape
     direction = "maximize" if ev.maximize else "minimize"
     counts = ", ".join(f"{n} {s}" for s, n in sorted(ev.counts.items()))
     target = (f"{ev.target_error:g}" if ev.target_error is not None
               else "not set (bias relative to zero error)")
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>nnexp report: {e(ev.name)}</title><style>{CSS}</style></head><body>",
-        f"<h1>Study {e(ev.name)}</h1>",
-        f"<p class='sub'>nnexp report, {datetime.now():%Y-%m-%d %H:%M}; experiment file "
-        f"{e(str(ev.experiment_file))}</p>",
-        "<h2>Summary</h2><table>",
-        _row("objective", f"{ev.metric} ({direction})"),
-        _row("trials", f"{sum(ev.counts.values())}: {counts}"),
-        _row("best value", f"{ev.best.value:.4g} (trial {ev.best.number})"),
-        _row("target error", target),
-        "</table>",
-        "<h2>Diagnosis and advice</h2>", _findings(advice), _diagnosis_table(advice),
-        "<h2>Best configurations</h2>", _best_table(advice),
-        "<h2>Learning curves of the top trials</h2>", _curves(advice),
-        "<h2>Parameter importances</h2>", _importances(advice),
-        "<h2>Per-layer signals of the best trial</h2>", _signals(advice),
-        "<h2>Suggested next search space</h2>", _next_space(advice),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+    return {
+        "name": ev.name, "written": f"{datetime.now():%Y-%m-%d %H:%M}",
+        "experiment_file": str(ev.experiment_file),
+        "summary": [("objective", f"{ev.metric} ({direction})"),
+                    ("trials", f"{sum(ev.counts.values())}: {counts}"),
+                    ("best value", f"{ev.best.value:.4g} (trial {ev.best.number})"),
+                    ("target error", target)],
+        "findings": advice.findings,
+        "diagnosis": _diagnosis(advice),
+        "best": _best(advice),
+        "curves": _curves(advice),
+        "importances": _importances(advice),
+        "signals": _signals(advice),
+        "next_space": _next_space(advice),
+    }
 
 
-def _row(key: str, value: str) -> str:
-    return f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>"
-
-
-def _findings(advice: Advice) -> str:
-    e = html.escape
-    items = []
-    for f in advice.findings:
-        moves = "".join(f"<div class='move'>&rarr; {e(m)}</div>" for m in f.moves)
-        items.append(f"<li><span class='kind {e(f.kind)}'>{e(f.kind)}</span><b>{e(f.title)}</b>"
-                     f"<div class='ev'>evidence: {e(f.evidence)}</div>{moves}</li>")
-    return "<ol class='findings'>" + "".join(items) + "</ol>"
-
-
-def _diagnosis_table(advice: Advice) -> str:
+def _diagnosis(advice: Advice) -> dict[str, Any] | None:
     if not advice.diagnoses:
-        return ""
+        return None
     head = ("trial", "train error", "dev error", "target", "avoidable bias", "variance",
             "verdict")
-    rows = []
-    for d in advice.diagnoses:
-        cells = [d.trial, d.train_error, d.dev_error, d.target, d.avoidable_bias, d.variance,
-                 d.verdict]
-        rows.append(cells)
+    rows = [[d.trial, d.train_error, d.dev_error, d.target, d.avoidable_bias, d.variance,
+             d.verdict] for d in advice.diagnoses]
     unit = "1 - accuracy" if advice.evidence.is_classification else "rmse"
-    return (f"<p class='sub'>errors as {html.escape(unit)}; a gap is high from "
-            f"{advice.diagnoses[0].threshold:.3g}</p>" + _table(head, rows))
+    return {"unit": unit, "threshold": f"{advice.diagnoses[0].threshold:.3g}", "head": head,
+            "rows": rows}
 
 
-def _best_table(advice: Advice) -> str:
+def _best(advice: Advice) -> dict[str, Any]:
     ev = advice.evidence
     top = ev.trials[:TABLE_TRIALS]
     params = list(dict.fromkeys(k for t in top for k in t.params))
     metric = "accuracy" if ev.is_classification else "rmse"
     finals = [f"final_train_{metric}", f"final_dev_{metric}", f"test_{metric}"]
-    head = ("trial", ev.metric, *params, *finals)
     rows = [[t.number, t.value, *[t.params.get(p) for p in params],
              *[t.metrics.get(m) for m in finals]] for t in top]
-    return _table(head, rows)
-
-
-def _table(head, rows) -> str:
-    e = html.escape
-    out = ["<table><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head) + "</tr>"]
-    for r in rows:
-        out.append("<tr>" + "".join(f"<td>{e(_fmt(c))}</td>" for c in r) + "</tr>")
-    return "".join(out) + "</table>"
+    return {"head": ("trial", ev.metric, *params, *finals), "rows": rows}
 
 
 def _fmt(value) -> str:
@@ -167,19 +141,19 @@ def _figure(width: float, height: float, ncols: int = 1):
     return fig, fig.subplots(1, ncols)
 
 
-def _img(fig, alt: str) -> str:
+def _img(fig, alt: str) -> dict[str, str]:
+    """``fig`` as a PNG for the page: {"alt", "png" (base64)}."""
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=90)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+    return {"alt": alt, "png": base64.b64encode(buf.getvalue()).decode("ascii")}
 
 
-def _curves(advice: Advice) -> str:
+def _curves(advice: Advice) -> dict[str, str] | None:
     ev = advice.evidence
     top = [t for t in ev.trials[:CURVE_TRIALS] if t.run_id]
     if not top or ev.client is None:
-        return "<p class='none'>no MLflow runs recorded for the top trials</p>"
+        return None
     metric = "accuracy" if ev.is_classification else "rmse"
     fig, (ax_m, ax_c) = _figure(11, 4, 2)
     for k, t in enumerate(top):
@@ -201,10 +175,11 @@ def _curves(advice: Advice) -> str:
     return _img(fig, "learning curves of the top trials")
 
 
-def _importances(advice: Advice) -> str:
-    e = html.escape
+def _importances(advice: Advice) -> dict[str, Any]:
+    """{"figure": the bars and the effect of the most important parameter (None without
+    importances), "note"}."""
     if not advice.importances:
-        return f"<p class='none'>{e(advice.importance_note or 'no importances')}</p>"
+        return {"figure": None, "note": advice.importance_note}
     names = list(advice.importances)[::-1]
     eff = advice.effect
     fig, axes = _figure(11, max(2.5, 0.45 * len(names) + 1.2), 2 if eff else 1)
@@ -221,34 +196,22 @@ def _importances(advice: Advice) -> str:
         high = max(b.mean for b in eff.bins)
         pad = (high - low) * 0.5 or abs(high) * 0.05 or 1
         ax2.set_ylim(low - pad, high + pad)
-    note = f"<p class='sub'>{e(advice.importance_note)}</p>" if advice.importance_note else ""
-    return _img(fig, "parameter importances") + note
+    return {"figure": _img(fig, "parameter importances"), "note": advice.importance_note}
 
 
-def _signals(advice: Advice) -> str:
+def _signals(advice: Advice) -> dict[str, Any] | None:
     s = advice.signals
     if s is None:
-        return "<p class='none'>no per-layer signals recorded</p>"
-    e = html.escape
-    out = []
-    if s.signal:
-        out.append(f"<p><b>signal: {e(s.signal)}</b> &mdash; evidence: "
-                   f"{e(s.signal_evidence or '-')}</p>")
-    if s.layers:
-        cols = [c for c in COLUMNS if any(c in v for v in s.layers.values())]
-        cols += sorted({c for v in s.layers.values() for c in v} - set(cols))
-        rows = [[f"layer {i}", *[v.get(c) for c in cols]] for i, v in s.layers.items()]
-        out.append(f"<p class='sub'>last recorded value per layer, trial {s.trial}</p>")
-        out.append(_table(("layer", *cols), rows))
-    return "".join(out)
+        return None
+    cols = [c for c in COLUMNS if any(c in v for v in s.layers.values())]
+    cols += sorted({c for v in s.layers.values() for c in v} - set(cols))
+    rows = [[f"layer {i}", *[v.get(c) for c in cols]] for i, v in s.layers.items()]
+    return {"signal": s.signal, "evidence": s.signal_evidence, "trial": s.trial,
+            "head": ("layer", *cols), "rows": rows}
 
 
-def _next_space(advice: Advice) -> str:
-    e = html.escape
+def _next_space(advice: Advice) -> dict[str, Any] | None:
     if advice.next_space is None:
-        return "<p class='none'>no search space known for this study</p>"
-    changes = "".join(f"<li>{e(c.line())}</li>" for c in advice.changes) or \
-        "<li>no change suggested</li>"
-    text = yaml.safe_dump(space_mapping(advice.next_space), sort_keys=False)
-    return (f"<ul>{changes}</ul><p class='sub'>nnexp advise {e(advice.evidence.name)} "
-            f"--write-space FILE writes it</p><pre>{e(text)}</pre>")
+        return None
+    return {"changes": [c.line() for c in advice.changes],
+            "yaml": yaml.safe_dump(space_mapping(advice.next_space), sort_keys=False)}
