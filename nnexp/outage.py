@@ -134,14 +134,15 @@ def retrying(call: Callable[[], T], seconds: float, give_up: Callable[[BaseExcep
 
 def retrying_storage(storage, url: str, seconds: float):
     """``storage`` (an Optuna storage) with every call retried through an outage of up to
-    ``seconds`` (see the module docstring)."""
+    ``seconds`` (see the module docstring). Its ``failed`` is the outage it gave up on, or
+    None."""
     import optuna
-    from optuna.storages import BaseStorage
-    from optuna.storages._heartbeat import BaseHeartbeat
 
-    class RetryingStorage(BaseStorage, BaseHeartbeat):
+    from nnexp.library_internals import forwarding_storage_class
+
+    class RetryingStorage(forwarding_storage_class()):
         def __init__(self) -> None:
-            self._inner = storage
+            super().__init__(storage)
             self._failed: StoreOutage | None = None
 
         @property
@@ -153,6 +154,12 @@ def retrying_storage(storage, url: str, seconds: float):
             try:
                 self._inner.remove_session()
             except Exception:  # noqa: BLE001, S110 - nothing to release on a lost database
+                pass
+
+        def record_heartbeat(self, trial_id: int) -> None:
+            try:
+                self._inner.record_heartbeat(trial_id)
+            except Exception:  # noqa: BLE001, S110 - a missed heartbeat: the next one counts
                 pass
 
         def _call(self, name: str, args, kwargs) -> Any:
@@ -176,31 +183,4 @@ def retrying_storage(storage, url: str, seconds: float):
 
             return retrying(once, seconds, give_up)
 
-        def record_heartbeat(self, trial_id: int) -> None:
-            try:
-                self._inner.record_heartbeat(trial_id)
-            except Exception:  # noqa: BLE001, S110 - a missed heartbeat: the next one counts
-                pass
-
-        def get_heartbeat_interval(self):
-            return getattr(self._inner, "get_heartbeat_interval", lambda: None)()
-
-        def get_heartbeat_stale_trial_callback(self):
-            return getattr(self._inner, "get_heartbeat_stale_trial_callback", lambda: None)()
-
-        def __getattr__(self, name: str):  # anything else (private helpers) as is
-            return getattr(self.__dict__["_inner"], name)
-
-    def forward(name: str):
-        def method(self, *args, **kwargs):
-            return self._call(name, args, kwargs)
-        method.__name__ = name
-        return method
-
-    names = {n for n in dir(BaseStorage) if not n.startswith("__")} | {"_get_stale_trial_ids"}
-    for name in names - {"record_heartbeat", "get_heartbeat_interval", "remove_session",
-                         "get_heartbeat_stale_trial_callback", "get_failed_trial_callback"}:
-        if callable(getattr(BaseStorage, name, None)) or name == "_get_stale_trial_ids":
-            setattr(RetryingStorage, name, forward(name))
-    RetryingStorage.__abstractmethods__ = frozenset()
     return RetryingStorage()

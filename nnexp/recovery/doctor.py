@@ -46,17 +46,6 @@ class Problem:
         return ("fixed: " if self.fixed else "found: ") + self.what
 
 
-def stale_trial_ids(study) -> set[int]:
-    """Ids of RUNNING trials whose heartbeat is stale (RDB storage with heartbeats), else
-    an empty set."""
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-
-    storage = study._storage
-    if not is_heartbeat_enabled(storage):
-        return set()
-    return set(storage._get_stale_trial_ids(study._study_id))
-
-
 def fail_trial(study, trial, reason: str, retry: bool = True,
                state: str = TrialState.INTERRUPTED.value) -> bool:
     """Mark RUNNING ``trial`` FAIL with state interrupted and ``reason``; queue a retry when
@@ -65,18 +54,19 @@ def fail_trial(study, trial, reason: str, retry: bool = True,
     import copy
 
     import optuna
-    from optuna.storages._heartbeat import is_heartbeat_enabled
 
-    storage = study._storage
+    from nnexp.library_internals import heartbeat_enabled, storage_of, trial_id
+
+    storage, ident = storage_of(study), trial_id(trial)
     try:
-        storage.set_trial_user_attr(trial._trial_id, "state", state)
-        storage.set_trial_user_attr(trial._trial_id, "reason", reason)
-        if not storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL):
+        storage.set_trial_user_attr(ident, "state", state)
+        storage.set_trial_user_attr(ident, "reason", reason)
+        if not storage.set_trial_state_values(ident, optuna.trial.TrialState.FAIL):
             return False
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
     callback = storage.get_heartbeat_stale_trial_callback() \
-        if retry and is_heartbeat_enabled(storage) else None
+        if retry and heartbeat_enabled(storage) else None
     if callback is not None:
         callback(study, copy.deepcopy(trial))
     return True
@@ -89,13 +79,15 @@ def examine_trials(study, fix: bool, client=None, experiment_ids: list[str] | No
     worker recorded it there but could not reach the Optuna storage) gets that outcome."""
     import optuna
 
+    from nnexp.library_internals import stale_trial_ids, trial_id
+
     problems = []
     stale = stale_trial_ids(study)
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         worker = t.user_attrs.get("worker")
         if workers.alive(worker) is False:
             reason = DIED
-        elif t._trial_id in stale:
+        elif trial_id(t) in stale:
             reason = STALE
         else:
             continue

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,26 +128,6 @@ def champion(client, name: str):
         return None
 
 
-@contextmanager
-def _installed_requirements_trusted():
-    """Skip MLflow's check that the model's pip requirements match the installed packages:
-    nnexp pins exactly the installed versions (``numpy==np.__version__``...), so it cannot
-    find a mismatch, and it scans every installed distribution's metadata (0.5-2 s, the
-    largest part of registering a model). A no-op if MLflow no longer has that check."""
-    import mlflow.utils.environment as environment
-
-    name = "warn_dependency_requirement_mismatches"
-    original = getattr(environment, name, None)
-    if original is None:
-        yield
-        return
-    setattr(environment, name, lambda requirements: None)
-    try:
-        yield
-    finally:
-        setattr(environment, name, original)
-
-
 def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path:
     """Write ``model_dir`` as an ``mlflow.pyfunc`` model into ``directory`` (which must not
     exist): the model directory under ``artifacts/``, nnexp's code, pinned requirements, the
@@ -160,24 +139,21 @@ def save_pyfunc(model_dir: Path, example, python_model, directory: Path) -> Path
     import mlflow.pyfunc
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema
-    from mlflow.utils.logging_utils import disable_logging, enable_logging
 
     import nnexp
+    from nnexp.library_internals import installed_requirements_trusted, mlflow_logging_disabled
 
-    disable_logging()  # MLflow notes on cloudpickle and int columns: noise here
-    try:
-        with warnings.catch_warnings(), _installed_requirements_trusted():
-            warnings.simplefilter("ignore")
-            mlflow.pyfunc.save_model(
-                path=str(directory), python_model=python_model,
-                artifacts={"model": str(model_dir)},
-                code_paths=[str(Path(nnexp.__file__).parent)],
-                pip_requirements=requirements(),
-                signature=ModelSignature(inputs=Schema([ColSpec(AnyType(), str(c))
-                                                        for c in example.columns])),
-                input_example=example)
-    finally:
-        enable_logging()
+    # MLflow's notes on cloudpickle and int columns are noise here
+    with mlflow_logging_disabled(), warnings.catch_warnings(), installed_requirements_trusted():
+        warnings.simplefilter("ignore")
+        mlflow.pyfunc.save_model(
+            path=str(directory), python_model=python_model,
+            artifacts={"model": str(model_dir)},
+            code_paths=[str(Path(nnexp.__file__).parent)],
+            pip_requirements=requirements(),
+            signature=ModelSignature(inputs=Schema([ColSpec(AnyType(), str(c))
+                                                    for c in example.columns])),
+            input_example=example)
     return directory
 
 
@@ -203,7 +179,8 @@ def register_trial_model(client, name: str, run_id: str, model_dir: Path, exampl
     import tempfile
 
     from mlflow.exceptions import MlflowException
-    from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+    from nnexp.library_internals import run_artifact_source
 
     with tempfile.TemporaryDirectory(prefix="nnexp-pyfunc-") as tmp:
         local = save_pyfunc(model_dir, example, python_model, Path(tmp) / PYFUNC_PATH)
@@ -213,7 +190,7 @@ def register_trial_model(client, name: str, run_id: str, model_dir: Path, exampl
     except MlflowException as err:
         if err.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-    source = RunsArtifactRepository.get_underlying_uri(f"runs:/{run_id}/{PYFUNC_PATH}")
+    source = run_artifact_source(f"runs:/{run_id}/{PYFUNC_PATH}")
     version = client.create_model_version(name, source, run_id=run_id, tags=tags,
                                           description=description)
     client.set_registered_model_alias(name, CHAMPION, version.version)

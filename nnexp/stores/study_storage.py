@@ -37,11 +37,20 @@ def resolve_storage_url(cli_url: str | None = None, configured: str | None = Non
 
 
 RESERVE_BYTES = 64 * 1024  # spare space beside the journal, released when the disk fills
-CREATE_TRIAL = 4  # optuna.storages.journal JournalOperation.CREATE_TRIAL
 
 
 def _journal_backend(path: str):
-    """Optuna's journal file without an fsync per append, each append all or nothing.
+    """Optuna's journal file without an fsync per append, each append all or nothing
+    (``JournalAppender``; Optuna reads the file: ``nnexp.library_internals``)."""
+    from nnexp.library_internals import journal_file_backend
+
+    backend = journal_file_backend(path, JournalAppender(path))
+    _make_reserve(path)
+    return backend
+
+
+class JournalAppender:
+    """Appends records to the journal at ``path``: ``appender(logs)``.
 
     A trial appends ~30 records (one per epoch report); Optuna's backend fsyncs each (~1.5 ms
     here, ~0.17 ms without). Appends still take the file lock and are flushed to the OS, so a
@@ -53,47 +62,41 @@ def _journal_backend(path: str):
     the journal never keeps half a record. The first time, the spare file
     ``<journal>.reserve`` (``RESERVE_BYTES``, made when the journal is opened) is deleted and
     the append retried, so the trial under way can still record how it ended; the next trial
-    this process would start raises ``NnexpError`` naming the journal and the fix instead. When
-    there is no spare space left, the append itself raises that error.
+    this process would start raises ``NnexpError`` naming the journal and the fix instead
+    (``full``). When there is no spare space left, the append itself raises that error.
     """
-    import json
 
-    from optuna.storages.journal import JournalFileBackend
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.full: NnexpError | None = None
 
-    class JournalFile(JournalFileBackend):
-        full: NnexpError | None = None
+    def __call__(self, logs: list[dict]) -> None:
+        from nnexp.library_internals import creates_trial, journal_records
 
-        def append_logs(self, logs: list[dict]) -> None:
-            if self.full is not None and any(log.get("op_code") == CREATE_TRIAL
-                                             for log in logs):
-                raise self.full  # the disk filled up: no new trial, the study stops
-            data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs)
-                    + "\n").encode("utf-8")
-            with journal_lock(self._file_path):
+        if self.full is not None and creates_trial(logs):
+            raise self.full  # the disk filled up: no new trial, the study stops
+        data = journal_records(logs)
+        with journal_lock(self.path):
+            try:
+                self._append(data)
+            except OSError as err:
+                error = journal_write_error(self.path, err)
+                if not _release_reserve(self.path):
+                    raise error from None
+                self.full = error
                 try:
                     self._append(data)
-                except OSError as err:
-                    error = journal_write_error(self._file_path, err)
-                    if not _release_reserve(self._file_path):
-                        raise error from None
-                    self.full = error
-                    try:
-                        self._append(data)
-                    except OSError:
-                        raise error from None
+                except OSError:
+                    raise error from None
 
-        def _append(self, data: bytes) -> None:
-            size = os.path.getsize(self._file_path)
-            try:
-                with open(self._file_path, "ab") as f:
-                    f.write(data)
-            except OSError:
-                _cut(self._file_path, size)
-                raise
-
-    backend = JournalFile(path)
-    _make_reserve(path)
-    return backend
+    def _append(self, data: bytes) -> None:
+        size = os.path.getsize(self.path)
+        try:
+            with open(self.path, "ab") as f:
+                f.write(data)
+        except OSError:
+            _cut(self.path, size)
+            raise
 
 
 def journal_lock(path: str | Path):
@@ -242,13 +245,13 @@ def use_heartbeat(storage, seconds: int, retries: int) -> None:
 
     import optuna
 
+    from nnexp.library_internals import configure_heartbeat
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        storage.heartbeat_interval = seconds
-        storage.grace_period = 3 * seconds
-        storage.heartbeat_stale_trial_callback = \
-            optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries) \
+        callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries) \
             if retries else None
+    configure_heartbeat(storage, seconds, 3 * seconds, callback)
 
 
 def open_storage(url: str | None):

@@ -269,15 +269,11 @@ def _drop_connections(client) -> None:
     (``rm -r mlruns`` between two searches in one notebook) and made anew, those connections
     still point at the deleted file, and every write fails ("attempt to write a readonly
     database"). Closed, they reopen the new file on next use. Does nothing where MLflow's
-    store does not expose its SQLAlchemy engine."""
-    stores = [getattr(getattr(client, "_tracking_client", None), "store", None)]
-    registry = getattr(client, "_get_registry_client", None)
-    if registry is not None:
-        stores.append(getattr(registry(), "store", None))
-    for store in stores:
-        engine = getattr(store, "engine", None)
-        if engine is not None:
-            engine.dispose()
+    store has no SQLAlchemy engine."""
+    from nnexp.library_internals import sqlalchemy_engines
+
+    for engine in sqlalchemy_engines(client):
+        engine.dispose()
 
 
 TEMPLATE_ENV = "NNEXP_MLFLOW_TEMPLATE"
@@ -301,12 +297,12 @@ def _make_template(path: Path) -> None:
     import tempfile
     from contextlib import closing
 
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    from nnexp.library_internals import create_sqlite_store
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".template-") as tmp:
         database = Path(tmp) / "empty.db"
-        SqlAlchemyStore(f"sqlite:///{database}", Path(tmp).as_uri()).engine.dispose()
+        create_sqlite_store(database, Path(tmp).as_uri())
         with closing(sqlite3.connect(database)) as db, db:
             db.execute("DELETE FROM experiment_tags")
             db.execute("DELETE FROM experiments")

@@ -65,7 +65,7 @@ def cached(pruner, compare: str = "at_step"):
             self.compare = compare
             self._trial: tuple[int, int] | None = None  # (id of the study, trial number)
             self._view: _View | None = None
-            self._best: dict[tuple[int, int], Any] = {}  # (id of the study, trial id): copy
+            self._best: dict[tuple[int, int], Any] = {}  # (id of the study, trial number): copy
 
         def prune(self, study, trial) -> bool:
             key = (id(study), trial.number)
@@ -80,8 +80,8 @@ def cached(pruner, compare: str = "at_step"):
                 return trials
             maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
             for t in trials:
-                if (id(study), t._trial_id) not in self._best:
-                    self._best[id(study), t._trial_id] = best_so_far(t, maximize)
-            return [self._best[id(study), t._trial_id] for t in trials]
+                if (id(study), t.number) not in self._best:
+                    self._best[id(study), t.number] = best_so_far(t, maximize)
+            return [self._best[id(study), t.number] for t in trials]
 
     return CachedPruner()

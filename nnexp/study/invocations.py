@@ -45,7 +45,10 @@ def _earlier(storage, study_id: int, claims: dict[str, dict]) -> int:
 def claim(study, key: str) -> int:
     """Claim the next invocation number of ``study`` for ``key`` and return it (see the module
     docstring)."""
-    storage, study_id = study._storage, study._study_id
+    from nnexp.library_internals import storage_of
+
+    storage = storage_of(study)
+    study_id = storage.get_study_id_from_name(study.study_name)
     claims = _claims(storage, study_id)
     number = max([c["number"] for c in claims.values()] + [_earlier(storage, study_id, claims)],
                  default=0) + 1

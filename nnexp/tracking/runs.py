@@ -176,11 +176,9 @@ def _send(client, run_id: str, path: Path, artifact_path: str | None,
     learn that URI (a query per trial that is not needed)."""
     try:
         if artifact_uri is not None:
-            from mlflow.store.artifact.artifact_repository_registry import (
-                get_artifact_repository,
-            )
+            from nnexp.library_internals import artifact_repository
 
-            repo = get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
+            repo = artifact_repository(artifact_uri, client.tracking_uri)
             log = repo.log_artifacts if path.is_dir() else repo.log_artifact
             log(str(path), artifact_path)
         elif path.is_dir():
