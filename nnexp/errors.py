@@ -53,10 +53,28 @@ def listing(values: Iterable[object], limit: int = 10) -> str:
 
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (``postgresql://user:***@host/db``), for
-    quoting a storage or tracking URL in a message without leaking the secret."""
+    quoting a storage or tracking URL in a message without leaking the secret.
+
+    A database URL is SQLAlchemy's rendering with the password hidden (``make_url``; its
+    query may come back reordered or escaped); a URL without a password is returned as
+    given, and so are ``journal:`` and file paths. An http(s) URL, or one SQLAlchemy cannot
+    parse or would misread (an unescaped ``@`` in the password), keeps everything but the
+    password, which ends at the last ``@`` of the authority.
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
+    if not sep or "@" not in rest:
+        return url  # no user, no password
+    if url_scheme(url) not in ("http", "https"):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            parsed = None
+        if parsed is not None and "@" not in (parsed.host or ""):
+            return url if parsed.password is None else \
+                parsed.render_as_string(hide_password=True)
     authority, slash, path = rest.partition("/")
     credentials, at, host = authority.rpartition("@")
     if not at or ":" not in credentials:
