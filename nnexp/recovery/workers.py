@@ -1,15 +1,17 @@
 """Who runs a trial or an invocation, and whether that process is still alive.
 
 A worker is named ``host:pid:start``: the host name, the process id and the process's start
-time (Linux: field 22 of ``/proc/<pid>/stat``, clock ticks since boot). Pids are reused; the
-start time makes the name unique, so a new process that happens to get a dead worker's pid is
-not mistaken for it. Older records are ``host:pid`` (no start time): then only the pid is
-checked.
+time in clock ticks since boot (psutil's ``create_time`` less its ``boot_time``; on Linux
+exactly field 22 of ``/proc/<pid>/stat``, as recorded by earlier versions, and unmoved when the
+clock is set). Pids are reused; the start time makes the name unique, so a new process that
+happens to get a dead worker's pid is not mistaken for it. Older records are ``host:pid`` (no
+start time): then only the pid is checked.
 
-``alive(name)`` answers True (running), False (gone: same host, and the pid is absent or has
-another start time) or None (another host: this machine cannot tell; on RDB storage Optuna's
-heartbeat tells instead). The runner's orphan check and ``nnexp doctor`` both ask here.
-``available_cpus()`` is how many CPUs a worker of this machine (or container) may use.
+``alive(name)`` answers True (running), False (gone: same host, and the pid is absent, a
+zombie, or has another start time) or None (another host: this machine cannot tell; on RDB
+storage Optuna's heartbeat tells instead). The runner's orphan check and ``nnexp doctor`` both
+ask here. ``available_cpus()`` is how many CPUs a worker of this machine (or container) may
+use. psutil is imported by the functions that need it (``import nnexp`` stays light).
 """
 
 from __future__ import annotations
@@ -38,26 +40,23 @@ class Worker:
         return tags
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Fields 3 onwards of ``/proc/<pid>/stat`` (None: no such process, or no ``/proc``)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    # field 2 (the command name) is in parentheses and may hold spaces or ')': split after
-    # the last ')'; what follows starts at field 3 (the state)
-    return stat[stat.rfind(")") + 2:].split()
-
-
 def start_time(pid: int) -> int | None:
-    """The start time of process ``pid`` in clock ticks since boot (field 22 of
-    ``/proc/<pid>/stat``), or None when there is no such process or no ``/proc``."""
-    fields = _stat(pid)
+    """The start time of process ``pid`` in clock ticks since boot, or None when there is no
+    such process (or it cannot be looked at)."""
+    import psutil
+
     try:
-        return int(fields[19]) if fields else None
-    except (IndexError, ValueError):
+        return _ticks(psutil.Process(pid))
+    except psutil.Error:
         return None
+
+
+def _ticks(process) -> int:
+    """``process``'s start in clock ticks since boot (``SC_CLK_TCK``, 100 on Linux)."""
+    import psutil
+
+    hertz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    return round((process.create_time() - psutil.boot_time()) * hertz)
 
 
 def current() -> Worker:
@@ -92,24 +91,17 @@ def alive(worker: Worker | str | None) -> bool | None:
         worker = parse(worker)
     if worker is None or worker.host != socket.gethostname():
         return None
-    if not _pid_exists(worker.pid):
-        return False
-    fields = _stat(worker.pid)
-    if fields is None:  # no /proc: trust the pid
-        return True
-    if fields[0] in ("Z", "X"):  # killed, not yet reaped by its parent
-        return False
-    return worker.start is None or start_time(worker.pid) == worker.start
+    import psutil
 
-
-def _pid_exists(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(worker.pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return False  # killed, not yet reaped by its parent
+        return worker.start is None or _ticks(process) == worker.start
+    except psutil.NoSuchProcess:  # a zombie's details, on some systems, too
         return False
-    except PermissionError:
+    except psutil.AccessDenied:  # another user's process: it exists
         return True
-    return True
 
 
 def available_cpus() -> int:
