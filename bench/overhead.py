@@ -513,7 +513,7 @@ NOTES = [
     "go straight to the run's artifact repository. Journal appends take an `fcntl.flock` "
     "(`nnexp.stores.study_storage.journal_lock`) instead of Optuna's symlink lock (~0.25 ms an "
     "append, ~15 appends a trial), and Optuna's TPE computes its truncated-normal masses with "
-    "`scipy.special.log_ndtr` over whole arrays (`nnexp.study.samplers.vectorise_tpe`; the "
+    "`scipy.special.log_ndtr` over whole arrays (`nnexp.library_internals.vectorise_tpe`; the "
     "same trials, tested). A worker hands each MLflow write to the main process (a pickle "
     "and a pipe write, ~0.3 ms), so MLflow's ~22-28 ms of CPU per trial is no longer in the "
     "trial loop.",

@@ -75,25 +75,32 @@ def _heartbeats(url: str):
 
 
 @pytest.fixture(scope="module")
-def stale(tmp_path_factory) -> tuple[str, int]:
-    """(URL, trial id): study ``s`` of a SQLite storage with two RUNNING trials, the first of
-    which sent one heartbeat and then none for two seconds (stale), the second one just now."""
+def stale(tmp_path_factory) -> tuple[str, int, int]:
+    """(URL, quiet, alive): study ``s`` of a SQLite storage with two RUNNING trials (their
+    ids), the first of which sent one heartbeat and then none for two seconds (stale); the
+    second is kept alive by ``_stale_ids``."""
     url = f"sqlite:///{tmp_path_factory.mktemp('stale') / 'optuna.db'}"
     storage = _heartbeats(url)
     study = optuna.create_study(study_name="s", storage=storage)
     quiet, alive = study.ask(), study.ask()
     storage.record_heartbeat(internals.trial_id(quiet))
     time.sleep(2.1)  # the database's clock counts whole seconds
-    storage.record_heartbeat(internals.trial_id(alive))
-    return url, internals.trial_id(quiet)
+    return url, internals.trial_id(quiet), internals.trial_id(alive)
+
+
+def _stale_ids(stale, storage) -> set[int]:
+    """``stale_trial_ids`` of the ``stale`` study on ``storage``, the alive trial's heartbeat
+    sent just before."""
+    _, _, alive = stale
+    storage.record_heartbeat(alive)
+    return internals.stale_trial_ids(optuna.load_study(study_name="s", storage=storage))
 
 
 def test_stale_trials_are_found_without_being_failed(stale) -> None:
-    url, quiet = stale
+    url, quiet, _ = stale
     storage = _heartbeats(url)
     assert internals.heartbeat_enabled(storage)
-    study = optuna.load_study(study_name="s", storage=storage)
-    assert internals.stale_trial_ids(study) == {quiet}
+    assert _stale_ids(stale, storage) == {quiet}
     assert storage.get_trial(quiet).state == optuna.trial.TrialState.RUNNING
 
 
@@ -124,9 +131,8 @@ def test_the_cache_writes_through_and_keeps_the_heartbeats(rdb, stale, tmp_path)
     again = optuna.load_study(study_name="s", storage=fresh)
     assert [t.params.keys() for t in again.trials] == [{"x"}, {"x"}]
     assert [t.value for t in again.trials] == [t.value for t in study.trials]
-    url, quiet = stale
-    study = optuna.load_study(study_name="s", storage=internals.cached_storage(_heartbeats(url)))
-    assert internals.stale_trial_ids(study) == {quiet}
+    url, quiet, _ = stale
+    assert _stale_ids(stale, internals.cached_storage(_heartbeats(url))) == {quiet}
 
 
 def test_a_forwarding_storage_is_taken_for_the_storage_it_wraps(rdb, stale) -> None:
@@ -147,10 +153,8 @@ def test_a_forwarding_storage_is_taken_for_the_storage_it_wraps(rdb, stale) -> N
     assert "create_new_trial" in calls and "set_trial_param" in calls
     assert internals.storage_of(study) is storage
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
-    url, quiet = stale
-    storage = Counting(internals.cached_storage(_heartbeats(url)))
-    assert internals.stale_trial_ids(optuna.load_study(study_name="s", storage=storage)) == \
-        {quiet}
+    url, quiet, _ = stale
+    assert _stale_ids(stale, Counting(internals.cached_storage(_heartbeats(url)))) == {quiet}
     assert calls[-1] == "_get_stale_trial_ids"
 
 
