@@ -71,9 +71,13 @@ def train(run_file: str | Path, *, tracking_uri: str | None = None,
     ``run_file`` is a run file (``nnexp export``, a trial's ``config.yaml``), a run id or
     ``runs:/<run_id>``; ``output`` also writes a model directory (load it with
     ``load_model``). Returns the run's id, metrics and state (``TrainRunResult``)."""
-    from nnexp.training.train import train_run
+    from nnexp.training.train import epoch_line, train_run
 
-    return train_run(run_file, tracking_uri, Path(output) if output else None, quiet)
+    def show(m, epochs: int) -> None:
+        print(epoch_line(m, epochs), flush=True)
+
+    return train_run(run_file, tracking_uri, Path(output) if output else None,
+                     None if quiet else show)
 
 
 @dataclass

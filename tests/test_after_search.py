@@ -194,6 +194,12 @@ def test_train_from_a_run_id_writes_a_model_dir_that_predicts_like_the_registere
     new = client(directory).get_run(result.output.split()[1])
     for key in ("final_dev_accuracy", "final_dev_log_loss", "test_log_loss"):
         assert new.data.metrics[key] == trial.data.metrics[key], key
+    # recorded by the same path as the trial: the same curves and per-layer signals, the
+    # same facts and outcome tags
+    assert any(k.startswith("layer_") for k in new.data.metrics)
+    assert set(trial.data.metrics) - {"objective"} == set(new.data.metrics)
+    for tag in ("nnexp.state", "nnexp.epochs_run", "nnexp.best_epoch"):
+        assert new.data.tags[tag] == trial.data.tags[tag], tag
     raw = pd.read_csv(directory / "data.csv").drop(columns="label")
     raw.to_csv(directory / "raw2.csv", index=False)
     from_dir = invoke("predict", "trained", "raw2.csv")
@@ -322,3 +328,22 @@ def test_reproduce_and_train_bad_runs_are_clear_errors(study_dir):
     assert_user_error(invoke("train", plain), plain, "no 'config.yaml' artifact")
     assert_user_error(invoke("reproduce", "--config", "absent.yaml",
                              _trial(directory, "complete").info.run_id), "absent.yaml")
+
+
+def test_a_diverged_train_run_is_recorded_as_a_diverged_trial_would_be(study_dir):
+    directory, _ = study_dir
+    run_id = _champion_run(directory)
+    config = client(directory).download_artifacts(run_id, "config.yaml", str(directory))
+    content = yaml.safe_load(Path(config).read_text())
+    content["train"].update(learning_rate=1.0e6, optimizer="gd", epochs=20)
+    content["name"] = "cats-diverges"
+    path = directory / "diverges.yaml"
+    path.write_text(yaml.safe_dump(content))
+    result = invoke("train", str(path), "-q")
+    assert result.exit_code == 2, result.output
+    assert "Lower train.learning_rate" in result.output
+    run = next(r for r in runs(directory, "cats") if r.info.run_name == "cats-diverges")
+    assert run.info.status == "FAILED"
+    assert run.data.tags["nnexp.state"] == "diverged"
+    assert run.data.tags["nnexp.signal"] == "diverged"  # the signals a trial records
+    assert int(run.data.tags["nnexp.diverged_epoch"]) >= 1

@@ -91,7 +91,7 @@ def test_summary_draws_itself_when_the_helper_is_gone(tmp_path, monkeypatch):
     class Study:
         study_name, directions, trials = "s", [1], []
 
-        def get_trials(self, deepcopy=True):
+        def get_trials(self, deepcopy=True, states=None):
             return []
 
         @property

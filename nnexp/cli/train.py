@@ -19,9 +19,12 @@ import click
 def train(config: str, tracking_uri: str | None, output: Path | None, quiet: bool) -> None:
     """Train CONFIG as one MLflow run: a run file (e.g. a trial's exported config.yaml), or a
     recorded run's id or runs:/<run_id> URI, whose config.yaml is downloaded."""
-    from nnexp.training.train import train_run
+    from nnexp.training.train import epoch_line, train_run
 
-    result = train_run(config, tracking_uri, output, quiet)
+    def show(m, epochs: int) -> None:
+        click.echo(epoch_line(m, epochs))
+
+    result = train_run(config, tracking_uri, output, None if quiet else show)
     shown = {k: v for k, v in result.metrics.items()
              if k.startswith(("final_dev", "test_")) or k in ("epochs_run", "train_seconds")}
     click.echo(f"run {result.run_id} finished: " +

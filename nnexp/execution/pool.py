@@ -25,10 +25,13 @@ import signal
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from nnexp.errors import NnexpError, warn
 from nnexp.execution.interrupt import STOP, Interrupt, caused_by_interrupt
 from nnexp.outage import StoreOutage
+from nnexp.tracking.outbox import Invocation as OutboxFolder
+from nnexp.tracking.outbox import Outbox
 from nnexp.tracking.relay import Receiver, Relay
 from nnexp.tracking.writer import Writer
 
@@ -57,6 +60,8 @@ def _worker_entry(work, context: str, n_trials: int | None, timeout: float | Non
         with open(context, "rb") as f:
             ctx = pickle.load(f)  # noqa: S301 - written by this worker's own main process
         os.unlink(context)  # its own copy: the storage URL in it may hold a password
+        if ctx.outbox:  # every write kept on disk before it goes down the pipe
+            relay = Outbox(Path(ctx.outbox), index, relay)
         work(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
     except KeyboardInterrupt:
         pass  # the objective has recorded the interrupted trial; the parent summarises
@@ -120,6 +125,8 @@ class LocalWorkers:
                           args=(work, context, n, timeout, i, self._errors, send, self._lost))
             for i, (n, (_, send), context) in enumerate(zip(shares, pipes, self._contexts))]
         self._receiver = Receiver([receive for receive, _ in pipes])
+        self._outbox = OutboxFolder(Path(ctx.outbox), ctx.mlflow_experiment_name) \
+            if ctx.outbox else None
         self._interrupt = Interrupt(on_signal=self._forward)
         self.writer: Writer | None = None
         self._closed = False
@@ -177,14 +184,18 @@ class LocalWorkers:
     def _stop(self, kind, err) -> None:
         if not self._started:
             self._receiver.discard()
+            if self._outbox is not None:
+                self._outbox.done()  # no worker ran: nothing was kept
             return
         self._started_all()
         try:
             if kind is not None:
                 self._forward(STOP, True)
             _join(self.processes, STOP_WAIT)
-            if self.writer is None:
-                self._receiver.discard()
+            if self.writer is None:  # what the workers kept waits for the next invocation
+                self._receiver.discard(kept=self._outbox is not None)
+                if self._outbox is not None:
+                    self._outbox.release()
             elif not self._closed:
                 self._close_writes(err)
         finally:
@@ -193,6 +204,8 @@ class LocalWorkers:
     def attach(self, client, experiment_id: str, parent_run_id: str,
                outage_seconds: float | None, uri: str) -> None:
         """Start performing the workers' MLflow writes (held until now) in this process."""
+        if self._outbox is not None:
+            self._outbox.target(experiment_id, parent_run_id)
         self.writer = Writer(outage_seconds=outage_seconds, uri=uri)
         self._receiver.attach(client, self.writer, experiment_id, parent_run_id)
 
@@ -237,12 +250,29 @@ class LocalWorkers:
                              "recorded as failed). Re-run the same command to resume.")
 
     def _close_writes(self, err: BaseException | None) -> None:
-        """Perform every write the workers sent, then stop the writer (``Writer.finish``)."""
+        """Perform every write the workers kept (what their pipes carried, then what only
+        their outboxes hold), then stop the writer (``Writer.finish``). The outbox folder is
+        removed once all of it was performed; else the next invocation or ``nnexp doctor
+        --fix`` performs it."""
         self._closed = True
-        if not self._receiver.join(READ_WAIT):
-            warn("a worker's pipe stayed open; its last MLflow writes are not recorded")
-        if self.writer is not None:
+        joined = self._receiver.join(READ_WAIT)
+        if not joined:
+            warn("a worker's pipe stayed open; its last MLflow writes stay in its outbox")
+        outbox = self._outbox
+        if outbox is not None and joined and self.writer is not None:
+            for i in range(len(self.processes)):
+                self._receiver.perform_late(i, outbox.unsent(i, self._receiver.received[i]))
+        if self.writer is None:
+            return
+        try:
             self.writer.finish(err)
+        finally:
+            if outbox is not None:
+                if joined and not self.writer.failed and self.writer.lost is None and \
+                        all(not p.is_alive() for p in self.processes):
+                    outbox.done()
+                else:
+                    outbox.release()
 
     def _forward(self, signum: int, first: bool) -> None:
         for p in self.processes:

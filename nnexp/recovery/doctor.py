@@ -15,6 +15,12 @@ run and its invocation's parent run. ``examine`` finds them and, with ``fix``, c
   whose trial was failed above): ended with the status of the trial's outcome (KILLED /
   interrupted with the trial's reason when it did not finish).
 
+- an outbox folder (``nnexp.tracking.outbox``) whose invocation's processes are gone: the
+  MLflow records its workers kept and nobody wrote; written, exactly once;
+- a trial that is over in Optuna (complete, pruned, failed) and has no MLflow run: a run made
+  from the Optuna trial itself (its configuration, parameters, value, state and reason),
+  nested under its invocation's parent run and tagged ``nnexp.recovered = optuna``.
+
 A trial or run of another host is left alone (this machine cannot tell whether it lives)
 unless its heartbeat is stale. Used by ``nnexp search`` before it starts (its orphan check)
 and by ``nnexp doctor``.
@@ -218,6 +224,97 @@ def examine(study, client, experiment_ids: list[str] | None, fix: bool) -> list[
     return problems
 
 
+def examine_outboxes(root: Path, client, fix: bool) -> list[Problem]:
+    """Outbox folders under ``root`` left by invocations whose processes are gone: each a
+    problem; with ``fix`` (and a tracking store) their records are written."""
+    from nnexp.tracking.outbox import SUFFIX, pending, read_records, recover
+
+    found = []
+    for directory in pending(root):
+        records = sum(len(read_records(p)) for p in directory.glob(f"*{SUFFIX}"))
+        found.append(f"outbox {directory}: {records} MLflow write(s) kept by an invocation "
+                     "whose processes died")
+    if not found or not fix or client is None:
+        return [Problem(what) for what in found]
+    written = recover(root, client)
+    return [Problem(what + f"; written ({written} run(s))", True) for what in found]
+
+
+def examine_missing_runs(study, client, fix: bool) -> list[Problem]:
+    """Trials over in Optuna (complete, pruned, failed) with no MLflow run; with ``fix`` a
+    run is made from each Optuna trial (see the module docstring)."""
+    from nnexp.stores.queries import study_runs
+
+    runs = study_runs(client, study.study_name)
+    live = {p.data.tags.get(TAG_PREFIX + "invocation_key") for p in runs.parents
+            if p.info.status == "RUNNING"
+            and workers.alive(workers.from_tags(p.data.tags, TAG_PREFIX)) is not False}
+    missing = [t for t in study.get_trials(deepcopy=False)  # a live invocation's: on their way
+               if t.state.is_finished() and t.number not in runs.trials
+               and t.user_attrs.get("invocation") not in live]
+    if not missing:
+        return []
+    numbers = ", ".join(str(t.number) for t in missing[:10]) + \
+        (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    what = (f"study {study.study_name!r}: {len(missing)} trial(s) over in Optuna have no "
+            f"MLflow run (trials {numbers})")
+    if not fix:
+        return [Problem(what)]
+    experiment_id = runs.experiment_id or _experiment_of(client, study)
+    parents = {p.data.tags.get(TAG_PREFIX + "invocation_key"): p.info.run_id
+               for p in runs.parents}
+    for trial in missing:
+        _run_from_trial(client, experiment_id, study, trial,
+                        parents.get(trial.user_attrs.get("invocation")))
+    return [Problem(what + "; made from the Optuna trials (tag nnexp.recovered = optuna)",
+                    True)]
+
+
+def _experiment_of(client, study) -> str:
+    """The MLflow experiment of a study none of whose runs exist: named after its experiment
+    file's name (the study's name when that cannot be read)."""
+    name = study.study_name
+    path = study.user_attrs.get("experiment_file")
+    if path and Path(path).is_file():
+        try:
+            from nnexp.config import load_experiment
+
+            exp = load_experiment(path)
+            name = exp.tracking.experiment_name or exp.name
+        except Exception:  # noqa: BLE001 - the study's own name will do
+            pass
+    found = client.get_experiment_by_name(name)
+    return found.experiment_id if found is not None else client.create_experiment(name)
+
+
+def _run_from_trial(client, experiment_id: str, study, trial, parent_run_id: str | None
+                    ) -> None:
+    """An MLflow run recording what Optuna knows of ``trial``."""
+    from nnexp.tracking.runs import RunLogger
+
+    state = trial.user_attrs.get("state") or (
+        TrialState.COMPLETE.value if trial.state.name == "COMPLETE" else
+        TrialState.PRUNED.value if trial.state.name == "PRUNED" else TrialState.FAILED.value)
+    tags = {TAG_PREFIX + "study": study.study_name, TAG_PREFIX + "trial_number": trial.number,
+            TAG_PREFIX + "state": state, TAG_PREFIX + "recovered": "optuna",
+            **({TAG_PREFIX + "reason": str(trial.user_attrs["reason"])[:5000]}
+               if trial.user_attrs.get("reason") else {}),
+            **({TAG_PREFIX + "seed": trial.user_attrs["seed"]}
+               if "seed" in trial.user_attrs else {})}
+    run = RunLogger.start(client, experiment_id, f"trial-{trial.number}", tags,
+                          parent_run_id=parent_run_id)
+    run.params(trial.user_attrs.get("config") or {})
+    run.params({f"sampled.{k}": v for k, v in trial.params.items()})
+    if trial.state.name == "COMPLETE" and trial.values:
+        run.metrics({f"objective_{i}" if len(trial.values) > 1 else "objective": v
+                     for i, v in enumerate(trial.values)})
+    try:
+        status = TrialState(state).status
+    except ValueError:  # a state this version does not know
+        status = "FAILED"
+    run.end(status)
+
+
 def repair_journal(url: str | None, fix: bool) -> list[Problem]:
     """A journal whose last record is torn (a process killed mid-write, a power cut): found,
     and with ``fix`` cut off after a backup copy (``nnexp.stores.study_storage.repair_journal``)."""
@@ -278,8 +375,15 @@ def run_doctor(study_name: str | None, storage_url: str | None, tracking_uri: st
     else:
         names = study_names(open_existing_storage(storage_url))
     from nnexp.stores.queries import tracking_client
+    from nnexp.stores.tracking_store import resolve_tracking_uri
+    from nnexp.tracking.outbox import outbox_root
 
     client = tracking_client(tracking_uri)
+    problems += examine_outboxes(outbox_root(resolve_tracking_uri(tracking_uri), storage_url),
+                                 client, fix)
     for name in names:
-        problems += examine(open_study(name, storage_url), client, None, fix)
+        study = open_study(name, storage_url)
+        problems += examine(study, client, None, fix)
+        if client is not None:
+            problems += examine_missing_runs(study, client, fix)
     return problems

@@ -28,24 +28,21 @@ import numpy as np
 
 from nnexp.config.metrics import METRICS
 from nnexp.config.run import run_file, run_file_text
-from nnexp.core import DivergenceError, EpochMetrics, TrainConfig, train
+from nnexp.core import EpochMetrics, TrainConfig, train
 from nnexp.errors import first_line
 from nnexp.execution.interrupt import Interrupt
 from nnexp.recovery import workers
-from nnexp.tracking.records import epoch_record, final_metrics, log_final
+from nnexp.tracking.records import final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
-from nnexp.tracking.signals import TrialSignals
 from nnexp.tracking.states import TrialState
 from nnexp.tracking.writer import Writer
+from nnexp.training.recording import INTERRUPTED, RecordedFailure, Recording
 
 if TYPE_CHECKING:
     from nnexp.config import Experiment
     from nnexp.data import Splits
 
-CURVE_POINTS = 200
-
-
-class UndefinedObjective(ValueError):
+class UndefinedObjective(RecordedFailure):
     """Training finished, but an objective's value is NaN or infinite (not divergence)."""
 
 
@@ -69,18 +66,12 @@ class StudyContext:
     git_commit: str | None
     invocation: int = 1
     key: str = ""  # the invocation's random id (``nnexp.study.invocations``)
+    outbox: str | None = None  # the invocation's outbox folder (``nnexp.tracking.outbox``)
 
 
 def objective_value(metric: str, final: dict[str, float]) -> float:
     """The value of objective ``metric`` for a finished training run (its final metrics)."""
     return METRICS[metric].final_value(final)
-
-
-def log_every(configured: int | None, epochs: int) -> int:
-    """Record (and report for pruning) every k-th epoch: ``configured``, or a k that gives
-    about ``CURVE_POINTS`` points, so a 15000-epoch full-batch trial is not dominated by
-    logging. The first and last epochs are always recorded."""
-    return configured or max(1, math.ceil(epochs / CURVE_POINTS))
 
 
 def epoch_value(metric: str, m: EpochMetrics, dev_variance: float) -> float | None:
@@ -127,7 +118,6 @@ class Objective:
         self._front: list[list[float]] | None = None  # best values so far, maximised
         self._front_read = 0
         self.dev_variance = float(np.var(y_dev)) if ctx.splits.task == "regression" else 0.0
-        self._signals: TrialSignals | None = None
 
     def __call__(self, trial) -> float | tuple[float, ...]:
         import optuna
@@ -153,17 +143,14 @@ class Objective:
                               writer=self.writer)
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
+        recording = Recording(run, config.epochs, exp.tracking)
         state, reason, epoch = TrialState.COMPLETE, "", None
-        self._last_epoch, self._trained = 0, None
-        signals = self._signals = TrialSignals(exp.tracking.signals, exp.tracking.signals_every,
-                                               config.epochs)  # per-layer signals (issue 11)
         try:
             result = train(ctx.splits.X_train, ctx.splits.y_train, config,
                            ctx.splits.X_dev, ctx.splits.y_dev,
-                           callbacks=[signals.callback(run),
-                                      self._epoch_callback(trial, run, config.epochs)],
+                           callbacks=recording.callbacks(self._check, self._pruner(trial)),
                            x_shift=ctx.splits.scaler.shift, x_scale=ctx.splits.scaler.scale,
-                           signals_every=signals.every)
+                           signals_every=recording.signals_every)
             final = final_metrics(result, ctx.splits)
             values = [objective_value(m, final) for m in self.metrics]
             for metric, value in zip(self.metrics, values):
@@ -171,37 +158,26 @@ class Objective:
                     raise UndefinedObjective(undefined_reason(metric, value, self.dev_variance,
                                                               ctx.splits.task))
         except optuna.TrialPruned as err:
-            state, reason, epoch = TrialState.PRUNED, str(err), self._last_epoch
-            if self._trained is not None:  # its training time so far (core's clock)
-                run.metrics({"train_seconds": self._trained})
+            state, reason, epoch = TrialState.PRUNED, str(err), recording.last_epoch
+            if recording.trained_seconds is not None:  # its training time so far
+                run.metrics({"train_seconds": recording.trained_seconds})
             try:  # a pruned trial is reproducible too (to its pruned epoch): its config.yaml
                 self._artifacts(trial, run, config, None, None)
             except Exception as upload:  # noqa: BLE001 - the trial is still recorded as pruned
                 run.tags({TAG_PREFIX + "artifact_error": first_line(upload)[:5000]})
             raise
-        except DivergenceError as err:
-            state, reason, epoch = TrialState.DIVERGED, str(err), err.epoch
-            signals.diverged(err)
-            raise
-        except UndefinedObjective as err:
-            state, reason = TrialState.FAILED, str(err)
-            raise
-        except Exception as err:
-            state, reason = TrialState.FAILED, f"{type(err).__name__}: {err}"
-            raise
-        except KeyboardInterrupt:
-            state, reason = TrialState.INTERRUPTED, (
-                self.interrupt.reason if self.interrupt is not None
-                else "interrupted by the user (Ctrl-C)")
+        except BaseException as err:
+            state, reason, epoch = recording.outcome(
+                err, self.interrupt.reason if self.interrupt is not None else INTERRUPTED)
             raise
         finally:
             if state == TrialState.INTERRUPTED:
                 try:  # a second Ctrl-C or a broken connection must not mask the interruption
-                    self._close(trial, run, state, reason, epoch)
+                    self._close(trial, recording, state, reason, epoch)
                 except Exception:  # noqa: BLE001 - the runner closes dangling runs at the end
                     pass
             elif state != TrialState.COMPLETE:
-                self._close(trial, run, state, reason, epoch)
+                self._close(trial, recording, state, reason, epoch)
         log_final(run, final)
         run.metrics({f"objective_{i}" if len(values) > 1 else "objective": v
                      for i, v in enumerate(values)})
@@ -211,8 +187,33 @@ class Objective:
             message = f"{type(err).__name__}: {first_line(err)}"
             trial.set_user_attr("artifact_error", message)
             run.tags({TAG_PREFIX + "artifact_error": message[:5000]})
-        self._close(trial, run, state, "", None)
+        self._close(trial, recording, state, "", None)
         return values[0] if len(values) == 1 else tuple(values)
+
+    def _check(self, m: EpochMetrics) -> None:
+        """Every epoch: stop on an interruption or a lost tracking store."""
+        if self.interrupt is not None:
+            self.interrupt.check()
+        if self.writer is not None:
+            self.writer.check()
+
+    def _pruner(self, trial):
+        """On each recorded epoch: report the objective's epoch value and prune (one
+        objective; Optuna cannot prune several)."""
+        import optuna
+
+        if len(self.metrics) != 1:
+            return None
+
+        def report(m: EpochMetrics) -> None:
+            value = epoch_value(self.metrics[0], m, self.dev_variance)
+            if value is None or not math.isfinite(value):
+                return
+            trial.report(value, step=m.epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {m.epoch}")
+
+        return report
 
     def _tags(self, trial, config: TrainConfig) -> dict[str, Any]:
         ctx = self.ctx
@@ -242,33 +243,6 @@ class Objective:
         out = {TAG_PREFIX + k: v for k, v in tags.items()}
         out["mlflow.source.git.commit"] = ctx.git_commit or ""
         return out
-
-    def _epoch_callback(self, trial, run: RunLogger, epochs: int):
-        import optuna
-
-        prune = len(self.metrics) == 1
-        every = log_every(self.ctx.experiment.tracking.log_every, epochs)
-
-        def on_epoch(m: EpochMetrics) -> None:
-            if self.interrupt is not None:
-                self.interrupt.check()
-            if self.writer is not None:
-                self.writer.check()  # the tracking store is lost: stop the trial
-            self._trained = m.elapsed_seconds
-            if m.epoch % every and m.epoch not in (1, epochs):
-                return
-            run.metrics(epoch_record(m), step=m.epoch)
-            self._last_epoch = m.epoch
-            if not prune:
-                return
-            value = epoch_value(self.metrics[0], m, self.dev_variance)
-            if value is None or not math.isfinite(value):
-                return
-            trial.report(value, step=m.epoch)
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned at epoch {m.epoch}")
-
-        return on_epoch
 
     def _artifacts(self, trial, run: RunLogger, config: TrainConfig, result,
                    values: list[float] | None) -> None:
@@ -315,20 +289,12 @@ class Objective:
                     _add_to_front(self._front, [s * v for s, v in zip(signs, t.values)])
         return _add_to_front(self._front, [s * v for s, v in zip(signs, values)])
 
-    def _close(self, trial, run: RunLogger, state: TrialState, reason: str,
+    def _close(self, trial, recording: Recording, state: TrialState, reason: str,
                epoch: int | None) -> None:
         """Record the outcome: the MLflow run first, then the Optuna trial (a storage that is
         down raises there; the run is closed all the same)."""
-        tags = {TAG_PREFIX + "state": state}
-        if reason:
-            tags[TAG_PREFIX + "reason"] = reason[:5000]
-        if epoch is not None:
-            tags[TAG_PREFIX + f"{state}_epoch"] = epoch
-        if self._signals is not None:  # nnexp.signal, nnexp.signal_evidence (issue 11)
-            tags.update(self._signals.tags())
-        write_errors = list(run.write_errors)
-        run.tags(tags)
-        run.end(state.status)
+        write_errors = list(recording.run.write_errors)
+        recording.close(state, reason, epoch)
         trial.set_user_attr("state", state)
         if reason:
             trial.set_user_attr("reason", reason)

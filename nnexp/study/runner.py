@@ -53,8 +53,10 @@ from nnexp.study.objective import StudyContext
 from nnexp.study.plotter import Plotter
 from nnexp.study.progress import Progress
 from nnexp.study.worker import run_worker, study_storage
+from nnexp.tracking.outbox import outbox_root, recover
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState, is_failed
+from nnexp.tracking.summary import best_trials
 
 EXIT_CODES = {0: "at least one trial completed (or was pruned), or there was nothing to do",
               1: "none of this invocation's trials completed: every one failed or diverged",
@@ -209,6 +211,7 @@ class Invocation:
         self.storage_url = resolve_storage_url(options.storage, self.settings.storage)
         self.uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
         self.metrics = [m for m, _ in exp.objective]
+        self.outbox_root = outbox_root(self.uri, self.storage_url)
         self.client = None
         self.parent: RunLogger | None = None
 
@@ -305,7 +308,8 @@ class Invocation:
             pruner_options=settings.pruner_options, study_seed=self.seed,
             blas_threads=workers.blas_threads(self.jobs),
             git_commit=git_commit(Path(exp.path).resolve()),
-            invocation=invocations.claim(study, key), key=key)
+            invocation=invocations.claim(study, key), key=key,
+            outbox=None if self.options.dask else str(self.outbox_root / key))
         self.progress = Progress(self.first_number, self.n_trials, self.timeout,
                                  exp.directions, self.options.quiet)
 
@@ -329,6 +333,10 @@ class Invocation:
             pool.start()
             self.client = connect(self.uri)
         settings = self.settings
+        recovered = recover(self.outbox_root, self.client)
+        if recovered:
+            notice(f"recorded {recovered} MLflow run(s) that a process which died had kept in "
+                   f"its outbox ({self.outbox_root})")
         parent, experiment_id = _open_parent(self.client, self.uri, self.study, self.ctx,
                                              self.resumed, {
             "sampler": settings.sampler, "pruner": settings.pruner, "study_seed": self.seed,
@@ -405,6 +413,8 @@ class Invocation:
             attempt("show the progress",
                     lambda: (self.progress.update(trials), self.progress.close()))
         by_number = {t.number: t for t in trials}
+        attempt("perform the MLflow records left by processes that died",
+                lambda: recover(self.outbox_root, client))
         attempt("close the trial runs left running",
                 lambda: close_dangling_runs(client, experiment_id, parent.run_id,
                                             lambda n: doctor.outcome(by_number.get(n))))
@@ -438,12 +448,7 @@ class Invocation:
                interrupted: bool) -> SearchResult:
         """What the command displays."""
         exp, uri = self.exp, self.uri
-        best = info["best"]
-        if len(exp.directions) == 1:
-            complete = [t for t in self.study.get_trials(deepcopy=False)
-                        if t.state.name == "COMPLETE"]
-            best = sorted(complete, key=lambda t: t.values[0],
-                          reverse=exp.directions[0] == "maximize")[:5]
+        best = info["best"] if len(exp.directions) > 1 else best_trials(self.study, 5)
         return SearchResult(
             study_name=self.study_name, storage_url=mask_url(self.storage_url or "embedded"),
             tracking_uri=mask_url(uri), parent_run_id=self.parent.run_id,

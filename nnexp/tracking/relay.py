@@ -60,7 +60,9 @@ class Receiver:
         self._held: list[tuple] = []
         self._target: tuple | None = None  # (client, writer, experiment_id, parent_run_id)
         self._discarded = False
+        self._kept = False
         self._mirrors: dict[tuple[int, int], RunLogger] = {}
+        self.received = [0] * len(connections)  # operations read from each worker's pipe
         self._thread = threading.Thread(target=self._read, args=(list(connections),),
                                         name="nnexp-relay", daemon=True)
         self._thread.start()
@@ -73,13 +75,25 @@ class Receiver:
                 self._apply(*message)
             self._held = []
 
-    def discard(self) -> None:
-        """Drop the operations not performed (their artifact folders deleted), now and later."""
+    def discard(self, kept: bool = False) -> None:
+        """Drop the operations not performed, now and later; their artifact folders are
+        deleted unless ``kept`` (they are in the workers' outboxes, for the next
+        invocation)."""
         with self._lock:
-            self._discarded = True
+            self._discarded, self._kept = True, kept
             for _, _, _, op in self._held:
-                _drop(op)
+                if not kept:
+                    _drop(op)
             self._held = []
+
+    def perform_late(self, worker: int, records: list[tuple]) -> None:
+        """Perform worker ``worker``'s operations that its pipe did not carry (read from its
+        outbox once it has ended: ``nnexp.tracking.outbox``), after all that it did."""
+        with self._lock:
+            if self._target is None or self._discarded:
+                return
+            for key, name, op in records:
+                self._apply(worker, key, name, op)
 
     def join(self, timeout: float) -> bool:
         """Wait until every worker's pipe is closed; False if one still is open."""
@@ -98,9 +112,11 @@ class Receiver:
                     connection.close()
                     connections.remove(connection)
                     continue
+                self.received[index[id(connection)]] += 1
                 with self._lock:
                     if self._discarded:
-                        _drop(op)
+                        if not self._kept:
+                            _drop(op)
                     elif self._target is None:
                         self._held.append((index[id(connection)], key, name, op))
                     else:

@@ -20,6 +20,7 @@ import itertools
 import math
 import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ MAX_METRICS, MAX_PARAMS, MAX_TAGS = 1000, 100, 100
 PARAM_VALUE_LIMIT = 6000
 TAG_PREFIX = "nnexp."
 PARENT_TAG = "mlflow.parentRunId"
+RECORD_TAG = TAG_PREFIX + "record"
+"""A random id every run gets at its creation (``RunLogger.start``)."""
 _KEYS = itertools.count()
 
 
@@ -63,14 +66,17 @@ class RunLogger:
     def start(cls, client, experiment_id: str | None, run_name: str, tags: dict[str, Any],
               parent_run_id: str | None = None, flush_seconds: float = 2.0,
               writer=None) -> RunLogger:
-        """Create a run (nested under ``parent_run_id`` if given) with its tags set at once.
+        """Create a run (nested under ``parent_run_id`` if given) with its tags set at once,
+        ``nnexp.record`` among them: a random id, so a record performed again
+        (``nnexp.tracking.outbox``) finds its run instead of creating another.
 
         With a writer the run is created on the writer's thread (its first job), so
         ``run_id`` is None until then; every later job of this logger runs after it. Through
         a relay, ``experiment_id`` and ``parent_run_id`` None stand for the main process's
         own experiment and parent run.
         """
-        all_tags = {f"{TAG_PREFIX}version": __version__, **tags}
+        all_tags = {f"{TAG_PREFIX}version": __version__,
+                    RECORD_TAG: uuid.uuid4().hex, **tags}
         logger = cls(client, None, flush_seconds, writer, run_name)
         logger.send(("create", experiment_id, run_name,
                       {k: _text(v) for k, v in all_tags.items()}, parent_run_id))

@@ -49,12 +49,20 @@ def trials_table(study):
     return pd.DataFrame(rows)
 
 
-def best_trials(study) -> list:
-    """The best trial (one objective) or the Pareto front (several); [] if none completed."""
-    try:
-        return [study.best_trial] if len(study.directions) == 1 else list(study.best_trials)
-    except ValueError:
+def best_trials(study, top: int | None = None) -> list:
+    """The one ranking of a study's trials: one objective, its complete trials best first
+    (ties: the earlier trial), the best one unless ``top``; several, the Pareto front by trial
+    number (all of it unless ``top``). [] when none completed."""
+    import optuna
+
+    if len(study.directions) > 1:
+        chosen = sorted(study.best_trials, key=lambda t: t.number)
+        return chosen[:top] if top else chosen
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
         return []
+    sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
+    return sorted(complete, key=lambda t: (sign * t.value, t.number))[:top or 1]
 
 
 def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:

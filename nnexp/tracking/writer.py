@@ -48,6 +48,7 @@ class Writer:
             2 * (outage_seconds or DEFAULT_OUTAGE_SECONDS) + 30
         self._jobs: queue.Queue = queue.Queue()
         self._errors: list[str] = []
+        self.failed = False  # a write failed (or was not run) at some point
         self._announce = announce
         self._announced = False
         self._closed = False
@@ -86,6 +87,14 @@ class Writer:
                 f"{len(errors)} MLflow write(s) failed; the first: {errors[0]}. Check that the "
                 "tracking store is reachable and has space; Optuna's record of the trials is "
                 "intact.")
+
+    def _error(self, message: str) -> None:
+        self._errors.append(message)
+        self.failed = True
+
+    def settle(self) -> None:
+        """Wait until every write submitted so far has run (at most ``wait_seconds``)."""
+        self._wait()
 
     def take_errors(self) -> list[str]:
         """The failures so far (each ``description: message``), forgotten once taken."""
@@ -128,13 +137,13 @@ class Writer:
         with jobs.all_tasks_done:
             while jobs.unfinished_tasks:
                 if not self._thread.is_alive():
-                    self._errors.append(f"{jobs.unfinished_tasks} write(s) not run: the "
+                    self._error(f"{jobs.unfinished_tasks} write(s) not run: the "
                                         "writer thread stopped")
                     return
                 if time.monotonic() > deadline:
                     message = f"{jobs.unfinished_tasks} write(s) not run: the tracking store " \
                               f"did not answer within {self.wait_seconds:g} s"
-                    self._errors.append(message)
+                    self._error(message)
                     if self.lost is None:
                         self.lost = tracking_outage(self.uri, self.wait_seconds, message)
                     return
@@ -147,16 +156,16 @@ class Writer:
                 if job is _STOP:
                     return
                 if self.lost is not None:
-                    self._errors.append(f"{what}: not run, the tracking store is lost")
+                    self._error(f"{what}: not run, the tracking store is lost")
                     continue
                 self._perform(job, args, kwargs)
             except BaseException as err:  # noqa: BLE001 - kept and reported; the thread goes on
                 if isinstance(err, StoreOutage):
                     self.lost = err
-                    self._errors.append(f"{what}: {first_line(err)}")
+                    self._error(f"{what}: {first_line(err)}")
                 elif cannot_write(err):  # a full disk: stop now, not after every trial
                     self.lost = tracking_full(self.uri, f"{what}: {first_line(err)}")
-                    self._errors.append(f"{what}: {first_line(err)}")
+                    self._error(f"{what}: {first_line(err)}")
                 else:
                     self._failed(f"{what}: {first_line(err)}", on_error)
             finally:
@@ -171,7 +180,7 @@ class Writer:
                  lambda err: tracking_outage(self.uri, seconds, first_line(err)))
 
     def _failed(self, message: str, on_error: Callable[[str], None] | None) -> None:
-        self._errors.append(message)
+        self._error(message)
         if self._announce is not None and not self._announced:
             self._announced = True
             self._announce(f"MLflow write failed ({message}); the study goes on and the "

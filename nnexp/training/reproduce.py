@@ -97,7 +97,7 @@ def reproduce(target: tuple[str, ...], tracking_uri: str | None = None,
         if log:
             from nnexp.training.train import train_run
 
-            done = train_run(path, uri, quiet=True, threads=threads, stop_epoch=stop_epoch,
+            done = train_run(path, uri, threads=threads, stop_epoch=stop_epoch,
                              tags={TAG_PREFIX + "reproduces": run_id})
             metrics, history, fingerprint = done.metrics, done.history, done.fingerprint
             out.logged_run_id = done.run_id
@@ -121,7 +121,7 @@ def reproduce(target: tuple[str, ...], tracking_uri: str | None = None,
 def _pairs(client, run, rc, metrics: dict, history: list, stop_epoch: int | None
            ) -> tuple[dict[str, float], dict[str, float]]:
     """(recorded, reproduced) values by metric key, the ones to compare."""
-    from nnexp.study.objective import objective_value
+    from nnexp.config.metrics import METRICS
     from nnexp.tracking.records import epoch_record
 
     if stop_epoch is not None:  # pruned: the per-epoch metrics recorded at the pruned epoch
@@ -140,7 +140,7 @@ def _pairs(client, run, rc, metrics: dict, history: list, stop_epoch: int | None
     names = [m for m, _ in rc.objective]
     for i, metric in enumerate(names):
         mine["objective" if len(names) == 1 else f"objective_{i}"] = \
-            objective_value(metric, metrics)
+            METRICS[metric].final_value(metrics)
     recorded = {k: v for k, v in run.data.metrics.items() if k in mine and k not in TIMING}
     return recorded, mine
 

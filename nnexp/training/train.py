@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nnexp.config import for_task
 from nnexp.recovery.workers import available_cpus
-from nnexp.tracking.records import epoch_record, final_metrics, log_final
+from nnexp.tracking.records import final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.states import TrialState
 
@@ -44,12 +44,13 @@ def blas_threads(rc) -> int:
     return int(rc.source.get("blas_threads", 0) or 0) or available_cpus()
 
 
-def fit(rc, threads: int | None = None, on_epoch=None, stop_epoch: int | None = None,
-        splits=None) -> Fitted:
+def fit(rc, threads: int | None = None, callbacks: list | None = None,
+        stop_epoch: int | None = None, splits=None, signals_every: int = 0) -> Fitted:
     """Train run file ``rc``'s configuration on its data, BLAS pinned to ``threads`` (default:
     ``blas_threads(rc)``). ``stop_epoch``: stop after that epoch (the full configuration is
     trained, so a schedule over ``epochs`` is unchanged: how a pruned trial is reproduced).
-    Raises ``DivergenceError``."""
+    ``callbacks``: per-epoch callbacks for ``nnexp.core.train``, which samples the layer
+    signals every ``signals_every`` epochs (0: none). Raises ``DivergenceError``."""
     from threadpoolctl import threadpool_limits
 
     from nnexp.core import train
@@ -58,13 +59,13 @@ def fit(rc, threads: int | None = None, on_epoch=None, stop_epoch: int | None = 
     splits = splits or prepare(rc.dataset)
     config = for_task(rc.train, splits.task)
     threads = threads or blas_threads(rc)
-    callbacks = [on_epoch] if on_epoch else []
+    callbacks = list(callbacks or [])
     if stop_epoch is not None:
         callbacks.append(lambda m: m.epoch >= stop_epoch)
     with threadpool_limits(limits=threads):
         result = train(splits.X_train, splits.y_train, config, splits.X_dev, splits.y_dev,
                        callbacks=callbacks, x_shift=splits.scaler.shift,
-                       x_scale=splits.scaler.scale)
+                       x_scale=splits.scaler.scale, signals_every=signals_every)
     return Fitted(rc, splits, config, result, final_metrics(result, splits), threads)
 
 
@@ -96,14 +97,22 @@ def resolve_config(reference: str | Path, tracking_uri: str | None, directory: P
     return download(client, run_id, CONFIG_FILE, directory, "train-ready config.yaml")
 
 
+def epoch_line(m, epochs: int) -> str:
+    """One epoch as ``nnexp train`` shows it: ``epoch   3/30  cost 0.4120  dev accuracy 0.9100``."""
+    return (f"epoch {m.epoch:4d}/{epochs}  cost {m.train_cost:.4f}  "
+            f"dev {m.metric} {m.dev_metric:.4f}")
+
+
 def train_run(config_path: str | Path, tracking_uri: str | None = None,
-              output: Path | None = None, quiet: bool = False, threads: int | None = None,
+              output: Path | None = None, on_epoch=None, threads: int | None = None,
               stop_epoch: int | None = None, tags: dict | None = None) -> TrainRunResult:
     """Train the configuration in ``config_path`` (a run file, a run id or ``runs:/<run_id>``,
-    whose ``config.yaml`` is downloaded) and record it in MLflow.
+    whose ``config.yaml`` is downloaded) and record it in MLflow, as a study records a trial
+    (``nnexp.training.recording``: curves, layer signals, outcome, config and model).
 
     ``output``: also write a model directory there (``save_model_dir``: model, feature names,
-    a table's preparation, class labels), which ``nnexp predict`` reads. ``threads``,
+    a table's preparation, class labels), which ``nnexp predict`` reads. ``on_epoch(m,
+    epochs)``: called after every epoch (the command prints ``epoch_line``). ``threads``,
     ``stop_epoch``: see ``fit``; ``tags``: more tags for the run. A diverged run is recorded as
     FAILED and raises ``nnexp.errors.NnexpError``. A failed artifact upload is tagged on the run
     (``nnexp.write_error``), reported as a warning, and the run still ends FINISHED.
@@ -115,10 +124,11 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
         from nnexp.config.run import load_run_config
 
         rc = load_run_config(local)
-    return _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch, tags)
+    return _train_run(rc, config_path, tracking_uri, output, on_epoch, threads, stop_epoch,
+                      tags)
 
 
-def _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch, tags
+def _train_run(rc, config_path, tracking_uri, output, on_epoch, threads, stop_epoch, tags
                ) -> TrainRunResult:
     from nnexp.config.run import run_file, run_file_text
     from nnexp.core import DivergenceError
@@ -126,6 +136,7 @@ def _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch
     from nnexp.errors import NnexpError, first_line, warn
     from nnexp.serving.models import save_model_dir, stage_artifacts
     from nnexp.stores.tracking_store import connect, ensure_experiment, resolve_tracking_uri
+    from nnexp.training.recording import Recording
 
     splits = prepare(rc.dataset)
     config = for_task(rc.train, splits.task)
@@ -142,29 +153,20 @@ def _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch
         TAG_PREFIX + "run_file": source,
         **{f"{TAG_PREFIX}source.{k}": v for k, v in rc.source.items()}, **(tags or {})})
     run.params(config.to_dict())
-
-    def on_epoch(m) -> None:
-        run.metrics(epoch_record(m), step=m.epoch)
-        if not quiet:
-            print(f"epoch {m.epoch:4d}/{config.epochs}  cost {m.train_cost:.4f}  "
-                  f"dev {m.metric} {m.dev_metric:.4f}", flush=True)
-
+    recording = Recording(run, config.epochs, rc.tracking)
+    shown = (lambda m: on_epoch(m, config.epochs)) if on_epoch else None
     try:
-        fitted = fit(rc, threads, on_epoch, stop_epoch, splits)
-    except DivergenceError as err:
-        run.tags({TAG_PREFIX + "state": TrialState.DIVERGED, TAG_PREFIX + "reason": str(err)})
-        run.end(TrialState.DIVERGED.status)
-        raise NnexpError(f"{config_path}: {err}. Lower train.learning_rate.") from None
+        fitted = fit(rc, threads, recording.callbacks(recorded=None, before=shown), stop_epoch,
+                     splits, recording.signals_every)
     except BaseException as err:
-        state = TrialState.INTERRUPTED if isinstance(err, KeyboardInterrupt) else \
-            TrialState.FAILED
-        run.tags({TAG_PREFIX + "state": state, TAG_PREFIX + "reason": repr(err)})
-        run.end(state.status)
+        state, reason, epoch = recording.outcome(err)
+        recording.close(state, reason, epoch)
+        if isinstance(err, DivergenceError):
+            raise NnexpError(f"{config_path}: {err}. Lower train.learning_rate.") from None
         raise
     result, metrics = fitted.result, fitted.metrics
     log_final(run, metrics)
-    run.tags({TAG_PREFIX + "state": TrialState.COMPLETE,
-              TAG_PREFIX + "stop_reason": result.stop_reason})
+    run.tags({TAG_PREFIX + "stop_reason": result.stop_reason})
     content = run_file(rc.name, rc.dataset, config.to_dict(), rc.objective, rc.source,
                        {"experiment_name": rc.tracking.experiment_name or rc.name})
     try:
@@ -174,7 +176,7 @@ def _train_run(rc, config_path, tracking_uri, output, quiet, threads, stop_epoch
         run.write_errors.append(f"artifacts: {first_line(err)}")
         run.tags({TAG_PREFIX + "artifact_error": first_line(err)})
     finally:
-        run.end(TrialState.COMPLETE.status)
+        recording.close(TrialState.COMPLETE)
     for message in run.write_errors:
         warn(f"run {run.run_id}: {message}")
     saved = save_model_dir(result.model, splits,
