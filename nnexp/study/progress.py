@@ -7,22 +7,16 @@ file, a plain line each time the counts change (the format scripts and tests rea
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
+from nnexp.textfmt import terminal
 from nnexp.tracking.states import TrialState, is_failed
 
 
 def _clock(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def _terminal(stream) -> bool:
-    """Whether ``stream`` is a terminal that can rewrite a line in place (not TERM=dumb)."""
-    return (hasattr(stream, "isatty") and stream.isatty()
-            and os.environ.get("TERM", "").lower() not in ("dumb", "unknown"))
 
 
 class Progress:
@@ -40,8 +34,9 @@ class Progress:
         self.stream = stream or sys.stderr
         self.start = time.monotonic()
         self._last = ""
-        self._tty = _terminal(self.stream)
+        self._tty = terminal(self.stream)
         self._bar = None  # the rich display while it is shown (a terminal only)
+        self.done, self.elapsed = 0, 0.0  # as of the last line
         self._seen: dict[int, tuple[str, str, list | None]] = {}  # number -> its summary
 
     def update(self, trials) -> None:
