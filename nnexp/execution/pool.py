@@ -129,6 +129,7 @@ class LocalWorkers:
             if ctx.outbox else None
         self._interrupt = Interrupt(on_signal=self._forward)
         self.writer: Writer | None = None
+        self._client = None
         self._closed = False
         self._started = False
         self._spawned = threading.Event()
@@ -204,6 +205,7 @@ class LocalWorkers:
     def attach(self, client, experiment_id: str, parent_run_id: str,
                outage_seconds: float | None, uri: str) -> None:
         """Start performing the workers' MLflow writes (held until now) in this process."""
+        self._client = client
         if self._outbox is not None:
             self._outbox.target(experiment_id, parent_run_id)
         self.writer = Writer(outage_seconds=outage_seconds, uri=uri)
@@ -269,10 +271,21 @@ class LocalWorkers:
         finally:
             if outbox is not None:
                 if joined and not self.writer.failed and self.writer.lost is None and \
-                        all(not p.is_alive() for p in self.processes):
+                        all(not p.is_alive() for p in self.processes) and self._safe():
                     outbox.done()
                 else:
                     outbox.release()
+
+    def _safe(self) -> bool:
+        """Whether what was written is on disk (a SQLite store checkpointed), so that the
+        outbox may go."""
+        from nnexp.stores.tracking_store import checkpoint
+
+        try:
+            checkpoint(self._client)
+        except Exception:  # noqa: BLE001 - the outbox stays; the next invocation writes it
+            return False
+        return True
 
     def _forward(self, signum: int, first: bool) -> None:
         for p in self.processes:

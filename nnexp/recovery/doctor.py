@@ -236,7 +236,9 @@ def examine_outboxes(root: Path, client, fix: bool) -> list[Problem]:
                      "whose processes died")
     if not found or not fix or client is None:
         return [Problem(what) for what in found]
-    written = recover(root, client)
+    from nnexp.stores.tracking_store import checkpoint
+
+    written = recover(root, client, checkpoint)
     return [Problem(what + f"; written ({written} run(s))", True) for what in found]
 
 

@@ -47,6 +47,7 @@ from nnexp.stores.study_storage import (
     open_storage,
     resolve_storage_url,
 )
+from nnexp.stores.tracking_store import checkpoint
 from nnexp.study import invocations
 from nnexp.study.data_record import DATA_ATTR, check_same_data, data_record, data_summary
 from nnexp.study.objective import StudyContext
@@ -333,7 +334,7 @@ class Invocation:
             pool.start()
             self.client = connect(self.uri)
         settings = self.settings
-        recovered = recover(self.outbox_root, self.client)
+        recovered = recover(self.outbox_root, self.client, checkpoint)
         if recovered:
             notice(f"recorded {recovered} MLflow run(s) that a process which died had kept in "
                    f"its outbox ({self.outbox_root})")
@@ -414,7 +415,7 @@ class Invocation:
                     lambda: (self.progress.update(trials), self.progress.close()))
         by_number = {t.number: t for t in trials}
         attempt("perform the MLflow records left by processes that died",
-                lambda: recover(self.outbox_root, client))
+                lambda: recover(self.outbox_root, client, checkpoint))
         attempt("close the trial runs left running",
                 lambda: close_dangling_runs(client, experiment_id, parent.run_id,
                                             lambda n: doctor.outcome(by_number.get(n))))

@@ -209,12 +209,13 @@ def pending(root: Path) -> Iterator[Path]:
             yield directory
 
 
-def recover(root: Path, client) -> int:
+def recover(root: Path, client, settle=lambda client: None) -> int:
     """Perform, exactly once, the records of every outbox folder under ``root`` whose
     processes are gone (see the module docstring), and remove the folders. Runs go to the
     experiment and parent run named in ``main.json`` (a main process that died before it
     opened its parent run: top-level runs of its experiment). Returns how many runs were
-    created or completed."""
+    created or completed. ``settle(client)`` makes what was written safe on disk before a
+    folder goes (``nnexp.stores.tracking_store.checkpoint``)."""
     written = 0
     if not root.is_dir():
         return 0
@@ -231,6 +232,7 @@ def recover(root: Path, client) -> int:
                     where["experiment_id"] = _experiment(client, where["experiment_name"])
                 for worker in records:
                     written += _perform(client, worker, where)
+                settle(client)
             shutil.rmtree(directory, ignore_errors=True)
         finally:
             for f in held:
