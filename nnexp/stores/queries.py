@@ -50,10 +50,18 @@ def open_existing_storage(url: str | None):
     return open_storage(url)
 
 
+BOOKKEEPING_SUFFIX = "::invocations"
+"""The name's end of the study nnexp keeps beside each study, ``<study>::invocations``, to
+number its invocations (``nnexp.study.invocations``): not a study of the user's."""
+
+
 def study_names(storage) -> list[str]:
+    """The names of the studies in ``storage``, less nnexp's bookkeeping studies
+    (``BOOKKEEPING_SUFFIX``)."""
     import optuna
 
-    return optuna.get_all_study_names(storage)
+    return [name for name in optuna.get_all_study_names(storage)
+            if not name.endswith(BOOKKEEPING_SUFFIX)]
 
 
 def load_study(name: str, storage_url: str | None = None):

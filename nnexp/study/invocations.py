@@ -1,4 +1,4 @@
-"""Invocation numbers, claimed in the Optuna study before any trial runs.
+"""Invocation numbers, claimed in the Optuna storage before any trial runs.
 
 Each ``nnexp search`` of a study is one invocation: numbered 1, 2, ... in the order they
 start. The number names the parent run in MLflow (``<study> #<n>``, tag ``nnexp.invocation``)
@@ -7,26 +7,45 @@ running at once never sample alike and the same sequence of invocations samples 
 It is claimed in the Optuna storage (not MLflow's), so workers can start before MLflow is even
 imported.
 
-A claim is a study system attribute ``nnexp.invocation:<key>`` = ``{"number", "time"}``,
-written once per invocation (``key``: a random id, also each trial's user attribute
-``invocation``). Claims are never overwritten by another invocation, so after writing its own
-an invocation reads them all: of the claims with its number, the earliest (time, then key)
-keeps it; the others claim the next free number and look again. Studies begun before claims
-existed count one invocation per distinct ``invocation`` attribute of their trials.
+Why a second study: two processes must never get the same number, whatever their clocks or
+the order of their writes, and the one thing every Optuna storage hands out atomically is a
+trial number (under the journal's file lock; in a database transaction that locks the study's
+row). So beside each study nnexp keeps a bookkeeping study ``<study>::invocations``
+(``BOOKKEEPING_SUFFIX``; nnexp's study lists leave it out, ``nnexp.stores.queries.study_names``)
+and each invocation adds one complete trial to it, created with its attributes in one write:
+user attribute ``key`` (a random id, also each trial's user attribute ``invocation`` in the
+study). The invocation's number is that trial's number + 1 + the base.
+
+The base counts the invocations recorded before the bookkeeping study, the old ways: study
+system attributes ``nnexp.invocation:<key>`` = ``{"number", "time"}`` (the highest number),
+and, in studies older still, one invocation per distinct ``invocation`` user attribute of the
+trials that has no such claim. It is stored once: an invocation that finds the bookkeeping
+study empty counts it and keeps it as user attribute ``base`` of its trial, and only trial 0's
+counts, for every invocation alike. Trial 0's is right: when it was counted, no invocation had
+a bookkeeping trial yet, so none of the trials counted was a new invocation's.
+
+A write retried after a lost connection may add a second trial for one key: a number is then
+skipped, never given twice.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 
+from nnexp.stores.queries import BOOKKEEPING_SUFFIX
+
 PREFIX = "nnexp.invocation:"
-ATTEMPTS = 20
+"""The study system attributes of invocations numbered before the bookkeeping study."""
 
 
 def new_key() -> str:
     """A random id for this invocation (32 hex digits)."""
     return uuid.uuid4().hex
+
+
+def bookkeeping_name(study_name: str) -> str:
+    """The name of the bookkeeping study kept beside study ``study_name``."""
+    return study_name + BOOKKEEPING_SUFFIX
 
 
 def _claims(storage, study_id: int) -> dict[str, dict]:
@@ -42,22 +61,43 @@ def _earlier(storage, study_id: int, claims: dict[str, dict]) -> int:
     return len(keys - set(claims) - {None})
 
 
+def _base(storage, study_id: int) -> int:
+    """How many invocations of the study were numbered the old ways (see the module
+    docstring)."""
+    claims = _claims(storage, study_id)
+    return max([c["number"] for c in claims.values()] + [_earlier(storage, study_id, claims)],
+               default=0)
+
+
+def _bookkeeping_study(storage, study_name: str) -> int:
+    """The id of the bookkeeping study of ``study_name``, created if there is none."""
+    import optuna
+
+    name = bookkeeping_name(study_name)
+    try:
+        return storage.get_study_id_from_name(name)
+    except KeyError:
+        pass
+    try:
+        return storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], name)
+    except optuna.exceptions.DuplicatedStudyError:  # another invocation made it meanwhile
+        return storage.get_study_id_from_name(name)
+
+
 def claim(study, key: str) -> int:
     """Claim the next invocation number of ``study`` for ``key`` and return it (see the module
     docstring)."""
+    import optuna
+
     from nnexp.library_internals import storage_of
 
     storage = storage_of(study)
-    study_id = storage.get_study_id_from_name(study.study_name)
-    claims = _claims(storage, study_id)
-    number = max([c["number"] for c in claims.values()] + [_earlier(storage, study_id, claims)],
-                 default=0) + 1
-    for _ in range(ATTEMPTS):
-        storage.set_study_system_attr(study_id, PREFIX + key,
-                                      {"number": number, "time": time.time()})
-        claims = _claims(storage, study_id)
-        same = sorted((c["time"], k) for k, c in claims.items() if c["number"] == number)
-        if not same or same[0][1] == key:
-            return number
-        number = max(c["number"] for c in claims.values()) + 1
-    return number
+    books = _bookkeeping_study(storage, study.study_name)
+    attrs: dict = {"key": key}
+    if storage.get_n_trials(books) == 0:
+        attrs["base"] = _base(storage, storage.get_study_id_from_name(study.study_name))
+    trial = optuna.trial.create_trial(state=optuna.trial.TrialState.COMPLETE, value=0.0,
+                                      user_attrs=attrs)
+    number = storage.get_trial_number_from_id(storage.create_new_trial(books, trial))
+    first = storage.get_trial(storage.get_trial_id_from_study_id_trial_number(books, 0))
+    return first.user_attrs["base"] + number + 1
