@@ -39,6 +39,10 @@ MLflow
 - ``artifact_repository(artifact_uri, tracking_uri)``, ``run_artifact_source(runs_uri)``: a
   run's artifacts by their URI without reading the run back (``nnexp.tracking.runs``), and
   the source URI of a registered model version (``nnexp.serving.models``).
+- ``sql_tracking_store(client)``, ``insert_runs(store, runs)``: whole runs written into
+  MLflow's SQL tables in one transaction (``nnexp.tracking.grouped``). MLflow's client commits
+  several times per run through its ORM (~7 commits and ~25 ms of CPU for a trial's run,
+  measured); a search of short trials makes runs faster than that.
 """
 
 from __future__ import annotations
@@ -300,3 +304,57 @@ def run_artifact_source(runs_uri: str) -> str:
     from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
 
     return RunsArtifactRepository.get_underlying_uri(runs_uri)
+
+
+def sql_tracking_store(client) -> Any:
+    """The ``SqlAlchemyStore`` behind ``client`` (an ``MlflowClient``), or None for another
+    store (a tracking server, a file store)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    return store if isinstance(store, SqlAlchemyStore) else None
+
+
+def insert_runs(store, runs: list[dict]) -> None:
+    """Insert new runs, each whole, in one transaction: rows of MLflow's ``runs``, ``tags``,
+    ``params``, ``metrics`` and ``latest_metrics`` tables, as ``create_run``, ``log_batch``
+    and ``set_terminated`` would write them. Each run is a dict: ``run_id``,
+    ``experiment_id``, ``name``, ``artifact_uri``, ``start_time``, ``end_time`` (None while
+    running), ``status``, ``tags`` {key: value} (``mlflow.runName`` added), ``params``
+    {key: value}, ``metrics`` [(key, value, timestamp, step)] of finite values. Raises
+    (nothing written) when any row is refused."""
+    from mlflow.store.tracking.dbmodels.models import (
+        SqlLatestMetric,
+        SqlMetric,
+        SqlParam,
+        SqlRun,
+        SqlTag,
+    )
+
+    run_rows, tag_rows, param_rows, metric_rows, latest_rows = [], [], [], [], []
+    for run in runs:
+        rid = run["run_id"]
+        run_rows.append({
+            "run_uuid": rid, "name": run["name"], "source_type": "UNKNOWN", "source_name": "",
+            "entry_point_name": "", "user_id": run["tags"].get("mlflow.user", "unknown"),
+            "status": run["status"], "start_time": run["start_time"],
+            "end_time": run["end_time"], "deleted_time": None, "source_version": "",
+            "lifecycle_stage": "active", "artifact_uri": run["artifact_uri"],
+            "experiment_id": int(run["experiment_id"])})
+        tags = {"mlflow.runName": run["name"], **run["tags"]}
+        tag_rows += [{"key": k, "value": v, "run_uuid": rid} for k, v in tags.items()]
+        param_rows += [{"key": k, "value": v, "run_uuid": rid}
+                       for k, v in run["params"].items()]
+        latest: dict[str, tuple] = {}
+        for key, value, timestamp, step in dict.fromkeys(run["metrics"]):
+            metric_rows.append({"key": key, "value": value, "timestamp": timestamp,
+                                "step": step, "is_nan": False, "run_uuid": rid})
+            if key not in latest or (step, timestamp, value) > latest[key]:
+                latest[key] = (step, timestamp, value)
+        latest_rows += [{"key": k, "value": v, "timestamp": t, "step": st, "is_nan": False,
+                         "run_uuid": rid} for k, (st, t, v) in latest.items()]
+    with store.engine.begin() as connection:
+        for table, rows in ((SqlRun, run_rows), (SqlTag, tag_rows), (SqlParam, param_rows),
+                            (SqlMetric, metric_rows), (SqlLatestMetric, latest_rows)):
+            if rows:
+                connection.execute(table.__table__.insert(), rows)

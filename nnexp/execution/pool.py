@@ -30,6 +30,7 @@ from pathlib import Path
 from nnexp.errors import NnexpError, warn
 from nnexp.execution.interrupt import STOP, Interrupt, caused_by_interrupt
 from nnexp.outage import StoreOutage
+from nnexp.tracking.grouped import perform_group
 from nnexp.tracking.outbox import Invocation as OutboxFolder
 from nnexp.tracking.outbox import Outbox
 from nnexp.tracking.relay import Receiver, Relay
@@ -208,7 +209,7 @@ class LocalWorkers:
         self._client = client
         if self._outbox is not None:
             self._outbox.target(experiment_id, parent_run_id)
-        self.writer = Writer(outage_seconds=outage_seconds, uri=uri)
+        self.writer = Writer(outage_seconds=outage_seconds, uri=uri, group=perform_group)
         self._receiver.attach(client, self.writer, experiment_id, parent_run_id)
 
     def wait(self, study, progress) -> None:

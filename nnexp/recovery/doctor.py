@@ -381,7 +381,7 @@ def run_doctor(study_name: str | None, storage_url: str | None, tracking_uri: st
     from nnexp.tracking.outbox import outbox_root
 
     client = tracking_client(tracking_uri)
-    problems += examine_outboxes(outbox_root(resolve_tracking_uri(tracking_uri), storage_url),
+    problems += examine_outboxes(outbox_root(resolve_tracking_uri(tracking_uri)),
                                  client, fix)
     for name in names:
         study = open_study(name, storage_url)

@@ -218,21 +218,15 @@ def run_url(ui_url: str, experiment_id: str, run_id: str) -> str:
 
 def top_trials(study, top: int | None = None) -> list:
     """The best ``top`` complete trials, best first (one objective; default 1), or the Pareto
-    front by trial number (several objectives; all of it unless ``top``). Raises
-    ``NnexpError`` when no trial has completed."""
-    import optuna
+    front by trial number (several objectives; all of it unless ``top``): ``best_trials``.
+    Raises ``NnexpError`` when no trial has completed."""
+    from nnexp.tracking.summary import best_trials
 
     if top is not None and top < 1:
         raise NnexpError(f"--top must be at least 1, got {top}.")
-    if len(study.directions) > 1:
-        chosen = sorted(study.best_trials, key=lambda t: t.number)
-    else:
-        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-        chosen = sorted(complete, key=lambda t: (-t.value if maximize else t.value, t.number))
-        top = top or 1
+    chosen = best_trials(study, top)
     if not chosen:
         raise NnexpError(f"study {study.study_name!r} has no complete trial yet (nnexp show "
                          f"{study.study_name} counts its trials by state). Run more trials "
                          "with nnexp search.")
-    return chosen[:top] if top else chosen
+    return chosen

@@ -212,7 +212,7 @@ class Invocation:
         self.storage_url = resolve_storage_url(options.storage, self.settings.storage)
         self.uri = resolve_tracking_uri(options.tracking_uri, exp.tracking.uri)
         self.metrics = [m for m, _ in exp.objective]
-        self.outbox_root = outbox_root(self.uri, self.storage_url)
+        self.outbox_root = outbox_root(self.uri)
         self.client = None
         self.parent: RunLogger | None = None
 
@@ -222,12 +222,9 @@ class Invocation:
         self.open_stores()
         self.open_study()
         plotter = Plotter(self.storage_url or default_storage_url())  # imports while trials run
-        pool = None if self.options.dask else LocalWorkers(
-            self.ctx, split_trials(self.n_trials, self.jobs), self.timeout, run_worker,
-            on_end=lambda: plotter.draw(self.study_name, plotter.directory, self.metrics))
         restore = terminate_as_interrupt()
         try:
-            with closing(plotter), pool or nullcontext():
+            with closing(plotter), self._workers(plotter) as pool:
                 self.start(pool)
                 outcome = _Outcome()
                 try:
@@ -237,6 +234,14 @@ class Invocation:
         finally:
             restore()
         return self.result(info, code, failure, outcome.interrupted)
+
+    def _workers(self, plotter):
+        """The local worker processes (a context manager), or nothing for Dask tasks."""
+        if self.options.dask:
+            return nullcontext()
+        return LocalWorkers(
+            self.ctx, split_trials(self.n_trials, self.jobs), self.timeout, run_worker,
+            on_end=lambda: plotter.draw(self.study_name, plotter.directory, self.metrics))
 
     def open_stores(self) -> None:
         """Open Optuna's storage, and check MLflow's store (a file of this machine: without

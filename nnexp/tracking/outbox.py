@@ -26,6 +26,7 @@ main process when it opens its parent run.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import pickle
@@ -41,15 +42,23 @@ MAIN_LOCK, MAIN_FILE, SUFFIX = "main.lock", "main.json", ".ops"
 _HEADER = struct.Struct("<I")
 
 
-def outbox_root(tracking_uri: str, storage_url: str | None) -> Path:
-    """Where the outboxes of a study's invocations live: beside MLflow's SQLite database, else
-    beside the Optuna journal, else ``./mlruns/outbox`` (a server or database on both
-    sides: this machine's own copy)."""
+def outbox_root(tracking_uri: str) -> Path:
+    """Where the outboxes of a tracking store's invocations live on this machine: beside
+    MLflow's SQLite database (``mlruns/outbox``); for a tracking server or database, in this
+    user's cache (``$XDG_CACHE_HOME/nnexp/outbox/<hash of the store's URI>``), found again by
+    any folder's next invocation or ``nnexp doctor`` on that store."""
     if tracking_uri.startswith("sqlite:///"):
         return Path(tracking_uri[len("sqlite:///"):]).resolve().parent / "outbox"
-    if storage_url and storage_url.startswith("journal:"):
-        return Path(storage_url[len("journal:"):]).resolve().parent / "outbox"
-    return Path("mlruns", "outbox").resolve()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "nnexp" / "outbox" / hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
+
+
+def _disk_refused(directory: Path, what: str, err: OSError) -> StoreOutage:
+    """The one message of an outbox the disk refuses (full, read-only)."""
+    return StoreOutage(
+        f"cannot keep {what} on disk in {directory} ({err.strerror or err}); this invocation "
+        "stopped and the trial in flight is recorded as failed. Free space on that disk (or "
+        "make it writable), then re-run the same command to resume.", "tracking")
 
 
 def _lock(path: Path, blocking: bool = True):
@@ -85,11 +94,14 @@ class Outbox:
     file, then handed to ``forward`` (the ``Relay`` to the main process)."""
 
     def __init__(self, directory: Path, index: int, forward) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"worker-{index}{SUFFIX}"
         self._artifacts = directory / f"worker-{index}.artifacts"
-        self._file = _lock(self.path)
         self._forward = forward
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._file = _lock(self.path)
+        except OSError as err:
+            raise _disk_refused(directory, "this worker's MLflow records", err) from None
         self._count = 0
         self.failure: StoreOutage | None = None
 
@@ -108,11 +120,8 @@ class Outbox:
                 self._file.flush()
                 os.fsync(self._file.fileno())
         except OSError as err:
-            self.failure = StoreOutage(
-                f"cannot keep the MLflow record of {logger.name or 'a run'} on disk in "
-                f"{self.path.parent} ({err.strerror or err}); this invocation stopped and the "
-                "trial in flight is recorded as failed. Free space on that disk, then re-run "
-                "the same command to resume.", "tracking")
+            self.failure = _disk_refused(self.path.parent,
+                                         f"the MLflow record of {logger.name or 'a run'}", err)
             raise self.failure from None
         self._count += 1
         self._forward.run_op(logger, op)
@@ -150,16 +159,24 @@ class Invocation:
 
     def __init__(self, directory: Path, experiment_name: str) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock(directory / MAIN_LOCK)
+        self._lock = None
         self._where = {"experiment_name": experiment_name, "experiment_id": None,
                        "parent_run_id": None}
-        self._write()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock(directory / MAIN_LOCK)
+            self._write()
+        except OSError as err:
+            self.release()
+            raise _disk_refused(directory, "the workers' MLflow records", err) from None
 
     def target(self, experiment_id: str, parent_run_id: str) -> None:
         """Where the runs go: the experiment and the parent run, once opened."""
         self._where.update(experiment_id=experiment_id, parent_run_id=parent_run_id)
-        self._write()
+        try:
+            self._write()
+        except OSError as err:
+            raise _disk_refused(self.directory, "where the MLflow records go", err) from None
 
     def _write(self) -> None:
         temporary = self.directory / (MAIN_FILE + ".new")

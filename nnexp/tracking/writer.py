@@ -40,7 +40,10 @@ class Writer:
 
     def __init__(self, announce: Callable[[str], None] | None = warn,
                  outage_seconds: float | None = None, uri: str = "",
-                 wait_seconds: float | None = None) -> None:
+                 wait_seconds: float | None = None, group=None) -> None:
+        """``group(items, one)``: performs several queued ``RunLogger`` operations at once
+        (``nnexp.tracking.grouped.perform_group``; None: one by one)."""
+        self.group = group
         self.outage_seconds = outage_seconds
         self.uri = uri
         self.lost: StoreOutage | None = None
@@ -63,13 +66,16 @@ class Writer:
         if self._closed:
             raise RuntimeError("the MLflow writer is closed")
         what = description or getattr(job, "__name__", repr(job))
-        self._jobs.put((job, args, kwargs, what, on_error))
+        self._jobs.put((job, args, kwargs, what, on_error, None))
 
     def run_op(self, logger, op: tuple) -> None:
         """Queue an operation of a ``nnexp.tracking.runs.RunLogger``: ``logger.perform(op)``,
-        named by ``logger.describe(op)``; a failure is handed to ``logger``."""
-        self.submit(logger.perform, op, description=logger.describe(op),
-                    on_error=logger.write_failed)
+        named by ``logger.describe(op)``; a failure is handed to ``logger``. Operations queued
+        one after another may be performed together (``group``)."""
+        if self._closed:
+            raise RuntimeError("the MLflow writer is closed")
+        self._jobs.put((logger.perform, (op,), {}, logger.describe(op), logger.write_failed,
+                        (logger, op)))
 
     def check(self) -> None:
         """Raise ``StoreOutage`` once the tracking store is lost (see the module docstring)."""
@@ -106,7 +112,7 @@ class Writer:
         ``drain`` does when ``raise_errors``). Calling it again does nothing."""
         if not self._closed:
             self._closed = True
-            self._jobs.put((_STOP, (), {}, "stop", None))
+            self._jobs.put((_STOP, (), {}, "stop", None, None))
             self._wait()
             self._thread.join(timeout=5)
         if raise_errors:
@@ -149,27 +155,57 @@ class Writer:
                     return
                 jobs.all_tasks_done.wait(0.2)
 
+    GROUP_MAX = 2000
+    """At most this many queued operations are performed together."""
+
     def _run(self) -> None:
+        pending = None
         while True:
-            job, args, kwargs, what, on_error = self._jobs.get()
-            try:
-                if job is _STOP:
-                    return
-                if self.lost is not None:
-                    self._error(f"{what}: not run, the tracking store is lost")
-                    continue
-                self._perform(job, args, kwargs)
-            except BaseException as err:  # noqa: BLE001 - kept and reported; the thread goes on
-                if isinstance(err, StoreOutage):
-                    self.lost = err
-                    self._error(f"{what}: {first_line(err)}")
-                elif cannot_write(err):  # a full disk: stop now, not after every trial
-                    self.lost = tracking_full(self.uri, f"{what}: {first_line(err)}")
-                    self._error(f"{what}: {first_line(err)}")
-                else:
-                    self._failed(f"{what}: {first_line(err)}", on_error)
-            finally:
+            entry, pending = pending or self._jobs.get(), None
+            if entry[0] is _STOP:
                 self._jobs.task_done()
+                return
+            group = [entry]
+            while self.group is not None and entry[5] is not None and \
+                    len(group) < self.GROUP_MAX:
+                try:
+                    following = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if following[5] is None:  # a job of another kind: after this group
+                    pending = following
+                    break
+                group.append(following)
+            try:
+                if len(group) == 1:
+                    self._attempt(*entry[:5])
+                else:
+                    def one(i: int, group=group) -> None:
+                        self._attempt(*group[i][:5])
+
+                    self.group([e[5] for e in group], one)
+            except BaseException as err:  # noqa: BLE001 - reported; the thread goes on
+                self._failed(f"{len(group)} MLflow write(s): {first_line(err)}", None)
+            finally:
+                for _ in group:
+                    self._jobs.task_done()
+
+    def _attempt(self, job, args, kwargs, what: str, on_error) -> None:
+        """Run one job; a failure is kept and reported (see the module docstring)."""
+        try:
+            if self.lost is not None:
+                self._error(f"{what}: not run, the tracking store is lost")
+                return
+            self._perform(job, args, kwargs)
+        except BaseException as err:  # noqa: BLE001 - kept and reported; the thread goes on
+            if isinstance(err, StoreOutage):
+                self.lost = err
+                self._error(f"{what}: {first_line(err)}")
+            elif cannot_write(err):  # a full disk: stop now, not after every trial
+                self.lost = tracking_full(self.uri, f"{what}: {first_line(err)}")
+                self._error(f"{what}: {first_line(err)}")
+            else:
+                self._failed(f"{what}: {first_line(err)}", on_error)
 
     def _perform(self, job, args, kwargs) -> None:
         if not self.outage_seconds:
