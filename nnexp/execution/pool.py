@@ -195,7 +195,7 @@ class LocalWorkers:
                 self._forward(STOP, True)
             _join(self.processes, STOP_WAIT)
             if self.writer is None:  # what the workers kept waits for the next invocation
-                self._receiver.discard(kept=self._outbox is not None)
+                self._receiver.discard()
                 if self._outbox is not None:
                     self._outbox.release()
             elif not self._closed:

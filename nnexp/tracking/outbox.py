@@ -3,9 +3,10 @@ recorded is lost when the main process, the worker, or both die.
 
 A worker's ``RunLogger`` operations (plain data, ``nnexp.tracking.runs``) are appended to its
 outbox file, ``<outbox>/<invocation key>/worker-<i>.ops``, before they go down the pipe to the
-main process (``nnexp.tracking.relay``); an artifact folder is moved inside the outbox first.
-A run's ``end`` is flushed and fsync'd (with its artifacts) before the trial's end is told to
-Optuna, so a trial that Optuna holds as over has its whole record on disk. Each record is a
+main process (``nnexp.tracking.relay``); an artifact's files (a trial's config.yaml, a model)
+are kept inside its record. A run's ``end`` is flushed and fsync'd (one sync per run) before
+the trial's end is told to Optuna, so a trial that Optuna holds as over has its whole record
+on disk. Each record is a
 4-byte length and a pickle; a torn last record (a kill mid-write) is ignored.
 
 Who performs them:
@@ -32,6 +33,7 @@ import os
 import pickle
 import shutil
 import struct
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +74,29 @@ def _lock(path: Path, blocking: bool = True):
     return f
 
 
+def _contents(path: Path) -> dict[str, bytes]:
+    """The files of an artifact folder (or one file), by path relative to it."""
+    if path.is_file():
+        return {path.name: path.read_bytes()}
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file()}
+
+
+def as_performed(op: tuple) -> tuple:
+    """A kept operation as ``RunLogger.perform`` takes it: an artifact whose staged folder is
+    gone (sent already, or lost with its process) is written anew from the record (sending
+    it again writes the same files)."""
+    if op[0] != "artifact" or len(op) == 4:
+        return op
+    path, files = Path(op[1]), op[4]
+    if not path.exists():
+        path = Path(tempfile.mkdtemp(prefix="nnexp-recovered-"))
+        for name, data in files.items():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_bytes(data)
+    return ("artifact", str(path), op[2], op[3])
+
+
 def read_records(path: Path) -> list[tuple]:
     """The records of an outbox file, in order (a torn last record is left out)."""
     data = path.read_bytes()
@@ -95,7 +120,6 @@ class Outbox:
 
     def __init__(self, directory: Path, index: int, forward) -> None:
         self.path = directory / f"worker-{index}{SUFFIX}"
-        self._artifacts = directory / f"worker-{index}.artifacts"
         self._forward = forward
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -106,15 +130,15 @@ class Outbox:
         self.failure: StoreOutage | None = None
 
     def run_op(self, logger: RunLogger, op: tuple) -> None:
-        """Keep ``op`` on disk (fsync'd with what came before when it ends a run), then
-        forward it. A write the disk refuses stops the worker (``check``) and raises, so the
-        trial is not told to Optuna as complete without its record."""
+        """Keep ``op`` on disk (fsync'd with what came before when it ends a run: one sync
+        per run), then forward it. An artifact's files are kept inside the record (a
+        trial's config.yaml, a model). A write the disk refuses stops the worker (``check``)
+        and raises, so the trial is not told to Optuna as complete without its record."""
         if self.failure is not None:
             raise self.failure
         try:
-            if op[0] == "artifact":
-                op = self._keep(op)
-            record = pickle.dumps((logger.key, logger.name, op))
+            kept = (*op, _contents(Path(op[1]))) if op[0] == "artifact" else op
+            record = pickle.dumps((logger.key, logger.name, kept))
             self._file.write(_HEADER.pack(len(record)) + record)
             if op[0] == "end":
                 self._file.flush()
@@ -125,18 +149,6 @@ class Outbox:
             raise self.failure from None
         self._count += 1
         self._forward.run_op(logger, op)
-
-    def _keep(self, op: tuple) -> tuple:
-        """An artifact folder (or file) moved inside the outbox, its files fsync'd."""
-        source = Path(op[1])
-        self._artifacts.mkdir(exist_ok=True)
-        target = self._artifacts / f"{self._count}-{source.name}"
-        shutil.move(str(source), target)
-        for path in (target.rglob("*") if target.is_dir() else [target]):
-            if path.is_file():
-                with open(path, "rb+") as f:
-                    os.fsync(f.fileno())
-        return ("artifact", str(target), *op[2:])
 
     def check(self) -> None:
         if self.failure is not None:
@@ -187,7 +199,8 @@ class Invocation:
         """Worker ``index``'s records after the first ``received`` (those its pipe did not
         carry), once the worker has ended."""
         path = self.directory / f"worker-{index}{SUFFIX}"
-        return read_records(path)[received:] if path.exists() else []
+        return [(key, name, as_performed(op)) for key, name, op in read_records(path)[received:]]\
+            if path.exists() else []
 
     def done(self) -> None:
         """Every write was performed: remove the folder (and the lock)."""
@@ -285,9 +298,7 @@ def _perform(client, records: list[tuple], where: dict) -> int:
                   parent or where["parent_run_id"])
         if logger is None:  # a run created by a record no longer here: nothing to add to
             continue
-        if op[0] == "artifact" and not Path(op[1]).exists():
-            continue  # sent already (a sent artifact is deleted)
-        logger.send(op)
+        logger.send(as_performed(op))
     return written
 
 

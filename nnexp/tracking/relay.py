@@ -60,7 +60,6 @@ class Receiver:
         self._held: list[tuple] = []
         self._target: tuple | None = None  # (client, writer, experiment_id, parent_run_id)
         self._discarded = False
-        self._kept = False
         self._mirrors: dict[tuple[int, int], RunLogger] = {}
         self.received = [0] * len(connections)  # operations read from each worker's pipe
         self._thread = threading.Thread(target=self._read, args=(list(connections),),
@@ -75,15 +74,13 @@ class Receiver:
                 self._apply(*message)
             self._held = []
 
-    def discard(self, kept: bool = False) -> None:
-        """Drop the operations not performed, now and later; their artifact folders are
-        deleted unless ``kept`` (they are in the workers' outboxes, for the next
-        invocation)."""
+    def discard(self) -> None:
+        """Drop the operations not performed (their artifact folders deleted), now and later
+        (a worker's outbox keeps them for the next invocation)."""
         with self._lock:
-            self._discarded, self._kept = True, kept
+            self._discarded = True
             for _, _, _, op in self._held:
-                if not kept:
-                    _drop(op)
+                _drop(op)
             self._held = []
 
     def perform_late(self, worker: int, records: list[tuple]) -> None:
@@ -115,8 +112,7 @@ class Receiver:
                 self.received[index[id(connection)]] += 1
                 with self._lock:
                     if self._discarded:
-                        if not self._kept:
-                            _drop(op)
+                        _drop(op)
                     elif self._target is None:
                         self._held.append((index[id(connection)], key, name, op))
                     else:
