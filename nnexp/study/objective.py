@@ -31,6 +31,7 @@ from nnexp.config.run import run_file, run_file_text
 from nnexp.core import EpochMetrics, TrainConfig, train
 from nnexp.errors import first_line
 from nnexp.execution.interrupt import Interrupt
+from nnexp.library_internals import retry_of
 from nnexp.recovery import workers
 from nnexp.tracking.records import final_metrics, log_final
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
@@ -226,8 +227,7 @@ class Objective:
         if ctx.git_commit:
             tags["git_commit"] = ctx.git_commit
         tags["worker"] = self.worker
-        original = trial.study._storage.get_trial_system_attrs(trial._trial_id) \
-            .get("failed_trial")  # Optuna 5's Trial has no system_attrs
+        original = retry_of(trial)
         if original is not None:  # a retry of a trial whose worker died
             tags["retry_of"] = original
             if self.client is not None:  # else the main process adds it (``relay``)

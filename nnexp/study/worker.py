@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from nnexp.execution.interrupt import Interrupt
+from nnexp.library_internals import cached_storage, storage_of
 from nnexp.outage import retrying_storage
 from nnexp.recovery import doctor
 from nnexp.stores.study_storage import (
@@ -42,7 +43,7 @@ def study_storage(url: str | None, settings):
     storage = open_storage(url)
     if isinstance(storage, optuna.storages.RDBStorage):
         use_heartbeat(storage, settings.heartbeat_seconds, settings.retries)
-        storage = optuna.storages._CachedStorage(storage)
+        storage = cached_storage(storage)
     return retrying_storage(storage, url or default_storage_url(), settings.outage_seconds)
 
 
@@ -95,7 +96,7 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
                            callbacks=[*(callbacks or []), lambda s, t: interrupt.check(),
                                       lambda s, t: writer.check(), *([orphans] if rdb else [])])
         except Exception as err:
-            lost = study._storage.failed  # Optuna's own clean-up can fail on a lost database
+            lost = storage_of(study).failed  # Optuna's own clean-up can fail on a lost store
             if lost is not None and err is not lost:
                 raise lost from None
             failure = storage_failure(err)  # a failed journal append, which Optuna may hide
