@@ -22,7 +22,6 @@ STATES = ("all", "complete", "pruned", "failed")
 FORMATS = ("table", "csv", "parquet", "json", "markdown")
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json",
             ".md": "markdown", ".txt": "table"}
-RUN_METRICS = ("n_params", "train_seconds")
 HIGHER_IS_BETTER = ("accuracy", "r2")
 
 
@@ -40,10 +39,8 @@ def trials_dataframe(study, storage: str | None = None, tracking_uri: str | None
         ``top`` is given, else by trial number.
     top : keep the first ``top`` rows after sorting.
     """
-    import pandas as pd
-
     from nnexp.stores.queries import objective_metrics, resolve_study, study_runs, tracking_client
-    from nnexp.tracking.summary import trial_state
+    from nnexp.tracking.summary import trials_table
 
     if state not in STATES:
         raise NnexpError(f"unknown trial state {state!r}{did_you_mean(state, STATES)}; choose "
@@ -54,28 +51,9 @@ def trials_dataframe(study, storage: str | None = None, tracking_uri: str | None
     runs = study_runs(tracking_client(tracking_uri), study.study_name)
     metrics = objective_metrics(study, runs)
     value_columns = ["value"] if len(metrics) == 1 else [f"value_{m}" for m in metrics]
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        row: dict[str, Any] = {"number": t.number, "state": str(trial_state(t))}
-        done = t.state.name == "COMPLETE"  # a pruned trial's value is only its last report
-        values = t.values if done and t.values else [None] * len(value_columns)
-        row.update(zip(value_columns, values))
-        row.update({f"params_{k}": v for k, v in t.params.items()})
-        run = runs.trials.get(t.number)
-        final = run.data.metrics if run is not None else {}
-        row.update({k: v for k, v in sorted(final.items())
-                    if k.startswith(("final_", "test_")) or k in RUN_METRICS})
-        epochs = t.user_attrs.get("epoch") or final.get("epochs_run") or t.last_step
-        row["epochs"] = int(epochs) if epochs is not None else None
-        row["duration_seconds"] = t.duration.total_seconds() if t.duration else None
-        row["run_id"] = run.info.run_id if run is not None else None
-        row["reason"] = t.user_attrs.get("reason") or None
-        rows.append(row)
-    df = pd.DataFrame(rows)
+    df = trials_table(study, metrics, runs.trials)
     if df.empty:
         return df
-    tail = ["epochs", "duration_seconds", "run_id", "reason"]
-    df = df[[c for c in df.columns if c not in tail] + tail]
     if state == "failed":
         df = df[df["state"].isin(FAILED_STATES)]
     elif state != "all":

@@ -30,23 +30,43 @@ def state_counts(trials) -> dict[str, int]:
     return dict(Counter(trial_state(t) for t in trials))
 
 
-def trials_table(study):
-    """One row per trial: number, state, value(s), params, seed, MLflow run id, duration."""
+RUN_METRICS = ("n_params", "train_seconds")
+
+
+def trials_table(study, metrics: list[str], runs: dict | None = None):
+    """The one trials table: one row per trial, as a pandas DataFrame (``nnexp trials``, the
+    API's ``Study.trials()``, the parent run's ``trials.csv``). Columns: ``number``,
+    ``state``, the objective value of complete trials (``value``; ``value_<metric>`` for each
+    of several ``metrics``), the parameters (``params_<name>``), the final metrics of each
+    trial's MLflow run in ``runs`` (by trial number: ``final_*``, ``test_*``, ``n_params``,
+    ``train_seconds``), ``epochs`` (epochs run), ``duration_seconds``, ``run_id`` and
+    ``reason`` (why a trial was pruned or failed)."""
     import pandas as pd
 
+    runs = runs or {}
+    value_columns = ["value"] if len(metrics) == 1 else [f"value_{m}" for m in metrics]
     rows = []
-    names = [f"value_{i}" for i in range(len(study.directions))] if len(study.directions) > 1 \
-        else ["value"]
     for t in study.get_trials(deepcopy=False):
-        row: dict[str, Any] = {"number": t.number, "state": trial_state(t)}
-        values = t.values or [None] * len(names)
-        row.update(dict(zip(names, values)))
+        row: dict[str, Any] = {"number": t.number, "state": str(trial_state(t))}
+        done = t.state.name == "COMPLETE"  # a pruned trial's value is only its last report
+        values = t.values if done and t.values else [None] * len(value_columns)
+        row.update(zip(value_columns, values))
         row.update({f"params_{k}": v for k, v in t.params.items()})
-        for key in ("seed", "epoch", "reason"):
-            row[key] = t.user_attrs.get(key)
+        run = runs.get(t.number)
+        final = run.data.metrics if run is not None else {}
+        row.update({k: v for k, v in sorted(final.items())
+                    if k.startswith(("final_", "test_")) or k in RUN_METRICS})
+        epochs = t.user_attrs.get("epoch") or final.get("epochs_run") or t.last_step
+        row["epochs"] = int(epochs) if epochs is not None else None
         row["duration_seconds"] = t.duration.total_seconds() if t.duration else None
+        row["run_id"] = run.info.run_id if run is not None else None
+        row["reason"] = t.user_attrs.get("reason") or None
         rows.append(row)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    tail = ["epochs", "duration_seconds", "run_id", "reason"]
+    return df[[c for c in df.columns if c not in tail] + tail]
 
 
 def best_trials(study, top: int | None = None) -> list:
@@ -234,7 +254,8 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
 
         def table() -> None:
             path = tmp / "trials.csv"
-            trials_table(study).to_csv(path, index=False)
+            trials_table(study, metrics or ["objective"] * len(study.directions)).to_csv(
+                path, index=False)
             _upload(parent, path)
 
         def plots() -> None:
