@@ -142,24 +142,43 @@ def _objective(objective, log_models="best"):
     return Objective(ctx, client=None)
 
 
-def _study(directions, done):
+def _study(directions, done, ties=None):
     study = optuna.create_study(directions=directions)
-    for values in done:
-        study.add_trial(optuna.trial.create_trial(values=values, params={}, distributions={}))
+    for i, values in enumerate(done):
+        attrs = {"dev_cost": ties[i]} if ties else {}
+        study.add_trial(optuna.trial.create_trial(values=values, params={}, distributions={},
+                                                  user_attrs=attrs))
     return study, study.ask()
 
 
 @pytest.mark.parametrize("direction, done, mine, keep", [
     ("maximize", [[0.9], [0.7]], [0.95], True),
-    ("maximize", [[0.9], [0.7]], [0.9], False),   # a tie is not a new best
+    ("maximize", [[0.9], [0.7]], [0.9], False),   # a tie at the same dev cost
     ("maximize", [[0.9], [0.7]], [0.8], False),
     ("maximize", [], [0.1], True),                # the first trial is the best so far
     ("minimize", [[0.3], [0.5]], [0.2], True),
     ("minimize", [[0.3], [0.5]], [0.4], False),
 ])
 def test_keep_model_single_objective(direction, done, mine, keep):
-    study, trial = _study([direction], done)
-    assert _objective([("m", direction)])._keep_model(trial, mine) is keep
+    study, trial = _study([direction], done, ties=[0.5] * len(done))
+    assert _objective([("m", direction)])._keep_model(trial, mine, 0.5) is keep
+
+
+@pytest.mark.parametrize("tie, keep", [(0.09, True), (0.5, False), (0.7, False)])
+def test_a_tie_on_the_objective_goes_to_the_lower_dev_cost(tie, keep):
+    # trial 0 won a tie at 0.9701 with dev cost 0.50 against 0.09 for trial 12 (issue 19)
+    study, trial = _study(["maximize"], [[0.9701], [0.9]], ties=[0.5, 0.1])
+    assert _objective([("m", "maximize")])._keep_model(trial, [0.9701], tie) is keep
+
+
+def test_the_ranking_breaks_ties_by_dev_cost_then_by_trial_number():
+    from nnexp.tracking.summary import best_trials
+
+    study, _ = _study(["maximize"], [[0.97], [0.97], [0.9], [0.97], [0.97]],
+                      ties=[0.5, 0.09, 0.01, 0.09, 0.3])
+    assert [t.number for t in best_trials(study, 5)] == [1, 3, 4, 0, 2]
+    study, _ = _study(["minimize"], [[0.2], [0.2]])  # no dev cost recorded: by number
+    assert [t.number for t in best_trials(study, 2)] == [0, 1]
 
 
 @pytest.mark.parametrize("mine, keep", [
@@ -172,13 +191,13 @@ def test_keep_model_single_objective(direction, done, mine, keep):
 def test_keep_model_pareto(mine, keep):
     study, trial = _study(["maximize", "minimize"], [[0.9, 100], [0.8, 50]])
     objective = _objective([("dev_accuracy", "maximize"), ("n_params", "minimize")])
-    assert objective._keep_model(trial, mine) is keep
+    assert objective._keep_model(trial, mine, None) is keep
 
 
 def test_keep_model_all_and_none():
     study, trial = _study(["maximize"], [[0.9]])
-    assert _objective([("m", "maximize")], "all")._keep_model(trial, [0.1]) is True
-    assert _objective([("m", "maximize")], "none")._keep_model(trial, [0.99]) is False
+    assert _objective([("m", "maximize")], "all")._keep_model(trial, [0.1], None) is True
+    assert _objective([("m", "maximize")], "none")._keep_model(trial, [0.99], None) is False
 
 
 # -- progress -------------------------------------------------------------------------------

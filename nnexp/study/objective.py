@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     from nnexp.config import Experiment
     from nnexp.data import Splits
 
+TIE_BREAK = "dev_cost"
+"""The trial user attribute that breaks ties between equal objective values: the final dev
+cost (log loss for a classifier, mean squared error for a regressor), lower first; what a
+person who took the course compares next (``nnexp.tracking.summary.best_trials``)."""
+
+
 class UndefinedObjective(RecordedFailure):
     """Training finished, but an objective's value is NaN or infinite (not divergence)."""
 
@@ -88,17 +94,20 @@ def undefined_reason(metric: str, value: float, dev_variance: float, task: str) 
     return f"objective {metric} is {value}: {why}"
 
 
-def _add_to_front(front: list[list[float]], point: list[float]) -> bool:
+def _add_to_front(front: list[list[float]], point: list[float], ranked: bool = False) -> bool:
     """Add ``point`` (objective values, every one maximised) to the Pareto ``front`` unless a
     point there is at least as good in every objective and not equal (then ``front`` is left
-    as is and False returned; with one objective: unless one is >= it). Points it dominates
-    leave the front."""
+    as is and False returned). ``ranked``: one objective and its tie-break, compared in that
+    order (kept unless one is >= it). Points it dominates leave the front."""
     for other in front:
-        if len(point) == 1:
-            if other[0] >= point[0]:
+        if ranked:
+            if other >= point:
                 return False
         elif all(o >= v for o, v in zip(other, point)) and other != point:
             return False
+    if ranked:
+        front[:] = [point]
+        return True
     front[:] = [o for o in front if not all(v >= x for v, x in zip(point, o))] + [point]
     return True
 
@@ -179,6 +188,7 @@ class Objective:
                     pass
             elif state != TrialState.COMPLETE:
                 self._close(trial, recording, state, reason, epoch)
+        trial.set_user_attr(TIE_BREAK, final.get("final_dev_cost"))
         log_final(run, final)
         run.metrics({f"objective_{i}" if len(values) > 1 else "objective": v
                      for i, v in enumerate(values)})
@@ -257,7 +267,8 @@ class Objective:
                                                   "trial": trial.number,
                                                   "blas_threads": ctx.blas_threads},
                            tracking={"experiment_name": ctx.mlflow_experiment_name})
-        keep = result is not None and self._keep_model(trial, values)
+        keep = result is not None and self._keep_model(trial, values,
+                                                       trial.user_attrs.get(TIE_BREAK))
         run.artifact(stage_artifacts({"config.yaml": run_file_text(content)},
                                      result.model if keep else None, ctx.splits))
         if keep:
@@ -267,9 +278,10 @@ class Objective:
     """``_keep_model`` re-reads the study's completed trials every this many trials (other
     processes' trials); in between it compares with the best kept in memory."""
 
-    def _keep_model(self, trial, values: list[float]) -> bool:
-        """Whether the model of a trial that completed with ``values`` is a new best (one
-        objective) or on the Pareto front (several). The front is kept in memory: read from
+    def _keep_model(self, trial, values: list[float], tie: float | None) -> bool:
+        """Whether the model of a trial that completed with ``values`` (and dev cost ``tie``)
+        is a new best (one objective, ties broken by the lower dev cost) or on the Pareto
+        front (several). The front is kept in memory: read from
         the study once, then every ``REFRESH_TRIALS`` trials, and updated with each trial this
         process completes, so the check does not read every trial each time. A front that
         misses another process's newest trials can only keep a model too many, never one
@@ -278,6 +290,12 @@ class Objective:
         if mode != "best":
             return mode == "all"
         signs = [1 if d == "maximize" else -1 for d in self.directions]
+        ranked = len(signs) == 1  # one objective: ties go to the lower dev cost
+
+        def point(values: list[float], tie: float | None) -> list[float]:
+            return [s * v for s, v in zip(signs, values)] + \
+                ([-(tie if tie is not None else math.inf)] if ranked else [])
+
         if self._front is None or trial.number - self._front_read >= self.REFRESH_TRIALS:
             import optuna
 
@@ -286,8 +304,9 @@ class Objective:
             self._front, self._front_read = [], trial.number
             for t in done:
                 if t.values is not None and len(t.values) == len(signs):
-                    _add_to_front(self._front, [s * v for s, v in zip(signs, t.values)])
-        return _add_to_front(self._front, [s * v for s, v in zip(signs, values)])
+                    _add_to_front(self._front, point(t.values, t.user_attrs.get(TIE_BREAK)),
+                                  ranked)
+        return _add_to_front(self._front, point(values, tie), ranked)
 
     def _close(self, trial, recording: Recording, state: TrialState, reason: str,
                epoch: int | None) -> None:

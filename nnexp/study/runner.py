@@ -50,7 +50,7 @@ from nnexp.stores.study_storage import (
 from nnexp.stores.tracking_store import checkpoint
 from nnexp.study import invocations
 from nnexp.study.data_record import DATA_ATTR, check_same_data, data_record, data_summary
-from nnexp.study.objective import StudyContext
+from nnexp.study.objective import TIE_BREAK, StudyContext
 from nnexp.study.plotter import Plotter
 from nnexp.study.progress import Progress
 from nnexp.study.worker import run_worker, study_storage
@@ -349,6 +349,7 @@ class Invocation:
             **{f"pruner.{k}": v for k, v in settings.pruner_options.items()},
             "n_trials": self.n_trials, "timeout": self.timeout, "jobs": self.jobs,
             "objective": [f"{m}:{d}" for m, d in self.exp.objective],
+            "tie_break": f"{TIE_BREAK} (lower first)",
             "dataset": self.exp.dataset.describe(),
             **({"data_change_accepted": self.data_change} if self.data_change else {})},
             self.splits)
@@ -409,7 +410,7 @@ class Invocation:
                 return None
 
         attempt("fail the trials of workers that died",
-                lambda: doctor.examine_trials(study, fix=True))
+                lambda: doctor.examine_trials(study, True, client, [experiment_id]))
         trials = attempt("read the study's trials",
                          lambda: study.get_trials(deepcopy=False)) or []
         mine = [t for t in trials if t.number >= self.first_number
@@ -439,7 +440,7 @@ class Invocation:
     def _close_after_outage(self, fatal: StoreOutage) -> None:
         """Optuna's storage lost: the MLflow side still works, so close what is open there.
         (MLflow's store lost: nothing more is asked of it.)"""
-        if fatal.store == "storage" and self.parent is not None:
+        if fatal.store in ("storage", "outbox") and self.parent is not None:
             reason = first_line(fatal)[:5000]
             _quietly(lambda: close_dangling_runs(
                 self.client, self.ctx.mlflow_experiment_id, self.parent.run_id,

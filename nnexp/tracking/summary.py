@@ -3,6 +3,7 @@ the study plots and the best model, registered in the model registry."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 import warnings
 from collections import Counter
@@ -71,8 +72,9 @@ def trials_table(study, metrics: list[str], runs: dict | None = None):
 
 def best_trials(study, top: int | None = None) -> list:
     """The one ranking of a study's trials: one objective, its complete trials best first
-    (ties: the earlier trial), the best one unless ``top``; several, the Pareto front by trial
-    number (all of it unless ``top``). [] when none completed."""
+    (ties: the lower final dev cost, then the earlier trial), the best one unless ``top``;
+    several, the Pareto front by trial number (all of it unless ``top``). [] when none
+    completed."""
     import optuna
 
     if len(study.directions) > 1:
@@ -82,7 +84,12 @@ def best_trials(study, top: int | None = None) -> list:
     if not complete:
         return []
     sign = -1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1
-    return sorted(complete, key=lambda t: (sign * t.value, t.number))[:top or 1]
+
+    def rank(t) -> tuple:
+        tie = t.user_attrs.get("dev_cost")  # nnexp.study.objective.TIE_BREAK
+        return sign * t.value, tie if tie is not None else math.inf, t.number
+
+    return sorted(complete, key=rank)[:top or 1]
 
 
 def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
