@@ -321,3 +321,33 @@ def storage_failure(err: BaseException) -> NnexpError | None:
         seen.add(id(err))
         err = err.__cause__ or err.__context__
     return None
+
+
+def optuna_form(url: str) -> str:
+    """``url`` as Optuna's own tools take it (``optuna studies --storage``, ``optuna-dashboard``):
+    a journal as its bare path (they guess the storage class from an existing file and refuse
+    ``journal:PATH``), a database URL as is. Not masked: see ``shown_storage``."""
+    return url[len("journal:"):] if url.startswith("journal:") else url
+
+
+def shown_storage(url: str) -> str:
+    """The storage as nnexp prints it: the URL nnexp takes (password masked) and, for a
+    journal, the bare path Optuna's CLI and optuna-dashboard take:
+    ``journal:/w/mlruns/optuna.journal (optuna, optuna-dashboard: /w/mlruns/optuna.journal)``."""
+    shown = mask_url(url)
+    if url.startswith("journal:"):
+        return f"{shown} (optuna, optuna-dashboard: {optuna_form(url)})"
+    return shown
+
+
+def name_metrics(study, metrics: list[str]) -> None:
+    """Name the objective values of ``study`` after its metrics (``Study.set_metric_names``,
+    which Optuna's tools show instead of "Objective 0"), unless it has names already."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():  # set_metric_names is marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if not study.metric_names:
+            study.set_metric_names(list(metrics))

@@ -44,8 +44,10 @@ from nnexp.serving.models import register_best, stage_column_report
 from nnexp.stores.study_storage import (
     DEFAULT_JOURNAL,
     default_storage_url,
+    name_metrics,
     open_storage,
     resolve_storage_url,
+    shown_storage,
 )
 from nnexp.stores.tracking_store import checkpoint
 from nnexp.study import invocations
@@ -276,7 +278,7 @@ class Invocation:
             existing = None
         where = self.storage_url or default_storage_url()
         notice(f"data: {data_summary(self.splits)}")
-        notice(f"stores: Optuna {mask_url(where)}, MLflow {mask_url(self.uri)}")
+        notice(f"stores: Optuna {shown_storage(where)}, MLflow {mask_url(self.uri)}")
         if existing is None:
             self._announce_new(where)
         elif [d.name.lower() for d in existing.directions] != exp.directions:
@@ -291,6 +293,7 @@ class Invocation:
             storage=self.storage, study_name=study_name, directions=exp.directions,
             load_if_exists=True, sampler=optuna.samplers.RandomSampler(),
             pruner=optuna.pruners.NopPruner())
+        name_metrics(study, [metric for metric, _ in exp.objective])
         self.resumed = existing is not None and len(study.trials) > 0
         self.data_change = check_same_data(study, self.splits, self.resumed,
                                            self.options.accept_data_change)
