@@ -14,12 +14,14 @@ from nnexp.core import TrainConfig, backward, forward, initialize_parameters, tr
 from nnexp.core.losses import OUTPUTS
 from nnexp.core.model import encode_targets
 from nnexp.core.signals import (
+    MAX_LAYERS,
     LayerSignals,
     Sample,
     SignalProbe,
     find_dead_layer,
     find_stall,
     is_sampled,
+    measured_layers,
     sample_rows,
 )
 
@@ -189,3 +191,56 @@ def test_a_flat_train_cost_is_stalled():
     assert find_stall(samples[:3]) is None  # too few samples to say
     samples[-1] = Sample(4, 0.68, moving)
     assert find_stall(samples) is None
+
+
+def test_at_most_16_layers_are_measured_evenly_spaced_first_and_last_always():
+    assert measured_layers(1) == (1,) and measured_layers(16) == tuple(range(1, 17))
+    for L in (*range(17, 300), 1000, 100_000):
+        layers = measured_layers(L)
+        assert len(layers) == MAX_LAYERS == 16 and layers[0] == 1 and layers[-1] == L
+        gaps = np.diff(layers)
+        step = (L - 1) / 15
+        assert gaps.min() >= max(1, np.floor(step)) and gaps.max() <= np.ceil(step) + 1, L
+    assert measured_layers(100_000)[:3] == (1, 6668, 13334)
+
+
+def test_a_deep_network_measures_16_layers_and_the_first_dead_one_between_them():
+    """Depth 300, width 2: 301 layers; the probe keeps 16 of them (weights copied for those
+    only) and adds layer 40, entirely dead on the sample, which the diagnosis names (layer 41
+    and later are alive again: relu(0 W + b) with b = 1)."""
+    from nnexp.tracking.signals import TrialSignals, layer_record
+
+    rng = np.random.default_rng(0)
+    dims = (3, *(2,) * 300, 1)
+    params = initialize_parameters(dims, "he", rng, np.float64)
+    params.W[0][:] = 0.1
+    for W, b in zip(params.W[1:-1], params.b[:-1]):
+        W[:] = np.eye(2)  # every unit alive on every row (A_l = A_{l-1} + 1) ...
+        b[:] = 1.0
+    params.b[39][:] = -100.0  # ... but layer 40
+    probe = SignalProbe(params.W, rng.normal(size=(50, 3)), "relu", every=1, epochs=1)
+    assert sorted(probe.W_before) == list(measured_layers(301))
+    probe.gradients([np.ones_like(w) for w in params.W])
+    layers = probe.measure(params.W, params.b)
+    assert [s.layer for s in layers] == sorted((*measured_layers(301), 40))
+    dead = next(s for s in layers if s.layer == 40)
+    assert dead.dead_fraction == 1.0 and dead.grad_norm is None is dead.update_ratio
+    assert all(s.grad_norm == np.sqrt(params.W[s.layer - 1].size) for s in layers
+               if s.layer != 40)
+    assert find_dead_layer([Sample(3, 0.5, layers)]) == (3, 40, 1.0)
+    record = layer_record(layers)
+    assert len(record) == 15 * 5 + 2 + 3  # hidden: 5 fields, output: 2, dead layer 40: 3
+    signals = TrialSignals(True, 1, 4)
+    signals.samples = [Sample(e, 0.5, layers) for e in range(1, 5)]
+    assert signals.diagnose() == ("dead_layer", "epoch 1, layer 40, dead_fraction 1")
+    assert find_stall(signals.samples) is not None  # nothing moved: stalled, None ignored
+
+
+def test_deep_training_measures_the_same_16_layers_at_every_sample(moons):
+    X, y, Xd, yd = moons
+    config = replace(BASE, hidden_layers=(4,) * 60, batch_size=None, epochs=3, init="he")
+    result = train(X, y, config, Xd, yd, signals_every=1)
+    for m in result.history:
+        measured = [s.layer for s in m.layers if s.grad_norm is not None]
+        assert measured == list(measured_layers(61)) and measured[-1] == 61
+        assert len(m.layers) <= MAX_LAYERS + 1

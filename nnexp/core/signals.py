@@ -2,8 +2,11 @@
 initialisation (activations that shrink or blow up layer by layer, dead ReLUs, saturated
 sigmoids, vanishing or exploding gradients), measured at sampled epochs only.
 
-Layer ``l`` = 1..L as in ``network``: hidden layers 1..L-1 and the output layer L. At a sampled
-epoch, for every layer:
+Layer ``l`` = 1..L as in ``network``: hidden layers 1..L-1 and the output layer L. Signals are
+measured for at most ``MAX_LAYERS`` layers (``measured_layers``: every layer of a network up to
+that depth; beyond, that many evenly spaced from 1 to L, the first and the last always), so a
+sampled epoch costs one forward pass of the sample and the statistics of 16 layers, however
+deep the network. At a sampled epoch, for every measured layer:
 
 * ``act_mean``, ``act_std``: mean and standard deviation of all activations A_l (m_s, n_l) of
   a fixed sample of at most ``SAMPLE_ROWS`` dev rows (forward pass without dropout, with the
@@ -21,6 +24,12 @@ epoch, for every layer:
   at the first one). Healthy training moves every layer; a ratio near 0 for every layer means
   the weights stopped moving.
 
+The dead-layer check alone looks at every hidden layer (one maximum per layer on the forward
+pass the statistics need anyway): when a hidden ReLU layer between the measured ones is entirely
+dead, the first such layer is measured too at that epoch (its activation statistics; no
+gradient norm or update ratio: None), so ``find_dead_layer`` names the layer that died, not
+one further on that only received its zeros.
+
 Nothing here draws random numbers or writes to the network, so training with signals gives
 the same weights as without. Pure NumPy, like the rest of ``nnexp.core``.
 """
@@ -32,7 +41,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnexp.core.network import Parameters, forward
+from nnexp.core.activations import ACTIVATIONS
+
+MAX_LAYERS = 16
+"""Layers measured at most per sampled epoch (``measured_layers``): 16 evenly spaced layers
+show how a signal changes with depth (the shrinking or growing activations and gradients that
+motivate He initialisation) at 1/15 of the depth, the first and last layers included, and a
+network of up to 16 layers (every network of the course) is measured whole."""
 
 SAMPLE_ROWS = 256
 """Rows of the dev set (train set without one) in the fixed per-run sample."""
@@ -56,7 +71,8 @@ class LayerSignals:
 
     layer: 1..L. act_mean, act_std: None for the output layer. dead_fraction: None unless the
     activation is relu or leaky_relu; saturation: None unless sigmoid or tanh (both None for
-    the output layer).
+    the output layer). grad_norm, update_ratio: None only for a dead layer measured beside the
+    ``measured_layers`` (see the module docstring).
     """
 
     layer: int
@@ -64,8 +80,18 @@ class LayerSignals:
     act_std: float | None
     dead_fraction: float | None
     saturation: float | None
-    grad_norm: float
-    update_ratio: float
+    grad_norm: float | None
+    update_ratio: float | None
+
+
+def measured_layers(L: int, cap: int = MAX_LAYERS) -> tuple[int, ...]:
+    """The layers (of 1..L) whose signals are measured: all of them when L <= cap, else cap
+    layers evenly spaced from 1 to L (rounded to the nearest layer; the first and the last
+    always, and cap distinct layers since the spacing is at least 1)."""
+    if L <= cap:
+        return tuple(range(1, L + 1))
+    half = (cap - 1) // 2
+    return tuple(1 + (i * (L - 1) + half) // (cap - 1) for i in range(cap))
 
 
 def sample_rows(X: np.ndarray, n: int = SAMPLE_ROWS) -> np.ndarray:
@@ -136,9 +162,9 @@ class SignalProbe:
 
     The training loop calls ``gradients(grads)`` with the last mini-batch's gradients of a
     sampled epoch (before the optimiser's update, which may overwrite them) and ``measure``
-    after the epoch. The probe keeps a copy of the weights W (not b) of the previous sample
-    (of the initial weights before the first one): one copy of the network at start and one
-    per sampled epoch, none at other epochs. It reads the network; it never writes to it.
+    after the epoch. The probe keeps a copy of the measured layers' weights W (not b) of the
+    previous sample (of the initial weights before the first one). It reads the network; it
+    never writes to it. ``layers``: the measured layers (``measured_layers``).
     """
 
     def __init__(self, W: Sequence[np.ndarray], X_sample: np.ndarray, activation: str,
@@ -146,31 +172,56 @@ class SignalProbe:
         self.X = X_sample
         self.activation = activation
         self.every, self.epochs = every, epochs
-        self.W_before = [w.copy() for w in W]
-        self.grad_norms: list[float] | None = None
+        self.layers = measured_layers(len(W))
+        self.W_before = {l: W[l - 1].copy() for l in self.layers}
+        self.grad_norms: dict[int, float] | None = None
 
     def wants(self, epoch: int) -> bool:
         return is_sampled(epoch, self.every, self.epochs)
 
     def gradients(self, dW: Sequence[np.ndarray]) -> None:
-        """Record ||dW_l||_F of the epoch's last mini-batch. dW[l-1]: (n_l, n_{l-1})."""
-        self.grad_norms = [frobenius(g) for g in dW]
+        """Record ||dW_l||_F of the epoch's last mini-batch for the measured layers.
+        dW[l-1]: (n_l, n_{l-1})."""
+        self.grad_norms = {l: frobenius(dW[l - 1]) for l in self.layers}
 
     def measure(self, W: Sequence[np.ndarray], b: Sequence[np.ndarray]
                 ) -> tuple[LayerSignals, ...]:
-        """The signals of every layer 1..L with the weights W, b at the end of the epoch."""
-        _, cache = forward(Parameters(list(W), list(b)), self.X, self.activation)
-        acts = cache.A[1:]  # A_1 .. A_{L-1}, without dropout
-        grads = self.grad_norms or [float("nan")] * len(W)
+        """The signals of the measured layers (and of the first entirely dead hidden layer
+        between them, if any) with the weights W, b at the end of the epoch, by layer."""
+        measured = set(self.layers)
+        grads = self.grad_norms or {}
+        stats = {}  # hidden layer -> (mean, std, dead, saturation)
+        look_for_dead = self.activation in DYING
+        for l, A in enumerate(hidden_activations(W, b, self.X, self.activation), start=1):
+            if l in measured or (look_for_dead and A.max() <= 0):  # measured, or all dead
+                stats[l] = activation_stats(A, self.activation)
+                if look_for_dead and stats[l][2] >= 1.0:
+                    look_for_dead = False  # the first dead layer is the one named
         out = []
-        for l, w in enumerate(W):
-            stats = activation_stats(acts[l], self.activation) if l < len(acts) \
-                else (None, None, None, None)
-            out.append(LayerSignals(l + 1, *stats, grad_norm=grads[l],
-                                    update_ratio=update_ratio(w, self.W_before[l])))
-            self.W_before[l][...] = w
+        for l in sorted(measured | set(stats)):
+            if l not in measured:
+                out.append(LayerSignals(l, *stats[l], grad_norm=None, update_ratio=None))
+                continue
+            out.append(LayerSignals(l, *stats.get(l, (None, None, None, None)),
+                                    grad_norm=grads.get(l, float("nan")),
+                                    update_ratio=update_ratio(W[l - 1], self.W_before[l])))
+            self.W_before[l][...] = W[l - 1]
         self.grad_norms = None
         return tuple(out)
+
+
+def hidden_activations(W: Sequence[np.ndarray], b: Sequence[np.ndarray], X: np.ndarray,
+                       activation: str):
+    """A_1 .. A_{L-1}, each (m, n_l), of X (m, n_x) without dropout, one at a time (none is
+    kept: a deep network's activations are not all held at once): Z_l = A_{l-1} W_l^T + b_l,
+    A_l = g(Z_l)."""
+    g = ACTIVATIONS[activation]
+    A = X
+    for W_l, b_l in zip(W[:-1], b[:-1]):
+        Z = A @ W_l.T
+        Z += b_l
+        A = g(Z)
+        yield A
 
 
 @dataclass(frozen=True)
@@ -205,8 +256,10 @@ def find_stall(samples: Sequence[Sample], min_samples: int = 4) -> str | None:
         return None
     tail = samples[len(samples) // 2:]
     last = tail[-1]
-    if all(sig.update_ratio < STALL_RATIO for s in tail for sig in s.layers):
-        top = max(last.layers, key=lambda sig: sig.update_ratio)
+    if all(sig.update_ratio < STALL_RATIO for s in tail for sig in s.layers
+           if sig.update_ratio is not None):
+        top = max((sig for sig in last.layers if sig.update_ratio is not None),
+                  key=lambda sig: sig.update_ratio)
         return f"epoch {last.epoch}, layer {top.layer}, update_ratio {top.update_ratio:.3g}"
     first = tail[0]
     if np.isfinite(first.train_cost) and np.isfinite(last.train_cost):

@@ -2,8 +2,13 @@
 
 Metrics (step = epoch, at the epochs ``nnexp.core.signals`` samples): ``layer_<i>/act_mean``,
 ``layer_<i>/act_std``, ``layer_<i>/dead_fraction`` (relu, leaky_relu), ``layer_<i>/saturation``
-(sigmoid, tanh), ``layer_<i>/grad_norm``, ``layer_<i>/update_ratio`` for i = 1..L (activation
-statistics for the hidden layers only). Definitions: ``nnexp.core.signals``.
+(sigmoid, tanh), ``layer_<i>/grad_norm``, ``layer_<i>/update_ratio`` for the measured layers i
+(every layer 1..L of a network of up to 16 layers; beyond, 16 evenly spaced ones, the first and
+the last always, and at a sampled epoch the first entirely dead hidden ReLU layer between them:
+``nnexp.core.signals.measured_layers``; activation statistics for the hidden layers only).
+Definitions: ``nnexp.core.signals``. So a sampled epoch records at most 15 x 5 + 2 + 3 = 80
+values (``MAX_VALUES``), however deep the network, and a trial at most ``SIGNAL_POINTS`` + 2
+sampled epochs by default.
 
 Tags, when the trial shows one (first match in this order): ``nnexp.signal`` = ``diverged``
 (training raised ``DivergenceError``), ``dead_layer`` (every unit of a hidden ReLU layer dead on
@@ -19,11 +24,16 @@ from __future__ import annotations
 import math
 
 from nnexp.core import DivergenceError, EpochMetrics
-from nnexp.core.signals import LayerSignals, Sample, find_dead_layer, find_stall
+from nnexp.core.signals import MAX_LAYERS, LayerSignals, Sample, find_dead_layer, find_stall
 from nnexp.tracking.runs import TAG_PREFIX
 
 SIGNAL_POINTS = 12
 """Sampled epochs per trial aimed at by default: ~12 (the first and last epoch included)."""
+
+MAX_VALUES = (MAX_LAYERS - 1) * 5 + 2 + 3
+"""Signal values of one sampled epoch at most: 15 hidden layers x (act_mean, act_std,
+dead_fraction or saturation, grad_norm, update_ratio), the output layer's grad_norm and
+update_ratio, and a dead layer's act_mean, act_std and dead_fraction."""
 
 SIGNAL_TAG = TAG_PREFIX + "signal"
 EVIDENCE_TAG = TAG_PREFIX + "signal_evidence"
@@ -92,8 +102,8 @@ class TrialSignals:
             evidence = f"epoch {err.epoch}, {err.what} {err.cost}"
             if self.samples:  # the largest gradient at the last sample before it
                 last = self.samples[-1]
-                top = max(last.layers, key=lambda s: s.grad_norm if math.isfinite(s.grad_norm)
-                          else math.inf)
+                top = max((s for s in last.layers if s.grad_norm is not None),
+                          key=lambda s: s.grad_norm if math.isfinite(s.grad_norm) else math.inf)
                 evidence += (f"; at epoch {last.epoch}, layer {top.layer}, grad_norm "
                              f"{_g(top.grad_norm)}")
             return "diverged", evidence
