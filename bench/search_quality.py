@@ -1,0 +1,505 @@
+"""Search that finds more per minute: nnexp's search against itself without pruning and
+against scikit-learn's random search and successive halving, side by side in one run.
+
+Contenders, per table and seed (run one after the other, A B C D A B C D ..., so that the
+load of this shared machine hits them alike):
+
+* ``nnexp``: ``nnexp.search(...)`` with the defaults under test: the experiment gives only the
+  dataset and the search space (``search_spaces/depth_width_lr_init.yaml``: depth 1-4, width
+  16-256 log, learning rate 1e-4-1e-1 log, init he / xavier / random), so sampler (TPE),
+  pruner, epochs (50), batch (64), optimiser (Adam), tracking (best model logged, signals) are
+  nnexp's defaults; ``study.n_trials`` and ``study.seed`` set. A real invocation in a fresh
+  folder (new Optuna journal, new MLflow SQLite store), ``quiet``.
+* ``nnexp-none``: the same with ``pruner: none``. When the default resolves to ``none`` on a
+  table the two are the same study and it runs once (the table says so).
+* ``random``: scikit-learn's ``RandomizedSearchCV`` over ``MLPClassifier`` / ``MLPRegressor``.
+* ``halving``: ``HalvingRandomSearchCV`` (successive halving with ``max_iter`` as the
+  resource: the first rung at a tenth of the epochs, as nnexp's pruners judge, factor 3: 30
+  candidates at 5 epochs, 10 at 15, 4 at 45).
+
+The scikit-learn searches get the very matrices nnexp trains on (``nnexp.data.prepare`` of
+the same ``dataset:`` section: the table's preparation and the scaler fitted on the training
+rows), as float32 (nnexp trains in float32), and ONE train / dev split (``PredefinedSplit``,
+no k-fold, ``refit=False``: nnexp keeps its trials' models and retrains nothing). The space
+as closely as scikit-learn allows: ``hidden_layer_sizes`` = (width,) * depth with depth and
+width drawn as Optuna draws them (width log-uniform), ``learning_rate_init`` log-uniform over
+the same range, ReLU, Adam, batch 64, ``max_iter`` = nnexp's epochs, ``alpha=0`` (nnexp's
+``l2`` is 0); scikit-learn has one initialisation (Glorot uniform), so ``init`` is not
+searched there; its own stopping rule (``tol``, ``n_iter_no_change``) is left at its
+defaults, as its users run it. BLAS is pinned to 1 thread (threadpoolctl here, nnexp's one
+worker uses 1 on 2 cores).
+
+Figures per run: the best dev value the search reports (nnexp: its best complete trial;
+scikit-learn: its best scored candidate, every halving rung counted) and its wall time
+(nnexp: the whole ``nnexp.search`` call, start-up, records and summary included;
+scikit-learn: ``fit``). The best-so-far curve of each run (nnexp: complete trials at their end
+times, pruned trials never count; scikit-learn: every scored candidate at the time it was
+scored) is read at the others' total times: "best at equal wall time". The main process's
+imports are paid once before the first measured run (one small unmeasured run of each kind),
+as in a notebook's second search; ``nnexp search`` on the command line pays them each time
+(~1.5 s for MLflow). Targets per table (every seed must meet them):
+
+* nnexp's defaults find at least what no pruning finds at equal wall time: at both runs'
+  total times the defaults' best so far >= no pruning's;
+* against ``random``: its best (within 0.005 accuracy; for RMSE within 0.5 % of it) in at most
+  a third of its wall time;
+* against ``halving``: at least its best in less than its wall time.
+
+    python bench/search_quality.py                   # 7 tables x 3 seeds, 30 trials
+    python bench/search_quality.py --tables wine,digits --seeds 1 --trials 10
+    python bench/search_quality.py --epochs 150 --contenders nnexp,nnexp-none --json out.json
+
+Options: --tables a,b (default all), --seeds N (0..N-1, 3), --trials N (30), --epochs N
+(nnexp's default when not given; sets ``train.epochs`` and ``max_iter``), --contenders a,b
+(default nnexp,nnexp-none,random,halving), --pruner NAME (what "nnexp" runs: the default
+when not given), --json FILE (every run's figures and its nnexp trials' learning curves),
+--keep (keep the temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SPACE = REPO / "search_spaces" / "depth_width_lr_init.yaml"
+CONTENDERS = ("nnexp", "nnexp-none", "random", "halving")
+ACCURACY_TOLERANCE = 0.005
+RMSE_TOLERANCE = 0.005  # relative: 0.5 % of the random search's best RMSE
+
+
+# ----- the tables ---------------------------------------------------------------------------
+
+def _blobs5k(seed: int = 0):
+    """5000 rows, 20 numeric features (8 informative), 4 classes, 10 % of labels flipped."""
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=5000, n_features=20, n_informative=8,
+                               n_redundant=4, n_classes=4, n_clusters_per_class=2,
+                               flip_y=0.1, class_sep=1.0, random_state=seed)
+    frame = pd.DataFrame(X.round(4), columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["label"] = np.array(["a", "b", "c", "d"])[y]
+    return frame
+
+
+def _from_tables(name: str):
+    """A table of ``bench/tables.py`` (weather, cars, customers) with its default size."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import tables
+
+    make, target, rows = tables.TABLES[name]
+    return make(rows, seed=0), target
+
+
+TABLES = {
+    "breast_cancer": "built-in, 569 x 30, binary",
+    "wine": "built-in, 178 x 13, 3 classes",
+    "digits": "built-in, 1797 x 64, 10 classes",
+    "blobs5k": "generated CSV, 5000 x 20 numeric, 4 classes, 10 % labels flipped",
+    "customers": "generated CSV, 3000 x 10 (id, 3 string categories, free text), 4 classes",
+    "weather": "generated CSV, 1461 x 8 (date, station names, a string category), binary",
+    "cars": "generated CSV, 392 x 9 (names, date strings, a string category), regression",
+}
+
+
+def dataset_section(name: str, folder: Path) -> dict:
+    """The experiment's ``dataset:`` section for table ``name`` (a CSV written to ``folder``
+    for the generated ones); dev 0.2, test 0.2, split seed 0, standard scaling (defaults)."""
+    if name in ("breast_cancer", "wine", "digits"):
+        return {"name": name}
+    if name == "blobs5k":
+        frame, target = _blobs5k(), "label"
+    else:
+        frame, target = _from_tables(name)
+    path = folder / f"{name}.csv"
+    if not path.exists():
+        frame.to_csv(path, index=False)
+    return {"path": str(path), "target": target}
+
+
+def write_experiment(folder: Path, dataset: dict, trials: int, seed: int,
+                     pruner: str | None, epochs: int | None) -> Path:
+    """An experiment file with nnexp's defaults but the dataset, the space, the budget, the
+    seed, and ``pruner`` / ``epochs`` when given."""
+    study: dict = {"n_trials": trials, "seed": seed}
+    if pruner is not None:
+        study["pruner"] = pruner
+    raw = {"name": folder.name, "dataset": dataset, "search_space": str(SPACE), "study": study}
+    if epochs is not None:
+        raw["train"] = {"epochs": epochs}
+    path = folder / "experiment.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+# ----- nnexp ------------------------------------------------------------------------------
+
+def run_nnexp(folder: Path, experiment: Path, trials: int, seed: int) -> dict:
+    """One ``nnexp.search`` in ``folder``; its figures, best-so-far events and trials."""
+    import nnexp
+    from nnexp.recovery import workers
+
+    (folder / "mlruns").mkdir(parents=True, exist_ok=True)
+    here, blas = os.getcwd(), workers.blas_threads
+    os.chdir(folder)
+    workers.blas_threads = lambda jobs, cpus=None: 1  # one BLAS thread, whatever the machine
+    t0, p0 = time.time(), time.perf_counter()
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            study = nnexp.search(experiment, n_trials=trials, seed=seed, quiet=True,
+                                 storage=f"journal:{folder / 'mlruns' / 'optuna.journal'}",
+                                 tracking_uri=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
+                                 study_name=folder.name)
+    finally:
+        os.chdir(here)
+        workers.blas_threads = blas
+    wall = time.perf_counter() - p0
+    maximize = study.directions[0] == "maximize"
+    done = [t for t in study.optuna.trials if t.state.is_finished()]
+    events, records = [], []
+    for t in done:
+        end = t.datetime_complete.timestamp() - t0
+        if t.state.name == "COMPLETE" and t.value is not None and math.isfinite(t.value):
+            events.append((end, t.value))
+        epochs = t.user_attrs.get("config", {}).get("epochs")
+        records.append({
+            "number": t.number, "state": t.user_attrs.get("state", t.state.name.lower()),
+            "value": t.value, "start": t.datetime_start.timestamp() - t0, "end": end,
+            "epochs": epochs, "epoch": t.user_attrs.get("epoch"),
+            "params": t.params, "curve": [t.intermediate_values[k]
+                                          for k in sorted(t.intermediate_values)]})
+    trained = sum(r["epoch"] or (len(r["curve"]) or r["epochs"] or 0) for r in records)
+    return {"wall": wall, "events": sorted(events), "maximize": maximize,
+            "trials": records, "epochs_trained": trained,
+            "pruned": sum(r["state"] == "pruned" for r in records),
+            "complete": sum(r["state"] == "complete" for r in records)}
+
+
+# ----- scikit-learn -----------------------------------------------------------------------
+
+class DepthWidth:
+    """``hidden_layer_sizes`` drawn as Optuna draws the space's depth and width: depth
+    uniform in 1..4, width log-uniform in 16..256 (rounded), the same width for every layer."""
+
+    def __init__(self, depth=(1, 4), width=(16, 256)) -> None:
+        self.depth, self.width = depth, width
+
+    def rvs(self, random_state=None):
+        rng = np.random.RandomState(random_state) if not isinstance(
+            random_state, np.random.RandomState) else random_state
+        depth = int(rng.randint(self.depth[0], self.depth[1] + 1))
+        low, high = math.log(self.width[0] - 0.5), math.log(self.width[1] + 0.5)
+        width = round(math.exp(rng.uniform(low, high)))
+        return (min(self.width[1], max(self.width[0], width)),) * depth
+
+
+class TimedScorer:
+    """A scorer that notes when each candidate was scored: (seconds since ``t0``, value,
+    resource). Accuracy, or RMSE (returned negated: scikit-learn maximises)."""
+
+    def __init__(self, regression: bool) -> None:
+        self.regression = regression
+        self.t0 = time.perf_counter()
+        self.events: list[tuple[float, float, int]] = []
+
+    def __call__(self, estimator, X, y) -> float:
+        pred = estimator.predict(X)
+        if self.regression:
+            value = float(np.sqrt(np.mean((np.asarray(pred, float) - y) ** 2)))
+            score = -value if math.isfinite(value) else -np.inf
+        else:
+            value = score = float(np.mean(pred == y))
+        self.events.append((time.perf_counter() - self.t0, value, int(estimator.max_iter)))
+        return score
+
+
+def run_sklearn(kind: str, splits, trials: int, seed: int, epochs: int, batch: int) -> dict:
+    """``RandomizedSearchCV`` (kind ``random``) or ``HalvingRandomSearchCV`` (``halving``)
+    on nnexp's train / dev matrices; its figures and best-so-far events."""
+    from scipy.stats import loguniform
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import (
+        HalvingRandomSearchCV,
+        PredefinedSplit,
+        RandomizedSearchCV,
+    )
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from threadpoolctl import threadpool_limits
+
+    regression = splits.task == "regression"
+    X = np.vstack([splits.X_train, splits.X_dev]).astype(np.float32)
+    y = np.concatenate([splits.y_train, splits.y_dev])
+    if regression:
+        y = y.astype(np.float32)
+    fold = PredefinedSplit(np.r_[np.full(len(splits.y_train), -1), np.zeros(len(splits.y_dev))])
+    Estimator = MLPRegressor if regression else MLPClassifier
+    estimator = Estimator(activation="relu", solver="adam", alpha=0.0, batch_size=batch,
+                          max_iter=epochs, random_state=seed)
+    space = {"hidden_layer_sizes": DepthWidth(), "learning_rate_init": loguniform(1e-4, 1e-1)}
+    scorer = TimedScorer(regression)
+    if kind == "random":
+        search = RandomizedSearchCV(estimator, space, n_iter=trials, scoring=scorer, cv=fold,
+                                    refit=False, random_state=seed)
+    else:
+        search = HalvingRandomSearchCV(estimator, space, n_candidates=trials, scoring=scorer,
+                                       cv=fold, refit=False, random_state=seed,
+                                       resource="max_iter", max_resources=epochs,
+                                       min_resources=max(1, epochs // 10), factor=3)
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)  # a diverged candidate's NaN score
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p0 = time.perf_counter()
+        scorer.t0 = p0
+        search.fit(X, y)
+        wall = time.perf_counter() - p0
+    events = sorted((t, v) for t, v, _ in scorer.events if math.isfinite(v))
+    return {"wall": wall, "events": events, "maximize": not regression,
+            "scored": len(scorer.events),
+            "epochs_trained": sum(r for _, _, r in scorer.events)}
+
+
+# ----- best so far ------------------------------------------------------------------------
+
+def better(a: float, b: float, maximize: bool) -> bool:
+    """a at least as good as b (NaN: never)."""
+    if math.isnan(a):
+        return False
+    if math.isnan(b):
+        return True
+    return a >= b if maximize else a <= b
+
+
+def best_at(run: dict, t: float) -> float:
+    """The run's best value among its results at or before ``t`` seconds (NaN if none)."""
+    values = [v for end, v in run["events"] if end <= t + 1e-9]
+    if not values:
+        return float("nan")
+    return max(values) if run["maximize"] else min(values)
+
+
+def best(run: dict) -> float:
+    return best_at(run, float("inf"))
+
+
+def time_to(run: dict, goal: float) -> float:
+    """Seconds until the run's best so far is at least ``goal`` (inf if never)."""
+    for end, _ in run["events"]:
+        if better(best_at(run, end), goal, run["maximize"]):
+            return end
+    return float("inf")
+
+
+def relaxed(goal: float, maximize: bool) -> float:
+    """``goal`` less the tolerance of the random-search target."""
+    return goal - ACCURACY_TOLERANCE if maximize else goal * (1 + RMSE_TOLERANCE)
+
+
+# ----- the run ----------------------------------------------------------------------------
+
+def resolved_pruner(experiment: Path) -> tuple[str, dict]:
+    """The pruner (and its options) ``nnexp`` resolves for ``experiment``."""
+    from nnexp.config import load_experiment
+
+    study = load_experiment(experiment).study
+    return study.pruner, dict(study.pruner_options)
+
+
+def one_case(table: str, seed: int, args, root: Path, contenders: list[str]) -> dict:
+    """Every contender on ``table`` with study seed ``seed``, one after the other."""
+    from nnexp.config import load_experiment
+    from nnexp.data import prepare
+
+    dataset = dataset_section(table, root)
+    runs: dict[str, dict] = {}
+    folders = {}
+    for name in ("nnexp", "nnexp-none"):
+        folders[name] = root / f"{table}-{name}-{seed}"
+        folders[name].mkdir(parents=True, exist_ok=True)
+    default = write_experiment(folders["nnexp"], dataset, args.trials, seed, args.pruner,
+                               args.epochs)
+    none = write_experiment(folders["nnexp-none"], dataset, args.trials, seed, "none",
+                            args.epochs)
+    pruner, options = resolved_pruner(default)
+    exp = load_experiment(none)
+    epochs, batch = exp.fixed.get("epochs", 50), exp.fixed.get("batch_size", 64)
+    splits = prepare(exp.dataset)
+    for name in contenders:
+        if name == "nnexp-none" and pruner == "none" and "nnexp" in runs:
+            runs[name] = {**runs["nnexp"], "same_as": "nnexp"}
+            continue
+        if name == "nnexp":
+            runs[name] = run_nnexp(folders[name], default, args.trials, seed)
+        elif name == "nnexp-none":
+            runs[name] = run_nnexp(folders[name], none, args.trials, seed)
+        else:
+            runs[name] = run_sklearn(name, splits, args.trials, seed, epochs, batch)
+        r = runs[name]
+        extra = (f", {r['complete']} complete, {r['pruned']} pruned" if "pruned" in r
+                 else f", {r['scored']} scored")
+        print(f"  {table:13s} seed {seed} {name:10s}: best {best(r):.4f}, wall "
+              f"{r['wall']:6.1f} s, {r['epochs_trained']} epochs{extra}", flush=True)
+    if "nnexp" in runs and "nnexp-none" in runs and pruner == "none":
+        runs["nnexp-none"] = {**runs["nnexp"], "same_as": "nnexp"}
+    return {"table": table, "seed": seed, "pruner": pruner, "pruner_options": options,
+            "epochs": epochs, "train_rows": len(splits.y_train),
+            "dev_rows": len(splits.y_dev), "features": splits.X_train.shape[1],
+            "task": splits.task, "runs": runs}
+
+
+def warm_up(root: Path) -> None:
+    """One small run of each kind, not measured: the main process's imports (MLflow,
+    scikit-learn's searches) are then paid before the first measured run, as in a notebook's
+    second search, so that the first contender is not the only one to pay them."""
+    from nnexp.config import load_experiment
+    from nnexp.data import prepare
+
+    folder = root / "warm-up"
+    folder.mkdir()
+    path = write_experiment(folder, {"name": "wine"}, 2, 0, None, 5)
+    run_nnexp(folder, path, 2, 0)
+    splits = prepare(load_experiment(path).dataset)
+    for kind in ("random", "halving"):
+        run_sklearn(kind, splits, 3, 0, 5, 64)
+
+
+def mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return statistics.fmean(finite) if finite else float("nan")
+
+
+def fmt(value: float, digits: int = 4) -> str:
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def report(cases: list[dict], contenders: list[str]) -> str:
+    """The Markdown tables: per table and contender the best and wall time, the best at the
+    others' total times, and the targets."""
+    lines = ["| table | pruner (default) | contender | best dev, mean (min-max) | wall s, mean "
+             "| " + " | ".join(f"best at {c}'s time" for c in contenders) + " |",
+             "|---|---|---|---|---|" + "---|" * len(contenders)]
+    targets = ["| table | train rows x epochs | defaults vs no pruning at equal time "
+               "(at the defaults' time; at no pruning's) | time to random's best "
+               "(-tol) / random's wall | time to halving's best / halving's wall | "
+               "targets |", "|---|---|---|---|---|---|"]
+    for table in dict.fromkeys(c["table"] for c in cases):
+        rows = [c for c in cases if c["table"] == table]
+        metric = "RMSE" if rows[0]["task"] == "regression" else "accuracy"
+        for name in contenders:
+            runs = [c["runs"][name] for c in rows]
+            bests = [best(r) for r in runs]
+            at = [fmt(mean([best_at(c["runs"][name], c["runs"][other]["wall"])
+                            for c in rows])) for other in contenders]
+            same = " (= nnexp)" if runs[0].get("same_as") else ""
+            lines.append(f"| {table} ({metric}) | {rows[0]['pruner']} | {name}{same} | "
+                         f"{fmt(mean(bests))} ({fmt(min(bests))}-{fmt(max(bests))}) | "
+                         f"{mean([r['wall'] for r in runs]):.1f} | " + " | ".join(at) + " |")
+        targets.append(target_row(table, rows, contenders))
+    return "\n".join(lines) + "\n\n" + "\n".join(targets)
+
+
+def target_row(table: str, rows: list[dict], contenders: list[str]) -> str:
+    """One table's targets, every seed: defaults vs none, vs random, vs halving."""
+    out, verdicts = [f"{table}", f"{rows[0]['train_rows']} x {rows[0]['epochs']}"], []
+    if "nnexp" in contenders and "nnexp-none" in contenders:
+        cells, ok = [], True
+        for c in rows:
+            d, n = c["runs"]["nnexp"], c["runs"]["nnexp-none"]
+            pair = [(best_at(d, t), best_at(n, t)) for t in (d["wall"], n["wall"])]
+            ok &= all(better(a, b, d["maximize"]) for a, b in pair)
+            cells.append("; ".join(f"{fmt(a)} vs {fmt(b)}" for a, b in pair))
+        out.append(" / ".join(cells))
+        verdicts.append("none " + ("met" if ok else "MISSED"))
+    else:
+        out.append("-")
+    for other, limit in (("random", 1 / 3), ("halving", 1.0)):
+        if "nnexp" not in contenders or other not in contenders:
+            out.append("-")
+            continue
+        ratios = []
+        for c in rows:
+            o = c["runs"][other]
+            goal = relaxed(best(o), o["maximize"]) if other == "random" else best(o)
+            ratios.append(time_to(c["runs"]["nnexp"], goal) / o["wall"])
+        met = sum(r <= limit if other == "random" else r < limit for r in ratios)
+        out.append(", ".join("never" if math.isinf(r) else f"{r:.2f}" for r in ratios))
+        verdicts.append(f"{other} " + ("met" if met == len(ratios) else
+                                       f"MISSED ({met}/{len(ratios)})"))
+    return "| " + " | ".join(out) + " | " + "; ".join(verdicts) + " |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--tables", default=",".join(TABLES))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--pruner", default=None, help="what 'nnexp' runs (default: nnexp's)")
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    tables = args.tables.split(",")
+    contenders = args.contenders.split(",")
+    for name in tables:
+        if name not in TABLES:
+            parser.error(f"--tables: unknown {name!r}; known: {', '.join(TABLES)}")
+    for name in contenders:
+        if name not in CONTENDERS:
+            parser.error(f"--contenders: unknown {name!r}; known: {', '.join(CONTENDERS)}")
+
+    import sklearn
+
+    import nnexp  # noqa: F401 - imported before the clock starts
+
+    command = "python bench/search_quality.py " + " ".join(sys.argv[1:] if argv is None
+                                                            else argv)
+    load = os.getloadavg()
+    print(f"{command.strip()}\n{os.cpu_count()} CPUs, load average {load[0]:.2f} "
+          f"{load[1]:.2f} {load[2]:.2f} at the start; scikit-learn {sklearn.__version__}, "
+          f"NumPy {np.__version__}", flush=True)
+    root = Path(tempfile.mkdtemp(prefix="nnexp-search-quality-"))
+    cases, t_start, loads = [], time.perf_counter(), [load[0]]
+    try:
+        warm_up(root)
+        for seed in range(args.seeds):
+            for table in tables:
+                cases.append(one_case(table, seed, args, root, contenders))
+                loads.append(os.getloadavg()[0])
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"\nbench wall time {time.perf_counter() - t_start:.0f} s; load average (1 min) "
+          f"{min(loads):.1f}-{max(loads):.1f} during the run, {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f} at the end\n")
+    for table in tables:
+        case = next(c for c in cases if c["table"] == table)
+        print(f"{table}: {TABLES[table]}; {case['train_rows']} train / {case['dev_rows']} "
+              f"dev rows, {case['features']} features, {case['epochs']} epochs; default "
+              f"pruner {case['pruner']} {case['pruner_options'] or ''}")
+    print()
+    print(report(cases, contenders))
+    if args.json:
+        Path(args.json).write_text(json.dumps(cases, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
