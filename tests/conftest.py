@@ -22,7 +22,7 @@ SLOW = {
     "test_search_kill.py", "test_search_pg_faults.py", "test_search_signals.py",
     "test_search_tracking_lost.py", "test_stores_concurrency.py", "test_stores_disk.py",
     "test_stores_journal.py", "test_stores_secrets.py", "test_tables_search.py",
-    "test_ui.py", "test_ui_browser.py",
+    "test_ui.py", "test_ui_browser.py", "test_records_survive.py", "test_warm_start.py",
 }
 
 

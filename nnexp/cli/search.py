@@ -25,10 +25,14 @@ import click
 @click.option("--accept-data-change", is_flag=True, help="Resume the study although its data "
               "differ from what its trials trained on (an edited file, other column roles); "
               "recorded on the parent run. Without it such a resume stops with exit code 2.")
+@click.option("--warm-start", metavar="STUDY", help="Start from an earlier study's finished "
+              "trials that lie inside this search space (same storage, same data; once per "
+              "study). Default: the experiment's warm_start.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the summary.")
 def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: int | None,
            storage: str | None, tracking_uri: str | None, study_name: str | None,
-           seed: int | None, quiet: bool, dask: str | None, accept_data_change: bool) -> None:
+           seed: int | None, quiet: bool, dask: str | None, accept_data_change: bool,
+           warm_start: str | None) -> None:
     """Run an Optuna study over EXPERIMENT's search space; every trial is an MLflow run.
 
     Re-running the same command resumes the study and adds --n-trials more trials.
@@ -46,7 +50,8 @@ def search(experiment: str, n_trials: int | None, timeout: float | None, jobs: i
 
     result = run_search(experiment, SearchOptions(n_trials, timeout, jobs, storage, tracking_uri,
                                                   study_name, seed, quiet, dask=dask,
-                                                  accept_data_change=accept_data_change))
+                                                  accept_data_change=accept_data_change,
+                                                  warm_start=warm_start))
     print_search_result(result)
     if result.failure:
         click.echo(f"Error: {result.failure}", err=True)

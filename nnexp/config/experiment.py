@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from nnexp.data import DataSchema
 
 FIELDS = ("name", "description", "dataset", "search_space", "objective", "train", "study",
-          "baselines", "tracking", "target_error")
+          "baselines", "tracking", "target_error", "warm_start")
 REQUIRED = ("dataset", "search_space")
 
 
@@ -59,6 +59,9 @@ class Experiment:
     target_error: float | None = None
     """Human-level (or Bayes-proxy) error for ``nnexp advise``: 1 - accuracy for
     classification, rmse in the target's units for regression; None: not known."""
+    warm_start: str | None = None
+    """An earlier study (same storage) whose finished trials inside this space start this
+    study (``nnexp.study.warm_start``)."""
 
     @property
     def directions(self) -> list[str]:
@@ -106,13 +109,16 @@ def load_experiment(path: str | Path) -> Experiment:
     baselines = _parse_baselines(raw.get("baselines"), space, src)
     tracking = parse_tracking(raw.get("tracking"), src)
     target_error = _parse_target_error(raw.get("target_error"), src)
+    warm_start = raw.get("warm_start")
+    if warm_start is not None and (not isinstance(warm_start, str) or not warm_start):
+        src.report(("warm_start",), f"expected the name of an earlier study, got {warm_start!r}")
     _check_names(raw, name, study, tracking, src)
     if src.problems:
         raise ConfigError(src.problems)
     experiment = Experiment(path=path, name=name, description=description, dataset=dataset,
                             space=space, objective=objective, train=train, study=study,
                             baselines=baselines, tracking=tracking, schema=schema,
-                            target_error=target_error)
+                            target_error=target_error, warm_start=warm_start)
     example = space.example()
     try:
         experiment.train_config(example, 0)

@@ -8,7 +8,9 @@ run and its invocation's parent run. ``examine`` finds them and, with ``fix``, c
   host, the pid is absent or has another start time) or, on RDB storage, whose heartbeat is
   stale: FAIL, with user attributes ``state`` = interrupted and ``reason`` (``DIED`` or
   ``STALE``). When the storage retries stale trials (``study.retries``), a retry is queued, as
-  Optuna's own heartbeat check would;
+  Optuna's own heartbeat check would. A dead worker's trial whose MLflow run was ended with
+  its outcome (the worker died after its record was kept, before Optuna was told) gets that
+  outcome instead: complete with the values its run recorded, pruned, failed;
 - an MLflow parent run RUNNING whose invocation process is gone (tags ``nnexp.host``,
   ``nnexp.pid``, ``nnexp.pid_start``): KILLED, tag ``nnexp.reason`` = ``INVOCATION_DIED``;
 - an MLflow trial run RUNNING whose trial is over and whose worker or invocation is gone (or
@@ -99,19 +101,26 @@ def examine_trials(study, fix: bool, client=None, experiment_ids: list[str] | No
             continue
         what = f"trial {t.number} of study {study.study_name!r} is RUNNING but " + \
             (f"its worker {worker} is gone" if reason == DIED else "its heartbeat is stale")
-        state = TrialState.INTERRUPTED.value
+        state, values = TrialState.INTERRUPTED.value, None
         recorded = _recorded_outcome(study, t.number, client, experiment_ids) \
             if reason == DIED and client is not None and experiment_ids else None
         if recorded is not None:
-            state, reason = recorded
+            state, reason, values = recorded
+        if state in (TrialState.COMPLETE.value, TrialState.PRUNED.value):
+            fixed = fix and _end_as_recorded(study, t, state, reason, values)
+            problems.append(Problem(what + (f"; now {state.upper()}, as its MLflow run "
+                                            "recorded" if fixed else ""), fixed))
+            continue
         fixed = fix and fail_trial(study, t, reason, state=state)
         problems.append(Problem(what + ("; now FAIL (interrupted)" if fixed else ""), fixed))
     return problems
 
 
 def _recorded_outcome(study, number: int, client, experiment_ids: list[str]
-                      ) -> tuple[str, str] | None:
-    """(state, reason) of trial ``number``'s MLflow run when it was closed with a failure."""
+                      ) -> tuple[str, str, list[float] | None] | None:
+    """(state, reason, objective values) of trial ``number``'s MLflow run when it was ended
+    with an outcome: a failure with its reason, pruned, or complete with every objective
+    value (``objective``, or ``objective_<i>`` for several)."""
     safe = study.study_name.replace("'", "\\'")
     try:
         found = client.search_runs(
@@ -122,11 +131,44 @@ def _recorded_outcome(study, number: int, client, experiment_ids: list[str]
         return None
     if not found or found[0].info.status == "RUNNING":
         return None
-    tags = found[0].data.tags
+    tags, metrics = found[0].data.tags, found[0].data.metrics
     state, reason = tags.get(TAG_PREFIX + "state"), tags.get(TAG_PREFIX + "reason")
     if state in (TrialState.FAILED.value, TrialState.INTERRUPTED.value) and reason:
-        return state, reason
+        return state, reason, None
+    if state == TrialState.PRUNED.value and found[0].info.status == "FINISHED":
+        return state, reason or "", None
+    keys = ["objective"] if len(study.directions) == 1 else \
+        [f"objective_{i}" for i in range(len(study.directions))]
+    if state == TrialState.COMPLETE.value and found[0].info.status == "FINISHED" and \
+            all(k in metrics for k in keys):
+        return state, "", [metrics[k] for k in keys]
     return None
+
+
+def _end_as_recorded(study, trial, state: str, reason: str, values: list[float] | None
+                     ) -> bool:
+    """End RUNNING ``trial`` as its MLflow run recorded it: COMPLETE with ``values``, or
+    PRUNED (valued by its last report, as Optuna does). False if another process ended it
+    first."""
+    import optuna
+
+    from nnexp.library_internals import storage_of, trial_id
+
+    storage, ident = storage_of(study), trial_id(trial)
+    try:
+        if state == TrialState.COMPLETE.value:
+            return storage.set_trial_state_values(ident, optuna.trial.TrialState.COMPLETE,
+                                                  values)
+        storage.set_trial_user_attr(ident, "state", state)
+        if reason:
+            storage.set_trial_user_attr(ident, "reason", reason)
+        last = trial.last_step
+        return storage.set_trial_state_values(
+            ident, optuna.trial.TrialState.PRUNED,
+            [trial.intermediate_values[last]] if last is not None and len(study.directions) == 1
+            else None)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
 
 
 def examine_runs(study, client, experiment_ids: list[str], fix: bool) -> list[Problem]:
@@ -253,7 +295,8 @@ def examine_missing_runs(study, client, fix: bool) -> list[Problem]:
             and workers.alive(workers.from_tags(p.data.tags, TAG_PREFIX)) is not False}
     missing = [t for t in study.get_trials(deepcopy=False)  # a live invocation's: on their way
                if t.state.is_finished() and t.number not in runs.trials
-               and t.user_attrs.get("invocation") not in live]
+               and t.user_attrs.get("invocation") not in live
+               and not t.user_attrs.get("warm_start_from")]  # its run is its own study's
     if not missing:
         return []
     numbers = ", ".join(str(t.number) for t in missing[:10]) + \

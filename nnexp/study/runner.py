@@ -50,7 +50,7 @@ from nnexp.stores.study_storage import (
     shown_storage,
 )
 from nnexp.stores.tracking_store import checkpoint
-from nnexp.study import invocations
+from nnexp.study import invocations, warm_start
 from nnexp.study.data_record import DATA_ATTR, check_same_data, data_record, data_summary
 from nnexp.study.objective import TIE_BREAK, StudyContext
 from nnexp.study.plotter import Plotter
@@ -82,6 +82,7 @@ class SearchOptions:
     quiet: bool = False
     dask: str | None = None  # a Dask scheduler's address: workers are tasks there (issue 9)
     accept_data_change: bool = False  # resume although the data differ from the study's
+    warm_start: str | None = None  # an earlier study whose trials start this one
 
 
 @dataclass
@@ -297,6 +298,7 @@ class Invocation:
         self.resumed = existing is not None and len(study.trials) > 0
         self.data_change = check_same_data(study, self.splits, self.resumed,
                                            self.options.accept_data_change)
+        self.warm_started = self._warm_start(study)
         self.first_number = len(study.trials)
         study.set_user_attr(DATA_ATTR, data_record(self.splits))
         study.set_user_attr("heartbeat_seconds", settings.heartbeat_seconds)  # nnexp doctor
@@ -321,6 +323,26 @@ class Invocation:
             outbox=None if self.options.dask else str(self.outbox_root / key))
         self.progress = Progress(self.first_number, self.n_trials, self.timeout,
                                  exp.directions, self.options.quiet)
+
+    def _warm_start(self, study) -> dict | None:
+        """Carry over the finished trials of the earlier study named by ``--warm-start`` or
+        the experiment's ``warm_start`` (once per study: ``nnexp.study.warm_start``); returns
+        what the parent run records, or None."""
+        import optuna
+
+        name = self.options.warm_start or self.exp.warm_start
+        if not name or study.user_attrs.get(warm_start.STUDY_ATTR):
+            return None
+        try:
+            source = optuna.load_study(study_name=name, storage=self.storage)
+        except KeyError:
+            where = mask_url(self.storage_url or default_storage_url())
+            raise NnexpError(
+                f"warm start: no study {name!r} in {where}; nnexp studies lists them. Fix "
+                "--warm-start or the experiment's warm_start.") from None
+        carried = warm_start.carry_over(study, source, self.exp, self.splits.fingerprint)
+        notice(f"warm start: {carried} finished trial(s) of study {name!r} carried over")
+        return {"warm_start_from": name, "warm_start_trials": carried}
 
     def _announce_new(self, where: str) -> None:
         notice(f"new study {self.study_name!r} in {mask_url(where)}")
@@ -354,7 +376,8 @@ class Invocation:
             "objective": [f"{m}:{d}" for m, d in self.exp.objective],
             "tie_break": f"{TIE_BREAK} (lower first)",
             "dataset": self.exp.dataset.describe(),
-            **({"data_change_accepted": self.data_change} if self.data_change else {})},
+            **({"data_change_accepted": self.data_change} if self.data_change else {}),
+            **(self.warm_started or {})},
             self.splits)
         self.parent = parent
         self.ctx = replace(self.ctx, mlflow_experiment_id=experiment_id,
@@ -392,6 +415,11 @@ class Invocation:
         study's name) and end it with the status of the exit code; every failure here is a
         warning line. A store lost is not asked again: its one message says it all (a lost
         tracking store leaves the parent run to the next invocation or ``nnexp doctor``).
+        Ctrl-C or SIGTERM during the summary (the table, the plots, the registration) ends it
+        at once: the trial runs left running and the parent run are still closed (KILLED,
+        exit code 130), and the next invocation summarises the study. After an interruption
+        the workers' writes not yet performed stay in the outbox for the next invocation, and
+        the best model is not registered before they are.
         Returns (summary info, exit code, failure text)."""
         from nnexp.tracking.summary import summarize
 
@@ -407,37 +435,68 @@ class Invocation:
             try:
                 return action()
             except Exception as err:  # noqa: BLE001 - reported; the parent must still end
+                if caused_by_interrupt(err):
+                    raise KeyboardInterrupt from err
                 message = f"could not {what}: {first_line(err)}"
                 info["warnings"].append(message)
                 warn(message)
                 return None
 
-        attempt("fail the trials of workers that died",
-                lambda: doctor.examine_trials(study, True, client, [experiment_id]))
-        trials = attempt("read the study's trials",
-                         lambda: study.get_trials(deepcopy=False)) or []
-        mine = [t for t in trials if t.number >= self.first_number
-                and t.user_attrs.get("invocation") == self.ctx.key]
-        info["new_trials"] = len(mine)
-        if not self.progress.quiet:
-            attempt("show the progress",
-                    lambda: (self.progress.update(trials), self.progress.close()))
-        by_number = {t.number: t for t in trials}
-        attempt("perform the MLflow records left by processes that died",
-                lambda: recover(self.outbox_root, client, checkpoint))
-        attempt("close the trial runs left running",
-                lambda: close_dangling_runs(client, experiment_id, parent.run_id,
-                                            lambda n: doctor.outcome(by_number.get(n))))
-        summary = attempt("summarise the study", lambda: summarize(
-            study, parent, experiment_id, study.study_name, _example(self.splits),
-            _python_model(), self.metrics, plotter, register_best))
-        if summary:
-            info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
-        failure = None if outcome.interrupted or outcome.failed else failure_summary(
-            mine, lambda number: _run_id(client, experiment_id, study, number))
+        def closing(what: str, action) -> None:
+            """A step that closes the records: an interruption stops it, not the next."""
+            try:
+                attempt(what, action)
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+
+        by_number: dict[int, Any] = {}
+        closed, failure = False, None
+
+        def close_runs() -> None:
+            close_dangling_runs(client, experiment_id, parent.run_id,
+                                lambda n: doctor.outcome(by_number.get(n)))
+
+        try:
+            attempt("fail the trials of workers that died",
+                    lambda: doctor.examine_trials(study, True, client, [experiment_id]))
+            trials = attempt("read the study's trials",
+                             lambda: study.get_trials(deepcopy=False)) or []
+            mine = [t for t in trials if t.number >= self.first_number
+                    and t.user_attrs.get("invocation") == self.ctx.key]
+            info["new_trials"] = len(mine)
+            if not self.progress.quiet:
+                attempt("show the progress",
+                        lambda: (self.progress.update(trials), self.progress.close()))
+            by_number.update((t.number, t) for t in trials)
+            if not outcome.interrupted:  # interrupted: left to the next invocation
+                attempt("perform the MLflow records left by processes that died",
+                        lambda: recover(self.outbox_root, client, checkpoint))
+            attempt("close the trial runs left running", close_runs)
+            closed = True
+            kept = self.ctx.outbox is not None and Path(self.ctx.outbox).is_dir()
+            if kept:  # the best trial's model may be among them
+                notice("the best model is registered once the workers' MLflow writes kept in "
+                       f"{self.ctx.outbox} are performed (by the next invocation)")
+            summary = attempt("summarise the study", lambda: summarize(
+                study, parent, experiment_id, study.study_name, _example(self.splits),
+                _python_model(), self.metrics, plotter, None if kept else register_best))
+            if summary:
+                info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
+            failure = None if outcome.interrupted or outcome.failed else failure_summary(
+                mine, lambda number: _run_id(client, experiment_id, study, number))
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            message = "interrupted: the study summary is incomplete (the next invocation " \
+                      "summarises the study)"
+            info["warnings"].append(message)
+            warn(message)
+        if not closed:
+            closing("close the trial runs left running", close_runs)
+        if outcome.interrupted:
+            failure = None
         code = 130 if outcome.interrupted else 2 if outcome.failed else 1 if failure else 0
-        parent.tags({TAG_PREFIX + "exit_code": code})
-        attempt(f"end the parent run {parent.run_id}", lambda: parent.end(PARENT_STATUS[code]))
+        closing("record the exit code", lambda: parent.tags({TAG_PREFIX + "exit_code": code}))
+        closing(f"end the parent run {parent.run_id}", lambda: parent.end(PARENT_STATUS[code]))
         return info, code, failure
 
     def _close_after_outage(self, fatal: StoreOutage) -> None:

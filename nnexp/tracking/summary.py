@@ -40,8 +40,9 @@ def trials_table(study, metrics: list[str], runs: dict | None = None):
     ``state``, the objective value of complete trials (``value``; ``value_<metric>`` for each
     of several ``metrics``), the parameters (``params_<name>``), the final metrics of each
     trial's MLflow run in ``runs`` (by trial number: ``final_*``, ``test_*``, ``n_params``,
-    ``train_seconds``), ``epochs`` (epochs run), ``duration_seconds``, ``run_id`` and
-    ``reason`` (why a trial was pruned or failed)."""
+    ``train_seconds``), ``epochs`` (epochs run), ``duration_seconds``, ``run_id``,
+    ``reason`` (why a trial was pruned or failed) and, when a trial was carried over from an
+    earlier study, ``from`` (``<study>#<number>``)."""
     import pandas as pd
 
     runs = runs or {}
@@ -62,12 +63,15 @@ def trials_table(study, metrics: list[str], runs: dict | None = None):
         row["duration_seconds"] = t.duration.total_seconds() if t.duration else None
         row["run_id"] = run.info.run_id if run is not None else None
         row["reason"] = t.user_attrs.get("reason") or None
+        row["from"] = t.user_attrs.get("warm_start_from")  # carried over from a study
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    tail = ["epochs", "duration_seconds", "run_id", "reason"]
-    return df[[c for c in df.columns if c not in tail] + tail]
+    tail = ["epochs", "duration_seconds", "run_id", "reason", "from"]
+    if df["from"].isna().all():  # no trial carried over: no column
+        df = df.drop(columns="from")
+    return df[[c for c in df.columns if c not in tail] + [c for c in tail if c in df]]
 
 
 def best_trials(study, top: int | None = None) -> list:
@@ -93,7 +97,14 @@ def best_trials(study, top: int | None = None) -> list:
 
 
 def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
-    """The MLflow run of trial ``number`` of ``study`` (found by its tags), or None."""
+    """The MLflow run of trial ``number`` of ``study`` (found by its tags), or None. A trial
+    carried over from an earlier study (``nnexp.study.warm_start``) has the run it had
+    there."""
+    trials = study.get_trials(deepcopy=False)
+    origin = trials[number].user_attrs.get("warm_start_from") if number < len(trials) else None
+    if origin:
+        name, _, original = origin.rpartition("#")
+        return run_of_trial(client, experiment_id, name, int(original))
     return run_of_trial(client, experiment_id, study.study_name, number)
 
 
@@ -227,6 +238,8 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
         try:
             action()
         except Exception as err:  # noqa: BLE001 - one part failing must not lose the others
+            if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):
+                raise  # a Ctrl-C that failed an import, say: the interruption, not a part
             message = f"the study summary could not {what}: {first_line(err)}"
             info["warnings"].append(message)
             warn(message)
