@@ -115,21 +115,21 @@ def _tracking_stopped(uri: str, problem: str, fix: str) -> StoreOutage:
 
 def retrying(call: Callable[[], T], seconds: float, give_up: Callable[[BaseException], Exception],
              sleep: Callable[[float], None] = time.sleep) -> T:
-    """``call()``, retried with backoff while it fails with an ``unreachable`` error, for up to
-    ``seconds``; then ``give_up(last error)`` is raised."""
-    deadline = time.monotonic() + seconds
-    delay = FIRST_DELAY
-    while True:
-        try:
-            return call()
-        except Exception as err:
-            if not unreachable(err):
-                raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise give_up(err) from None
-            sleep(min(delay, left))
-            delay = min(delay * 2, MAX_DELAY)
+    """``call()``, retried with backoff (``FIRST_DELAY`` doubling up to ``MAX_DELAY``, never
+    past the bound) while it fails with an ``unreachable`` error, for up to ``seconds``; then
+    ``give_up(last error)`` is raised. Other errors are raised at once. tenacity does the
+    retrying."""
+    import tenacity
+
+    retry = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(unreachable),
+        stop=tenacity.stop_before_delay(seconds),
+        wait=tenacity.wait_exponential(multiplier=FIRST_DELAY, max=MAX_DELAY),
+        sleep=sleep, reraise=False)
+    try:
+        return retry(call)
+    except tenacity.RetryError as err:
+        raise give_up(err.last_attempt.exception()) from None
 
 
 def retrying_storage(storage, url: str, seconds: float):

@@ -219,22 +219,18 @@ def _rdb_storage(url: str, scheme: str, attempts: int = 4):
     settings). Machines that start at once on an empty database race to create Optuna's
     tables (PostgreSQL: a duplicate-key error on its catalogue): the loser retries, and then
     finds the tables made."""
-    import random
-    import time
-
     import optuna
     import sqlalchemy.exc
+    import tenacity
 
     engine = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}} \
         if scheme in ("postgresql", "mysql") else None
-    for attempt in range(attempts):
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 + random.random())  # the other creator finishes meanwhile
-    raise AssertionError("unreachable")
+    retry = tenacity.Retrying(  # the other creator finishes meanwhile
+        retry=tenacity.retry_if_exception_type((sqlalchemy.exc.IntegrityError,
+                                                sqlalchemy.exc.ProgrammingError)),
+        stop=tenacity.stop_after_attempt(attempts), wait=tenacity.wait_random(0.2, 1.2),
+        reraise=True)
+    return retry(optuna.storages.RDBStorage, url, engine_kwargs=engine)
 
 
 def use_heartbeat(storage, seconds: int, retries: int) -> None:
