@@ -12,8 +12,8 @@ Optuna
 - ``storage_of(study)``, ``trial_id(trial)``: a ``Study`` does not expose its storage, nor a
   trial its storage id; nnexp writes a trial's attributes itself when it fails a trial whose
   worker died (``nnexp.recovery.doctor``) and claims invocation numbers in the study.
-- ``retry_of(trial)``: the trial a running trial retries (Optuna 5's ``Trial`` has no
-  ``system_attrs``; its retry callbacks record the original there).
+- ``retry_of(trial)``: the trial a running trial retries (Optuna's retry callbacks record it
+  in the new trial's system attributes, which an ``optuna.Trial`` no longer shows in 5.0).
 - ``cached_storage(rdb)``: Optuna's per-process cache over an RDB storage, which Optuna itself
   puts in front of a storage given as a URL; nnexp builds the ``RDBStorage`` itself (connect
   timeout, heartbeats), so it wraps it itself.
