@@ -14,7 +14,7 @@ import pytest
 SLOW = {
     "test_advise_bias.py", "test_advise_edges.py", "test_advise_variance.py",
     "test_inspect_export.py", "test_inspect_pareto.py", "test_invocations_concurrent.py",
-    "test_registry.py",
+    "test_deep_networks.py", "test_registry.py",
     "test_tracking_template.py",
     "test_after_search.py", "test_api.py", "test_cluster.py", "test_journal_lock.py",
     "test_notebook.py", "test_same_process.py", "test_search_concurrent.py",

@@ -70,6 +70,31 @@ def test_writer_reports_failed_writes_on_drain():
     writer.drain()  # reported once
 
 
+def test_a_ctrl_c_while_the_writer_closes_abandons_the_queued_writes():
+    """The drain of the workers' writes is interruptible (issue 18): Ctrl-C while ``close``
+    waits raises at once; ``abandon`` drops what is still queued (the outbox keeps it) and
+    nobody waits for the write in progress."""
+    import os
+    import signal
+    import threading
+    import time
+
+    writer, busy, done = Writer(announce=None), threading.Event(), []
+    writer.submit(busy.wait, 30)
+    for i in range(3):
+        writer.submit(done.append, i, description=f"write {i}")
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        writer.close()
+    writer.abandon()
+    assert time.monotonic() - start < 5
+    busy.set()
+    writer._thread.join(5)
+    assert done == [] and writer.failed and not writer._thread.is_alive()
+    assert [e.split(":")[0] for e in writer.take_errors()] == ["write 0", "write 1", "write 2"]
+
+
 def test_dangling_child_runs_are_closed_as_killed(store):
     client, exp = store
     parent = RunLogger.start(client, exp, "parent", {})

@@ -235,6 +235,8 @@ class LocalWorkers:
             raise
         _join(self.processes, STOP_WAIT)
         self._close_writes(None)
+        if self._interrupt.requested:  # while the last workers ended
+            raise KeyboardInterrupt
         reported = []
         while True:  # the workers have ended: what they sent is in the pipe
             try:
@@ -256,21 +258,31 @@ class LocalWorkers:
         """Perform every write the workers kept (what their pipes carried, then what only
         their outboxes hold), then stop the writer (``Writer.finish``). The outbox folder is
         removed once all of it was performed; else the next invocation or ``nnexp doctor
-        --fix`` performs it."""
+        --fix`` performs it. The workers are gone: from here Ctrl-C and SIGTERM interrupt at
+        once (``KeyboardInterrupt``), the first one included, and one that lands while the
+        writes are performed abandons the rest (they stay in the outbox)."""
         self._closed = True
-        joined = self._receiver.join(READ_WAIT)
-        if not joined:
-            warn("a worker's pipe stayed open; its last MLflow writes stay in its outbox")
+        self._interrupt.__exit__(None, None, None)
         outbox = self._outbox
-        if outbox is not None and joined and self.writer is not None:
-            for i in range(len(self.processes)):
-                self._receiver.perform_late(i, outbox.unsent(i, self._receiver.received[i]))
-        if self.writer is None:
-            return
+        joined = False
         try:
-            self.writer.finish(err)
+            joined = self._receiver.join(READ_WAIT)
+            if not joined:
+                warn("a worker's pipe stayed open; its last MLflow writes stay in its outbox")
+            if outbox is not None and joined and self.writer is not None:
+                for i in range(len(self.processes)):
+                    self._receiver.perform_late(i, outbox.unsent(i, self._receiver.received[i]))
+            if self.writer is not None:
+                self.writer.finish(err)
+        except KeyboardInterrupt:
+            if self.writer is not None:
+                self.writer.abandon()
+            warn("interrupted while the workers' MLflow writes were performed: the rest stay "
+                 f"in {outbox.directory if outbox else 'their outbox'}, performed by the next "
+                 "invocation (or nnexp doctor --fix)")
+            raise
         finally:
-            if outbox is not None:
+            if outbox is not None and self.writer is not None:
                 if joined and not self.writer.failed and self.writer.lost is None and \
                         all(not p.is_alive() for p in self.processes) and self._safe():
                     outbox.done()

@@ -421,7 +421,7 @@ class Invocation:
         the workers' writes not yet performed stay in the outbox for the next invocation, and
         the best model is not registered before they are.
         Returns (summary info, exit code, failure text)."""
-        from nnexp.tracking.summary import summarize
+        from nnexp.tracking.summary import state_counts, summarize
 
         study, parent, client = self.study, self.parent, self.client
         experiment_id = self.ctx.mlflow_experiment_id
@@ -461,6 +461,7 @@ class Invocation:
                     lambda: doctor.examine_trials(study, True, client, [experiment_id]))
             trials = attempt("read the study's trials",
                              lambda: study.get_trials(deepcopy=False)) or []
+            info["counts"] = state_counts(trials)  # said even if the summary is interrupted
             mine = [t for t in trials if t.number >= self.first_number
                     and t.user_attrs.get("invocation") == self.ctx.key]
             info["new_trials"] = len(mine)

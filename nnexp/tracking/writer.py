@@ -12,7 +12,9 @@ retried with backoff for up to ``outage_seconds``; past that the store is ``lost
 remaining writes are dropped at once (each reported as not run) and ``check`` raises
 ``StoreOutage``, which stops the trial; a write refused by a full or read-only disk loses
 the store at once. ``drain`` and ``close`` never wait longer than
-``wait_seconds`` (a store that hangs cannot keep the command from ending).
+``wait_seconds`` (a store that hangs cannot keep the command from ending), and a caller
+interrupted while it waits (Ctrl-C, SIGTERM) ``abandon``s the rest: nothing more is written
+and nothing waits for the write in progress.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Writer:
         self._announce = announce
         self._announced = False
         self._closed = False
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="nnexp-mlflow-writer",
                                         daemon=True)
         self._thread.start()
@@ -120,6 +123,13 @@ class Writer:
             return []
         return self.take_errors()
 
+    def abandon(self) -> None:
+        """Write nothing more: the jobs still queued are dropped, each reported as not run
+        (the caller keeps them elsewhere: the workers' outbox), and the thread ends after the
+        job it is performing, which nobody waits for. For an interrupted ``close``."""
+        self._abandoned = self._closed = self.failed = True
+        self._jobs.put((_STOP, (), {}, "stop", None, None))
+
     def finish(self, err: BaseException | None) -> None:
         """Close after the work that used it ended: without ``err``, raising as ``drain`` does;
         with it (a ``KeyboardInterrupt``, say), that exception wins: failed writes are only
@@ -165,6 +175,10 @@ class Writer:
             if entry[0] is _STOP:
                 self._jobs.task_done()
                 return
+            if self._abandoned:
+                self._error(f"{entry[3]}: not run, the writes were abandoned (interrupted)")
+                self._jobs.task_done()
+                continue
             group = [entry]
             while self.group is not None and entry[5] is not None and \
                     len(group) < self.GROUP_MAX:
