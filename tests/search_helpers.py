@@ -86,14 +86,16 @@ def client(directory: Path):
 
 
 def runs(directory: Path, experiment: str, role: str | None = None, child: bool = False):
-    """All runs of an MLflow experiment; parents (role='parent') or trial runs (child=True)."""
+    """All runs of an MLflow experiment; parents (role='parent') or trial runs (child=True:
+    nested, but not the ``nnexp train`` runs nested under ``<study> retrained``)."""
     c = client(directory)
     exp = c.get_experiment_by_name(experiment)
     found = c.search_runs([exp.experiment_id], max_results=1000)
     if role:
         found = [r for r in found if r.data.tags.get("nnexp.role") == role]
     if child:
-        found = [r for r in found if "mlflow.parentRunId" in r.data.tags]
+        found = [r for r in found if "mlflow.parentRunId" in r.data.tags
+                 and r.data.tags.get("nnexp.role") != "train"]
     return found
 
 

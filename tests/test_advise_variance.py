@@ -10,6 +10,7 @@ from search_helpers import client
 from test_ui_browser import chromium  # noqa: F401 - the fixture
 
 from nnexp.insight import advise
+from nnexp.tracking.signals import layer_key
 
 SECTIONS = {
     "dataset": {"name": "moons", "n_samples": 200, "noise": 0.35, "dev_size": 0.6,
@@ -51,7 +52,7 @@ def _instrument_best_trial(here) -> str:
             for key, value in (("act_mean", 0.3 * i), ("act_std", 0.5), ("grad_norm", 0.1 / i),
                                ("update_ratio", 1e-3), ("saturation", 0.0),
                                ("dead_fraction", 0.9 if i == 2 else 0.05)):
-                metrics.append(Metric(f"layer_{i}/{key}", value, 0, epoch))
+                metrics.append(Metric(layer_key(i, key), value, 0, epoch))
     c.log_batch(run_id, metrics=metrics)
     c.set_tag(run_id, "nnexp.signal", "dead_layer")
     c.set_tag(run_id, "nnexp.signal_evidence", "epoch 150, layer 2, dead_fraction 0.9")

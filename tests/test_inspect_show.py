@@ -43,7 +43,7 @@ def test_show_reports_the_best_trial_its_mlflow_metrics_importances_and_links(he
                             if k.startswith(("final_dev_", "test_"))}
     assert "test_accuracy" in best.metrics
     assert best.url == f"http://host:5001/#/experiments/{run.info.experiment_id}/runs/" \
-                       f"{run.info.run_id}"
+                       f"{run.info.run_id}?workflowType=machine_learning"  # model training
     assert set(report.importances) == {"depth", "width", "learning_rate"}
     assert sum(report.importances.values()) == pytest.approx(1.0)
     assert report.counts == {"complete": 5}
@@ -73,7 +73,7 @@ def test_compare_table_equals_the_runs_and_the_figure_has_a_line_per_run(here):
     axes = c.figure.get_axes()
     assert len(axes) == 2
     mlflow = client(here)
-    for ax, key in zip(axes, ("dev/accuracy", "dev/cost")):
+    for ax, key in zip(axes, ("1_accuracy/dev", "2_cost/dev")):
         assert len(ax.get_lines()) == 3
         for line, run in zip(ax.get_lines(), children):
             history = sorted(mlflow.get_metric_history(run.info.run_id, key),

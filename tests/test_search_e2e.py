@@ -46,7 +46,7 @@ def test_study_trials_match_mlflow_runs_with_curves_tags_and_parent_summary(work
         for key in ("nnexp.study", "nnexp.sampler", "nnexp.pruner", "nnexp.seed",
                     "nnexp.dataset_fingerprint", "nnexp.version", "nnexp.trial_number"):
             assert tags[key], key
-        history = c.get_metric_history(run.info.run_id, "dev/accuracy")
+        history = c.get_metric_history(run.info.run_id, "1_accuracy/dev")
         assert sorted(m.step for m in history) == list(range(1, 7))
         assert run.info.run_name == f"trial-{tags['nnexp.trial_number']}"
         for key in ("final_dev_accuracy", "test_accuracy", "n_params", "train_seconds"):
@@ -223,7 +223,7 @@ def test_long_trials_record_a_bounded_curve_with_first_and_last_epoch(workdir):
                            study={"n_trials": 1, "seed": 0, "pruner": "none"})
     assert search(str(exp)).exit_code == 0
     run = runs(workdir, "long", child=True)[0]
-    steps = [m.step for m in client(workdir).get_metric_history(run.info.run_id, "train/cost")]
+    steps = [m.step for m in client(workdir).get_metric_history(run.info.run_id, "2_cost/train")]
     assert steps[0] == 1 and steps[-1] == 450
     assert len(steps) <= 201 and steps[1:-1] == list(range(3, 450, 3))
     assert run.data.tags["nnexp.epochs_run"] == "450"

@@ -1,5 +1,5 @@
-"""Per-layer signals through a real ``nnexp search``: layer_<i>/* metrics at the sampled epochs of
-each trial run, the ``nnexp.signal`` tag with its evidence, and ``tracking.signals: false``."""
+"""Per-layer signals through a real ``nnexp search``: 4_layer_<ii>/* metrics at the sampled epochs
+of each trial run, the ``nnexp.signal`` tag with its evidence, and ``tracking.signals: false``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from search_helpers import client, diverging, runs, write_experiment
 
 from nnexp.config import ConfigError, load_experiment
 from nnexp.study.runner import SearchOptions, run_search
+from nnexp.tracking.records import curve
+from nnexp.tracking.signals import LAYER_PREFIX, layer_key
 
 FIXED_RELU = {"hidden_layers": [8, 8], "activation": "relu", "learning_rate": 0.01}
 
@@ -28,11 +30,12 @@ def test_zero_initialised_relu_net_is_a_dead_layer_with_its_signals_per_sampled_
     assert run.data.tags["nnexp.state"] == "complete"
     assert run.data.tags["nnexp.signal"] == "dead_layer"
     assert run.data.tags["nnexp.signal_evidence"] == "epoch 1, layer 1, dead_fraction 1"
-    keys = {k for k in run.data.metrics if k.startswith("layer_")}
-    assert keys == {f"layer_{i}/{m}" for i in (1, 2) for m in
+    keys = {k for k in run.data.metrics if k.startswith(LAYER_PREFIX)}
+    assert keys == {layer_key(i, m) for i in (1, 2) for m in
                     ("act_mean", "act_std", "dead_fraction", "grad_norm", "update_ratio")} \
-        | {"layer_3/grad_norm", "layer_3/update_ratio"}
-    history = client(workdir).get_metric_history(run.info.run_id, "layer_1/dead_fraction")
+        | {layer_key(3, "grad_norm"), layer_key(3, "update_ratio")}
+    assert layer_key(1, "dead_fraction") == "4_layer_01/dead_fraction"
+    history = client(workdir).get_metric_history(run.info.run_id, layer_key(1, "dead_fraction"))
     assert [(h.step, h.value) for h in history] == [(1, 1.0), (3, 1.0), (6, 1.0), (7, 1.0)]
 
 
@@ -45,7 +48,7 @@ def test_diverged_trial_is_tagged_with_its_epoch_and_a_healthy_one_is_not(workdi
     assert bad.data.tags["nnexp.signal"] == "diverged"
     assert bad.data.tags["nnexp.signal_evidence"].startswith(f"epoch {epoch}, ")
     assert "nnexp.signal" not in by_state["complete"].data.tags
-    assert "layer_2/grad_norm" in by_state["complete"].data.metrics
+    assert layer_key(2, "grad_norm") in by_state["complete"].data.metrics
 
 
 def test_signals_off_in_the_experiment_file_records_none(workdir):
@@ -55,8 +58,9 @@ def test_signals_off_in_the_experiment_file_records_none(workdir):
                            tracking={"log_models": "none", "signals": False})
     run_search(exp, SearchOptions(quiet=True))
     run = only_run(workdir, "quiet")
-    assert run.data.tags["nnexp.state"] == "complete" and "dev/accuracy" in run.data.metrics
-    assert not [k for k in run.data.metrics if k.startswith("layer_")]
+    assert run.data.tags["nnexp.state"] == "complete"
+    assert curve("dev", "accuracy") in run.data.metrics
+    assert not [k for k in run.data.metrics if "layer_" in k]
     assert not [k for k in run.data.tags if k.startswith("nnexp.signal")]
 
 

@@ -5,17 +5,21 @@ either is missing, unless NNEXP_REQUIRE_BROWSER=1 (CI), which makes that a failu
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
 import pytest
 from search_helpers import runs
-from ui_helpers import STUDY, UiProcess, free_port, group_alive, run_pruned_study
+from ui_helpers import STUDY, UiProcess, free_port, group_alive, nnexp, run_pruned_study
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 60_000
+SECTIONS = ("1_accuracy", "2_cost", "3_epoch", "4_layer_01", "4_layer_02")
+"""The run page's chart sections of a trial (depth 1), top to bottom
+(``nnexp.tracking.records``)."""
 
 
 def _browser_missing() -> str | None:
@@ -99,19 +103,34 @@ def test_study_in_the_browser_nested_trials_curves_and_pruned_not_failed(
         assert icon.evaluate("e => getComputedStyle(e).color") == \
             done_icon.evaluate("e => getComputedStyle(e).color"), name
 
-    # a trial's page: its learning curve first among the model metrics
+    # a trial's page (reached from the list, whose links MLflow gives no workflowType: its
+    # side bar is the view the browser last chose; the links nnexp prints carry it, below):
+    # the sections a person compares first (the metric on dev and train side
+    # by side, the cost), then time (the constant learning rate is no chart), then the layers
     page.get_by_text(complete[0], exact=True).click()
     page.get_by_role("tab", name="Model metrics").click()
-    curves = page.get_by_text("dev", exact=True).first  # the header of the dev/* section
-    curves.wait_for()
-    page.get_by_text("accuracy", exact=True).first.wait_for()
+    headers = [page.get_by_text(name, exact=True).first for name in SECTIONS]
+    for header in headers:
+        header.wait_for()
     # "Model metrics" names the tab and, below the curve sections, the one-value charts
     page.get_by_text("Model metrics", exact=True).nth(1).wait_for()
     one_value = max(e.bounding_box()["y"]
                     for e in page.get_by_text("Model metrics", exact=True).all())
-    assert curves.bounding_box()["y"] < one_value  # the learning curves come first
+    tops = [h.bounding_box()["y"] for h in headers]
+    assert tops == sorted(tops) and tops[-1] < one_value, dict(zip(SECTIONS, tops))
+    assert headers[0].locator("xpath=..").inner_text().split() == ["1_accuracy", "(2)"]
+    assert headers[2].locator("xpath=..").inner_text().split() == ["3_epoch", "(1)"]  # seconds
+    charts = [page.get_by_text(f"{complete[0]} (1_accuracy/{split})", exact=True)
+              for split in ("dev", "train")]
+    for chart in charts:  # the legends of the two charts of section 1, side by side
+        chart.wait_for()
+    dev_box, train_box = (c.bounding_box() for c in charts)
+    assert abs(dev_box["y"] - train_box["y"]) < 5 and dev_box["x"] < train_box["x"]
     page.wait_for_timeout(1500)  # let the chart draw for the screenshot
     _shot(page, tmp_path / "3-trial-metrics.png")
+    headers[2].scroll_into_view_if_needed()  # down to the time and layer sections
+    page.wait_for_timeout(1500)
+    _shot(page, tmp_path / "3b-trial-metrics-lower.png")
     for bookkeeping in ("trial_number", "epochs_run", "best_epoch", "flops_per_epoch"):
         assert page.get_by_text(bookkeeping, exact=True).count() == 0, bookkeeping
 
@@ -124,3 +143,56 @@ def test_study_in_the_browser_nested_trials_curves_and_pruned_not_failed(
     overview = page.locator("main").inner_text() if page.locator("main").count() else \
         page.inner_text("body")
     assert "Finished" in overview and "Failed" not in overview and "Killed" not in overview
+
+
+def _view(browser, url: str, shot: Path) -> str:
+    """The page at ``url`` in a fresh context (no view remembered by the browser): the text of
+    its page once the run has loaded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url)
+        page.get_by_role("tab", name="Model metrics").wait_for()
+        page.wait_for_timeout(1500)  # the side bar follows the view
+        _shot(page, shot)
+        return page.inner_text("body")
+    finally:
+        context.close()
+
+
+def test_printed_links_open_the_model_training_view_and_retrained_runs_are_grouped(
+        chromium, ui_url, tmp_path):
+    base = ui_url.split("/#/")[0]
+    exported = nnexp("export", STUDY, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    (run_file,) = tmp_path.glob(f"{STUDY}-trial-*.yaml")
+    for _ in range(2):
+        trained = nnexp("train", str(run_file), "-q", cwd=tmp_path)
+        assert trained.returncode == 0, trained.stdout + trained.stderr
+    shown = nnexp("show", STUDY, "--ui-url", base, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    (link,) = re.findall(r"^    run +\w+ +(http\S+)$", shown.stdout, re.M)  # the best trial
+    assert link.endswith("?workflowType=machine_learning")
+
+    text = _view(chromium, link, tmp_path / "5-printed-link.png")
+    assert "Evaluations" not in text and "Judges" not in text, text[:500]  # no GenAI view
+    assert "Runs" in text and "Model training" in text
+    # the oracle tells the views apart: the same page without the parameter is the GenAI one
+    text = _view(chromium, link.split("?")[0], tmp_path / "6-without-parameter.png")
+    assert "Evaluations" in text and "Judges" in text
+
+    # the study's list: its parent run and one group of retrained runs, named apart
+    page = chromium.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(ui_url)
+    group = page.locator('[role="row"]', has=page.get_by_text(f"{STUDY} retrained", exact=True))
+    group.wait_for()
+    page.get_by_text(f"{STUDY} #1", exact=True).wait_for()
+    assert page.get_by_text(f"{run_file.stem} retrained #1", exact=True).count() == 0
+    assert page.get_by_text(run_file.stem, exact=True).count() == 0  # no run named as a trial
+    _shot(page, tmp_path / "7-study-runs.png")
+    group.locator('button[data-component-id$="runnamecellrenderer.tsx_46"]').click()
+    for k in (1, 2):
+        page.get_by_text(f"{run_file.stem} retrained #{k}", exact=True).wait_for()
+    _shot(page, tmp_path / "8-retrained-expanded.png")

@@ -6,6 +6,7 @@ import click
 
 from nnexp.cli.advise import advise
 from nnexp.cli.compare import compare
+from nnexp.cli.dashboard import dashboard
 from nnexp.cli.datasets import datasets
 from nnexp.cli.doctor import doctor
 from nnexp.cli.export import export
@@ -21,4 +22,5 @@ from nnexp.cli.ui import ui
 from nnexp.cli.validate import validate
 
 ALL: list[click.Command] = [datasets, validate, search, studies, show, trials, compare, export,
-                            advise, report, train, reproduce, predict, ui, doctor]
+                            advise, report, train, reproduce, predict, ui, dashboard,
+                            doctor]

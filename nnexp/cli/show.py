@@ -23,6 +23,7 @@ def show(study: str, storage: str | None, tracking_uri: str | None, ui_url: str)
     click.echo(f"study {r.name}: {objective}")
     if r.experiment_file:
         click.echo(f"  experiment file  {r.experiment_file}")
+    click.echo(f"  Optuna storage   {r.storage}")
     counts = ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items())) or "none"
     click.echo(f"  trials           {sum(r.counts.values())}: {counts}")
     if r.experiment_name:

@@ -14,11 +14,13 @@ def studies(storage: str | None, tracking_uri: str | None) -> None:
     """List every study: its experiment, direction(s), trials by state, best value and last
     activity (the latest trial to finish)."""
     from nnexp.inspection.studies import list_studies
+    from nnexp.stores.study_storage import default_storage_url, shown_storage
 
     found = list_studies(storage, tracking_uri)
     if not found:
         click.echo("no studies in this storage yet: run one with nnexp search EXPERIMENT.yaml.")
         return
+    click.echo(f"Optuna storage {shown_storage(storage or default_storage_url())}")
     for info in found:
         objective = ", ".join(f"{m} ({d})" for m, d in zip(info.metrics, info.directions))
         counts = ", ".join(f"{n} {s}" for s, n in sorted(info.counts.items())) or "no trials"

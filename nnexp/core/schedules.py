@@ -49,3 +49,15 @@ SCHEDULES: dict[str, Schedule] = {
     "step": step,
     "cosine": cosine,
 }
+
+
+def changes(config) -> bool:
+    """Whether the learning rate of ``config`` (a ``TrainConfig``) differs between two of its
+    ``epochs`` (a decaying schedule), False for a rate that stays constant."""
+    schedule = SCHEDULES[config.schedule]
+    if schedule is constant:
+        return False
+    args = (config.epochs, config.decay_rate, config.decay_steps, config.min_learning_rate)
+    first = schedule(config.learning_rate, 0, *args)
+    return any(schedule(config.learning_rate, epoch, *args) != first
+               for epoch in range(1, config.epochs))

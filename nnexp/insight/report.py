@@ -27,6 +27,7 @@ import yaml
 from nnexp.insight.advice import Advice, advise
 from nnexp.insight.nextspace import space_mapping
 from nnexp.insight.signals import COLUMNS
+from nnexp.tracking.records import curve, metric_history
 
 CURVE_TRIALS = 3
 TABLE_TRIALS = 5
@@ -159,11 +160,10 @@ def _curves(advice: Advice) -> dict[str, str] | None:
     for k, t in enumerate(top):
         color = f"C{k}"
         for split, style in (("dev", "-"), ("train", "--")):
-            h = sorted(ev.client.get_metric_history(t.run_id, f"{split}/{metric}"),
-                       key=lambda m: m.step)
+            h = metric_history(ev.client, t.run_id, curve(split, metric))
             ax_m.plot([m.step for m in h], [m.value for m in h], style, color=color,
                       label=f"trial {t.number} {split}")
-        h = sorted(ev.client.get_metric_history(t.run_id, "dev/cost"), key=lambda m: m.step)
+        h = metric_history(ev.client, t.run_id, curve("dev", "cost"))
         ax_c.plot([m.step for m in h], [m.value for m in h], color=color,
                   label=f"trial {t.number}")
     ax_m.set_title(f"{metric} per epoch (dev solid, train dashed)")

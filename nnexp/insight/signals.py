@@ -1,6 +1,7 @@
 """Per-layer signals of the best trial, when its run recorded them: per-epoch metrics
-``layer_<i>/act_mean``, ``act_std``, ``dead_fraction``, ``saturation``, ``grad_norm``,
-``update_ratio`` (i = 1 .. L) and the tag ``nnexp.signal`` (diverged, stalled, dead_layer) with
+``4_layer_<ii>/act_mean``, ``act_std``, ``dead_fraction``, ``saturation``, ``grad_norm``,
+``update_ratio`` (``nnexp.tracking.signals.layer_key``; ``layer_<i>/...`` in runs recorded
+before the numbered sections) and the tag ``nnexp.signal`` (diverged, stalled, dead_layer) with
 ``nnexp.signal_evidence``. Runs without them give None ("no per-layer signals recorded")."""
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 from nnexp.insight.evidence import StudyEvidence
+from nnexp.tracking.signals import layer_key
 
-LAYER_KEY = re.compile(r"^layer_(\d+)/(\w+)$")
+LAYER_KEY = re.compile(r"^(?:4_)?layer_(\d+)/(\w+)$")
 COLUMNS = ("act_mean", "act_std", "dead_fraction", "saturation", "grad_norm", "update_ratio")
 SIGNAL_TAG = "nnexp.signal"
 EVIDENCE_TAG = "nnexp.signal_evidence"
@@ -28,7 +30,7 @@ class LayerSignals:
     signal_evidence: str | None = None
 
     def keys(self) -> list[str]:
-        return [f"layer_{i}/{m}" for i in sorted(self.layers) for m in self.layers[i]]
+        return [layer_key(i, m) for i in sorted(self.layers) for m in self.layers[i]]
 
 
 def layer_signals(ev: StudyEvidence) -> LayerSignals | None:

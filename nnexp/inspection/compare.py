@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line
-from nnexp.tracking.records import curve
+from nnexp.tracking.records import curve, legacy_key, metric_history
 
 DEV_METRICS = (curve("dev", "accuracy"), curve("dev", "rmse"))
 SHOWN_METRICS = ("final_", "test_")
@@ -98,11 +98,11 @@ def learning_curves(client, runs: list, labels: list[str]):
     metric_ax, cost_ax = figure.subplots(1, 2)
     names = set()
     for run, label in zip(runs, labels):
-        name = next((m for m in DEV_METRICS if m in run.data.metrics), DEV_METRICS[0])
+        name = next((m for m in DEV_METRICS if m in run.data.metrics
+                     or legacy_key(m) in run.data.metrics), DEV_METRICS[0])
         names.add(name)
         for ax, key in ((metric_ax, name), (cost_ax, curve("dev", "cost"))):
-            history = sorted(client.get_metric_history(run.info.run_id, key),
-                             key=lambda m: m.step)
+            history = metric_history(client, run.info.run_id, key)
             ax.plot([m.step for m in history], [m.value for m in history], marker=".",
                     label=label)
     metric_ax.set_title(" / ".join(sorted(names)) + " per epoch")

@@ -14,6 +14,7 @@ from nnexp.stores.queries import (
     ROLE_PARENT,
     StudyRuns,
     _all_experiment_ids,
+    experiment_url,
     load_study,
     objective_metrics,
     open_existing_storage,
@@ -118,6 +119,9 @@ class StudyReport:
     parent_runs: list[tuple[str, str, str | None]] = field(default_factory=list)
     # (run name, run id, UI link) of each search invocation, oldest first
     experiment_file: str | None = None
+    storage: str | None = None
+    """The Optuna storage as nnexp prints it (``shown_storage``: a journal also as the bare
+    path that ``optuna --storage`` and optuna-dashboard take)."""
 
 
 def final_metrics_of(run) -> dict[str, float]:
@@ -155,6 +159,7 @@ def show_study(name: str, storage_url: str | None = None, tracking_uri: str | No
                ui_url: str = DEFAULT_UI_URL) -> StudyReport:
     """The report of study ``name`` (see ``StudyReport``); MLflow parts are empty when no
     tracking store exists."""
+    from nnexp.stores.study_storage import default_storage_url, shown_storage
     from nnexp.tracking.summary import best_trials, state_counts
 
     study = load_study(name, storage_url)
@@ -175,5 +180,6 @@ def show_study(name: str, storage_url: str | None = None, tracking_uri: str | No
         metrics=objective_metrics(study, runs), counts=state_counts(study.get_trials(
             deepcopy=False)), best=best, importances=scores, importance_note=note,
         experiment_id=exp_id, experiment_name=runs.experiment_name,
-        experiment_url=f"{ui_url.rstrip('/')}/#/experiments/{exp_id}" if exp_id else None,
-        parent_runs=parents, experiment_file=study.user_attrs.get("experiment_file"))
+        experiment_url=experiment_url(ui_url, exp_id) if exp_id else None,
+        parent_runs=parents, experiment_file=study.user_attrs.get("experiment_file"),
+        storage=shown_storage(storage_url or default_storage_url()))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnexp.errors import NnexpError
+from nnexp.stores.queries import experiment_url
 from nnexp.stores.tracking_store import (
     connect,
     default_tracking_uri,
@@ -35,10 +36,6 @@ START_SECONDS = 90.0
 """How long the server may take to answer (about 10 s on an idle machine)."""
 STOP_SECONDS = 10.0
 PROBE_SECONDS = 2.0
-MODEL_TRAINING_VIEW = "workflowType=machine_learning"
-"""MLflow 3.17's UI opens every experiment in the GenAI view (traces) unless the page's URL
-(or the browser's last choice) asks for the model-training view (runs, metric charts); the
-experiment tag ``mlflow.experimentKind`` alone does not switch it."""
 
 
 @dataclass
@@ -138,8 +135,7 @@ def start_ui(tracking_uri: str | None = None, study: str | None = None,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://{_url_host(host)}:{port}"
     probe = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else _url_host(host)}:{port}"
-    page = f"/#/experiments/{experiment_id}" if experiment_id else "/#/experiments"
-    server = UiServer(process, base, base + page + "?" + MODEL_TRAINING_VIEW, Path(log.name))
+    server = UiServer(process, base, experiment_url(base, experiment_id), Path(log.name))
     try:
         _wait_until_up(process, probe + "/health", wait_seconds, server.log_path)
     except BaseException:

@@ -15,6 +15,12 @@ from nnexp.errors import NnexpError, did_you_mean, mask_url
 
 ROLE_PARENT = "parent"
 DEFAULT_UI_URL = "http://127.0.0.1:5000"
+MODEL_TRAINING_VIEW = "workflowType=machine_learning"
+"""The query every MLflow UI link nnexp prints ends with. MLflow 3.17's UI opens a page in the
+GenAI view (traces, evaluations, judges) unless its URL (or the browser's last choice) asks for
+the model-training view (runs, metric charts): the experiment tag ``mlflow.experimentKind``
+alone does not switch it. The value is the UI's own (``workflowType`` in its JS bundle:
+``genai`` or ``machine_learning``)."""
 
 
 def _journal_path(url: str | None) -> Path | None:
@@ -211,9 +217,17 @@ def objective_metrics(study, runs: StudyRuns | None = None) -> list[str]:
     return ["objective"] if n == 1 else [f"objective_{i}" for i in range(n)]
 
 
+def experiment_url(ui_url: str, experiment_id: str | None = None) -> str:
+    """The MLflow UI page of an experiment's runs (None: the list of experiments), in the
+    model-training view (``MODEL_TRAINING_VIEW``; ``nnexp ui`` serves at ``DEFAULT_UI_URL``)."""
+    page = f"/#/experiments/{experiment_id}" if experiment_id else "/#/experiments"
+    return f"{ui_url.rstrip('/')}{page}?{MODEL_TRAINING_VIEW}"
+
+
 def run_url(ui_url: str, experiment_id: str, run_id: str) -> str:
-    """The MLflow UI page of a run (``nnexp ui`` serves at ``DEFAULT_UI_URL``)."""
-    return f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    """The MLflow UI page of a run, in the model-training view (``MODEL_TRAINING_VIEW``)."""
+    return (f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+            f"?{MODEL_TRAINING_VIEW}")
 
 
 def top_trials(study, top: int | None = None) -> list:

@@ -153,7 +153,7 @@ class Objective:
                               writer=self.writer)
         run.params(config.to_dict())
         run.params({f"sampled.{k}": v for k, v in params.items()})
-        recording = Recording(run, config.epochs, exp.tracking)
+        recording = Recording(run, config, exp.tracking)
         state, reason, epoch = TrialState.COMPLETE, "", None
         try:
             result = train(ctx.splits.X_train, ctx.splits.y_train, config,

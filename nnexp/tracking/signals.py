@@ -1,8 +1,9 @@
 """Per-layer signals of a trial in MLflow: metrics at sampled epochs and one diagnosis tag.
 
-Metrics (step = epoch, at the epochs ``nnexp.core.signals`` samples): ``layer_<i>/act_mean``,
-``layer_<i>/act_std``, ``layer_<i>/dead_fraction`` (relu, leaky_relu), ``layer_<i>/saturation``
-(sigmoid, tanh), ``layer_<i>/grad_norm``, ``layer_<i>/update_ratio`` for the measured layers i
+Metrics (step = epoch, at the epochs ``nnexp.core.signals`` samples), one section of MLflow's
+run page per layer, after the learning curves (``nnexp.tracking.records``; ``layer_key``):
+``4_layer_<ii>/act_mean``, ``act_std``, ``dead_fraction`` (relu, leaky_relu), ``saturation``
+(sigmoid, tanh), ``grad_norm``, ``update_ratio`` for the measured layers i
 (every layer 1..L of a network of up to 16 layers; beyond, 16 evenly spaced ones, the first and
 the last always, and at a sampled epoch the first entirely dead hidden ReLU layer between them:
 ``nnexp.core.signals.measured_layers``; activation statistics for the hidden layers only).
@@ -46,9 +47,14 @@ def default_every(configured: int | None, epochs: int) -> int:
     return configured or max(1, math.ceil(epochs / SIGNAL_POINTS))
 
 
+LAYER_PREFIX = "4_layer_"
+"""Every layer signal's key starts so: section 4 of the run page (``nnexp.tracking.records``)."""
+
+
 def layer_key(layer: int, name: str) -> str:
-    """The MLflow key of one layer signal: (2, 'grad_norm') -> 'layer_2/grad_norm'."""
-    return f"layer_{layer}/{name}"
+    """The MLflow key of one layer signal: (2, 'grad_norm') -> '4_layer_02/grad_norm'. Two
+    digits, so that MLflow, which sorts sections by name, puts layer 10 after layer 9."""
+    return f"{LAYER_PREFIX}{layer:02d}/{name}"
 
 
 def layer_record(layers: tuple[LayerSignals, ...]) -> dict[str, float]:

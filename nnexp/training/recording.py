@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 
 from nnexp.core import DivergenceError, EpochMetrics
+from nnexp.core.schedules import changes
 from nnexp.tracking.records import epoch_record
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger
 from nnexp.tracking.signals import TrialSignals
@@ -36,12 +37,15 @@ def log_every(configured: int | None, epochs: int) -> int:
 
 
 class Recording:
-    """The MLflow side of one training of ``epochs`` epochs into ``run``, with the
-    experiment's ``tracking`` settings (``log_every``, ``signals``, ``signals_every``)."""
+    """The MLflow side of one training of ``config`` (a ``TrainConfig``) into ``run``, with
+    the experiment's ``tracking`` settings (``log_every``, ``signals``, ``signals_every``).
+    The learning rate is a curve only when the schedule changes it (else it is the
+    ``learning_rate`` parameter alone)."""
 
-    def __init__(self, run: RunLogger, epochs: int, tracking) -> None:
+    def __init__(self, run: RunLogger, config, tracking) -> None:
         self.run = run
-        self.epochs = epochs
+        self.epochs = epochs = config.epochs
+        self.learning_rates = changes(config)
         self.signals = TrialSignals(tracking.signals, tracking.signals_every, epochs)
         self.every = log_every(tracking.log_every, epochs)
         self.last_epoch = 0  # the last epoch recorded
@@ -64,7 +68,7 @@ class Recording:
             self.trained_seconds = m.elapsed_seconds
             if m.epoch % self.every and m.epoch not in (1, self.epochs):
                 return
-            self.run.metrics(epoch_record(m), step=m.epoch)
+            self.run.metrics(epoch_record(m, self.learning_rates), step=m.epoch)
             self.last_epoch = m.epoch
             if recorded is not None:
                 recorded(m)

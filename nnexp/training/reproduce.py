@@ -6,7 +6,7 @@ A complete trial is compared on its final metrics (``final_*``, ``test_*``, ``ep
 run. A pruned trial was stopped by the pruner at epoch ``nnexp.pruned_epoch``: the full
 configuration is retrained (so a schedule over ``epochs`` is unchanged) and stopped after that
 epoch, and the per-epoch metrics recorded at that step are compared. Timings
-(``train_seconds``, ``epoch/seconds``) are never compared. Nothing is written to MLflow unless
+(``train_seconds``, ``3_epoch/seconds``) are never compared. Nothing is written to MLflow unless
 ``log`` is asked for (then the retraining is one more run, tagged ``nnexp.reproduces``).
 """
 
@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnexp.errors import NnexpError
-from nnexp.tracking.records import curve
+from nnexp.tracking.records import EPOCH_SECONDS
 from nnexp.tracking.runs import TAG_PREFIX
 from nnexp.tracking.states import TrialState
 
-TIMING = ("train_seconds", curve("epoch", "seconds"))
+TIMING = ("train_seconds", EPOCH_SECONDS)
 
 
 @dataclass

@@ -128,6 +128,48 @@ def train_run(config_path: str | Path, tracking_uri: str | None = None,
                       tags)
 
 
+GROUP_ROLE = "retrained"
+"""``nnexp.role`` of the run that groups the ``nnexp train`` runs of one study."""
+
+
+def retrained_group(client, experiment_id: str, study: str | None, run_file_name: str,
+                    reproduces: bool = False) -> tuple[str, str]:
+    """Where an ``nnexp train`` run goes, so that the study's run list stays readable: (the
+    id of the run it is nested under, its own name).
+
+    The parent is one run per study and experiment, ``<study> retrained`` (``nnexp train``
+    for a run file of no study), created FINISHED on first use beside the study's parent
+    runs ``<study> #1``, ``#2``, ...; the name is ``<run file name> retrained #k`` (k: its
+    retrainings so far, this one included; ``reproduced #k`` for ``nnexp reproduce --log``),
+    never the name of the trial it retrains.
+    """
+    from nnexp import __version__
+
+    group = f"{study} retrained" if study else "nnexp train"
+    found = client.search_runs(
+        [experiment_id], max_results=1, order_by=["attributes.start_time ASC"],
+        filter_string=f"tags.`{TAG_PREFIX}role` = '{GROUP_ROLE}' and "
+                      f"tags.`{TAG_PREFIX}group` = '{_quoted(group)}'")
+    if found:
+        parent = found[0].info.run_id
+    else:
+        parent = client.create_run(experiment_id, run_name=group, tags={
+            TAG_PREFIX + "role": GROUP_ROLE, TAG_PREFIX + "group": group,
+            TAG_PREFIX + "version": __version__,
+            **({TAG_PREFIX + "source.study": study} if study else {})}).info.run_id
+        client.set_terminated(parent, "FINISHED")
+    before = client.search_runs(
+        [experiment_id], max_results=1000,
+        filter_string=f"tags.`{TAG_PREFIX}role` = 'train' and "
+                      f"tags.`{TAG_PREFIX}retrains` = '{_quoted(run_file_name)}'")
+    verb = "reproduced" if reproduces else "retrained"
+    return parent, f"{run_file_name} {verb} #{len(before) + 1}"
+
+
+def _quoted(value: str) -> str:
+    return str(value).replace("'", "\\'")
+
+
 def _train_run(rc, config_path, tracking_uri, output, on_epoch, threads, stop_epoch, tags
                ) -> TrainRunResult:
     from nnexp.config.run import run_file, run_file_text
@@ -146,14 +188,19 @@ def _train_run(rc, config_path, tracking_uri, output, on_epoch, threads, stop_ep
     threads = threads or blas_threads(rc)
     source = str(config_path) if not Path(config_path).is_file() else \
         str(Path(config_path).resolve())
-    run = RunLogger.start(client, experiment_id, rc.name, {
-        TAG_PREFIX + "role": "train", TAG_PREFIX + "seed": config.seed,
+    tags = dict(tags or {})
+    group, name = retrained_group(client, experiment_id, rc.source.get("study"),
+                                  rc.name, TAG_PREFIX + "reproduces" in tags)
+    run = RunLogger.start(client, experiment_id, name, {
+        TAG_PREFIX + "role": "train", TAG_PREFIX + "retrains": rc.name,
+        TAG_PREFIX + "seed": config.seed,
         TAG_PREFIX + "dataset": splits.name, TAG_PREFIX + "blas_threads": threads,
         TAG_PREFIX + "dataset_fingerprint": splits.fingerprint,
         TAG_PREFIX + "run_file": source,
-        **{f"{TAG_PREFIX}source.{k}": v for k, v in rc.source.items()}, **(tags or {})})
+        **{f"{TAG_PREFIX}source.{k}": v for k, v in rc.source.items()}, **tags},
+        parent_run_id=group)
     run.params(config.to_dict())
-    recording = Recording(run, config.epochs, rc.tracking)
+    recording = Recording(run, config, rc.tracking)
     shown = (lambda m: on_epoch(m, config.epochs)) if on_epoch else None
     try:
         fitted = fit(rc, threads, recording.callbacks(recorded=None, before=shown), stop_epoch,
