@@ -284,15 +284,19 @@ def examine_outboxes(root: Path, client, fix: bool) -> list[Problem]:
     return [Problem(what + f"; written ({written} run(s))", True) for what in found]
 
 
-def examine_missing_runs(study, client, fix: bool) -> list[Problem]:
+def examine_missing_runs(study, client, fix: bool, ended: str | None = None
+                         ) -> list[Problem]:
     """Trials over in Optuna (complete, pruned, failed) with no MLflow run; with ``fix`` a
-    run is made from each Optuna trial (see the module docstring)."""
+    run is made from each Optuna trial (see the module docstring). The trials of a live
+    invocation are left to it, except those of invocation ``ended`` (its key: an invocation
+    whose workers have all ended, checking its own trials)."""
     from nnexp.stores.queries import study_runs
 
     runs = study_runs(client, study.study_name)
     live = {p.data.tags.get(TAG_PREFIX + "invocation_key") for p in runs.parents
             if p.info.status == "RUNNING"
             and workers.alive(workers.from_tags(p.data.tags, TAG_PREFIX)) is not False}
+    live.discard(ended)
     missing = [t for t in study.get_trials(deepcopy=False)  # a live invocation's: on their way
                if t.state.is_finished() and t.number not in runs.trials
                and t.user_attrs.get("invocation") not in live

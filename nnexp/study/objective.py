@@ -314,6 +314,9 @@ class Objective:
         down raises there; the run is closed all the same)."""
         write_errors = list(recording.run.write_errors)
         recording.close(state, reason, epoch)
+        settle = getattr(self.writer, "settle", None)
+        if settle is not None:  # a Dask task's own writer: the record is in MLflow first
+            settle()
         trial.set_user_attr("state", state)
         if reason:
             trial.set_user_attr("reason", reason)

@@ -472,6 +472,10 @@ class Invocation:
             if not outcome.interrupted:  # interrupted: left to the next invocation
                 attempt("perform the MLflow records left by processes that died",
                         lambda: recover(self.outbox_root, client, checkpoint))
+            if self.options.dask and not outcome.interrupted:  # a task killed before its
+                attempt("record the trials whose Dask task died",  # writes: no outbox there
+                        lambda: doctor.examine_missing_runs(study, client, True,
+                                                            self.ctx.key))
             attempt("close the trial runs left running", close_runs)
             closed = True
             kept = self.ctx.outbox is not None and Path(self.ctx.outbox).is_dir()
