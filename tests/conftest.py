@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 SLOW = {
-    "test_advise_bias.py", "test_advise_edges.py", "test_advise_variance.py", "test_dashboard.py",
+    "test_advise_bias.py", "test_advise_edges.py", "test_advise_expert.py",
+    "test_advise_variance.py", "test_dashboard.py",
     "test_inspect_export.py", "test_inspect_pareto.py", "test_invocations_concurrent.py",
     "test_deep_networks.py", "test_registry.py",
     "test_tracking_template.py",

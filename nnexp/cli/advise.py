@@ -17,9 +17,11 @@ from nnexp.cli.options import storage_option, tracking_option
               help="Write the suggested next search space (YAML) to this file.")
 def advise(study: str, storage: str | None, tracking_uri: str | None,
            write_space: Path | None) -> None:
-    """Advise on STUDY: bias/variance of the best trials (against the experiment's
-    target_error), parameters whose best values sit at a range's edge, the most important
-    parameter and the shape of its effect; most actionable first, each with its evidence."""
+    """Advise on STUDY: what the learning curves and update ratios say first (a learning rate
+    far too small or too large, nothing learned, noise between seeds larger than an effect),
+    bias/variance of the best trials (against the experiment's target_error), parameters whose
+    best values sit at a range's edge, the most important parameter and the shape of its
+    effect; most actionable first, each with its evidence."""
     from nnexp.insight.advice import advise as run_advice
     from nnexp.insight.advice import render_text
     from nnexp.insight.nextspace import write_space as write

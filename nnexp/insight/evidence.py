@@ -1,5 +1,7 @@
 """What the advice is drawn from: one study's complete trials ranked by objective, their MLflow
-runs (final train/dev metrics, tags), the search space the study sampled and the target error.
+runs (final train/dev metrics, tags), the trials that did not complete (diverged, failed,
+pruned: their parameters, state and run), the search space the study sampled, the target error
+and the experiment (for the training rows and, when asked, the data themselves).
 
 The space is read from the study's experiment file (Optuna user attribute
 ``experiment_file``); when that file is gone or no longer validates, it is rebuilt from the
@@ -25,8 +27,10 @@ MIN_TOP = 3
 
 @dataclass
 class Trial:
-    """One complete trial: its number, objective value, sampled params, and its MLflow run's
-    final metrics and tags (empty when the run is missing)."""
+    """One trial: its number, objective value (NaN unless complete), sampled params, its MLflow
+    run's final metrics and tags (empty when the run is missing), its state (``complete``,
+    ``diverged``, ``failed``, ``pruned``, ...), the training configuration it ran (Optuna user
+    attribute ``config``: learning_rate, optimizer, batch_size, epochs, ...) and its seed."""
 
     number: int
     value: float
@@ -34,6 +38,9 @@ class Trial:
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
+    state: str = "complete"
+    config: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
 
 
 @dataclass
@@ -52,6 +59,9 @@ class StudyEvidence:
     target_error: float | None
     baselines: list[dict[str, Any]]
     n_dev: int | None = None  # dev examples (from the experiment's dataset), None if unknown
+    n_train: int | None = None  # training examples, likewise
+    unfinished: list[Trial] = field(default_factory=list)  # diverged, failed, pruned trials
+    experiment: Any = None  # nnexp.config.Experiment, None when the file is gone
     study: Any = None
     runs: Any = None  # nnexp.stores.queries.StudyRuns
     client: Any = None
@@ -68,6 +78,11 @@ class StudyEvidence:
     @property
     def is_classification(self) -> bool:
         return self.task != "regression"
+
+    @property
+    def all_trials(self) -> list[Trial]:
+        """Complete trials (best first), then the others by number."""
+        return self.trials + self.unfinished
 
 
 def gather(study_name: str, storage: str | None = None,
@@ -91,15 +106,13 @@ def gather(study_name: str, storage: str | None = None,
         raise NnexpError(f"study {study_name!r} has no complete trial yet (nnexp show "
                          f"{study_name} counts its trials by state); run more with nnexp search.")
     complete.sort(key=lambda t: ((-t.values[0]) if maximize else t.values[0], t.number))
-    trials = []
-    for t in complete:
-        run = runs.trials.get(t.number)
-        trials.append(Trial(t.number, t.values[0], dict(t.params),
-                            dict(run.data.metrics) if run else {},
-                            dict(run.data.tags) if run else {},
-                            run.info.run_id if run else None))
+    trials = [_trial(t, runs, t.values[0]) for t in complete]
+    done = {t.number for t in complete}
+    unfinished = [_trial(t, runs, math.nan) for t in study.get_trials(deepcopy=False)
+                  if t.number not in done and t.state.is_finished()]
     path = study.user_attrs.get("experiment_file")
-    space, note, target, baselines, task, n_dev = None, None, None, [], None, None
+    space, note, target, baselines, task, n_dev, n_train = None, None, None, [], None, None, None
+    exp = None
     if path and Path(path).is_file():
         try:
             from nnexp.config import load_experiment
@@ -109,7 +122,10 @@ def gather(study_name: str, storage: str | None = None,
                                               exp.task)
             if exp.schema.n_rows:
                 n_dev = math.floor(exp.dataset.dev_size * exp.schema.n_rows + 0.5)
+                n_test = math.floor(exp.dataset.test_size * exp.schema.n_rows + 0.5)
+                n_train = max(1, exp.schema.n_rows - n_dev - n_test)
         except Exception as err:  # noqa: BLE001 - an edited file: fall back to Optuna's record
+            exp = None
             note = f"the experiment file {path} no longer validates ({str(err).splitlines()[0]})"
     else:
         note = f"the experiment file {path or '(not recorded)'} is gone"
@@ -122,7 +138,18 @@ def gather(study_name: str, storage: str | None = None,
             or metric.endswith(("rmse", "r2")) else "binary"
     return StudyEvidence(study_name, metric, maximize, task, trials,
                          state_counts(study.get_trials(deepcopy=False)), space, note, path,
-                         target, baselines, n_dev, study, runs, client)
+                         target, baselines, n_dev, n_train, unfinished, exp, study, runs,
+                         client)
+
+
+def _trial(t, runs, value: float) -> Trial:
+    """The ``Trial`` of Optuna trial ``t`` with its MLflow run (``runs.trials``), if any."""
+    run = runs.trials.get(t.number)
+    tags = dict(run.data.tags) if run else {}
+    state = tags.get("nnexp.state") or t.user_attrs.get("state") or t.state.name.lower()
+    return Trial(t.number, value, dict(t.params), dict(run.data.metrics) if run else {}, tags,
+                 run.info.run_id if run else None, str(state),
+                 dict(t.user_attrs.get("config") or {}), t.user_attrs.get("seed"))
 
 
 def space_from_distributions(study) -> SearchSpace:

@@ -14,7 +14,11 @@ Rules (``suggest_space``):
   reachable), only widened; depth keeps at least 1 when per-layer parameters need a layer;
 - a categorical choice is dropped when it was tried by at least ``MIN_TRIES`` complete trials,
   none of them among the top half, and its mean objective is worse than the median trial's;
-  choices a ``when`` refers to are kept, and at least one choice always remains.
+  choices a ``when`` refers to are kept, and at least one choice always remains;
+- a parameter the advice has already moved (``moved``: a learning rate far too small or too
+  large, ``nnexp.insight.rate``) takes that new form instead of the rules above, and one whose
+  effect is within the noise between initialisations (``kept``) keeps its range: narrowing or
+  widening it would read that noise.
 """
 
 from __future__ import annotations
@@ -51,8 +55,12 @@ class Change:
         return f"{self.param}: {self.before} -> {self.after} ({self.why})"
 
 
-def suggest_space(ev: StudyEvidence, edges: list[Edge]) -> tuple[SearchSpace, list[Change]]:
-    """The next space and the list of what changed, parameter by parameter."""
+def suggest_space(ev: StudyEvidence, edges: list[Edge],
+                  moved: dict[str, tuple[Parameter, str]] | None = None,
+                  kept: dict[str, str] | None = None) -> tuple[SearchSpace, list[Change]]:
+    """The next space and the list of what changed, parameter by parameter. ``moved``: name ->
+    (its new parameter, why); ``kept``: name -> why it keeps its range."""
+    moved, kept = moved or {}, kept or {}
     space = ev.space
     referenced = {c.param for p in space.parameters for c in p.conditions}
     used_values = {(c.param, repr(v)) for p in space.parameters for c in p.conditions
@@ -62,7 +70,11 @@ def suggest_space(ev: StudyEvidence, edges: list[Edge]) -> tuple[SearchSpace, li
     params, changes = [], []
     for p in space.parameters:
         new, why = p, None
-        if p.kind in ("int", "float"):
+        if p.name in moved:
+            new, why = moved[p.name]
+        elif p.name in kept:
+            why = kept[p.name]
+        elif p.kind in ("int", "float"):
             new, why = _numeric(ev, p, by_name.get(p.name), p.name in referenced,
                                 needs_layer and p.name == DEPTH)
         elif p.kind == "categorical":
