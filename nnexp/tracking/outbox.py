@@ -56,11 +56,12 @@ def outbox_root(tracking_uri: str) -> Path:
 
 
 def _disk_refused(directory: Path, what: str, err: OSError) -> StoreOutage:
-    """The one message of an outbox the disk refuses (full, read-only)."""
+    """The one message of an outbox the disk refuses (full, read-only). Its store is
+    ``outbox``: MLflow's store still works, so the runs left open are closed."""
     return StoreOutage(
         f"cannot keep {what} on disk in {directory} ({err.strerror or err}); this invocation "
         "stopped and the trial in flight is recorded as failed. Free space on that disk (or "
-        "make it writable), then re-run the same command to resume.", "tracking")
+        "make it writable), then re-run the same command to resume.", "outbox")
 
 
 def _lock(path: Path, blocking: bool = True):
@@ -156,12 +157,15 @@ class Outbox:
         self._forward.check()
 
     def close(self) -> None:
-        """Flush and release the file (the lock goes with it)."""
+        """Flush and release the file (the lock goes with it), then close the pipe. A flush
+        the disk refuses is not raised: the worker is ending, what it kept went down the pipe
+        too, and a full disk was said once already (``run_op``)."""
         try:
-            self._file.flush()
+            self._file.close()  # flushes first; the file is closed even when that fails
+        except OSError:
+            pass
         finally:
-            self._file.close()
-        self._forward.close()
+            self._forward.close()
 
 
 class Invocation:
