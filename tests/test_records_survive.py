@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -184,17 +185,28 @@ def _kill_main(stores: Stores, name: str, proc: subprocess.Popen) -> None:
     _ahead(stores, name)
 
 
+def _started_runs(stores: Stores) -> set[str]:
+    """The trial numbers whose run's creation the outboxes keep."""
+    from nnexp.tracking.outbox import SUFFIX, read_records
+
+    return {op[3].get("nnexp.trial_number") for folder in stores.outboxes()
+            for path in folder.glob(f"*{SUFFIX}") for _, _, op in read_records(path)
+            if op[0] == "create"}
+
+
 def _freeze_mid_trial(stores: Stores, name: str, attempts: int = 50) -> tuple[int, int]:
-    """Stop the worker (SIGSTOP) while a trial of it is RUNNING, once its configuration is
-    recorded (its run is started); returns (trial number, worker pid)."""
+    """Stop the worker (SIGSTOP) while a trial of it is RUNNING and its run's creation is
+    kept in its outbox; returns (trial number, worker pid)."""
     for _ in range(attempts):
         trial = wait_running(stores.directory, name, load=stores.load, timeout=240)[0]
         pid = worker_pid(trial)
         os.kill(pid, signal.SIGSTOP)
-        if stores.trials(name)[trial.number].state.name == "RUNNING":
-            return trial.number, pid  # a stopped worker ends nothing: it is mid-trial
+        # a stopped worker ends nothing: it is mid-trial
+        if stores.trials(name)[trial.number].state.name == "RUNNING" and \
+                str(trial.number) in _started_runs(stores):
+            return trial.number, pid
         os.kill(pid, signal.SIGCONT)
-    raise AssertionError(f"no trial seen RUNNING in {attempts} attempts")
+    raise AssertionError(f"no trial seen RUNNING with its run started in {attempts} attempts")
 
 
 def check_records(stores: Stores, name: str, every_trial: bool = True) -> dict:
@@ -472,12 +484,22 @@ def _one_error(output: str) -> str:
     return errors[0]
 
 
+def _attached(stores: Stores) -> bool:
+    """Whether the main process has opened its parent run and performs the workers' writes
+    (``main.json`` names the parent run)."""
+    for folder in stores.outboxes():
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads((folder / "main.json").read_text())["parent_run_id"]:
+                return True
+    return False
+
+
 def test_a_full_disk_while_the_outbox_is_written_stops_without_losing_a_record(tmp_path):
     stores = Stores(tmp_path)
-    exp = _experiment(tmp_path, "full")
+    exp = _experiment(tmp_path, "full", n_trials=5000)  # the worker runs when the disk fills
     with _tmpfs(tmp_path / "mlruns" / "outbox", "8m") as outbox:
         proc = stores.search(exp)
-        _started(stores, proc)
+        _wait(lambda: _attached(stores), "the main process performing the writes", proc)
         filler = _fill(outbox)
         output, _ = proc.communicate(timeout=600)
         assert proc.returncode == 2, output

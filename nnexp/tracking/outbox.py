@@ -4,10 +4,11 @@ recorded is lost when the main process, the worker, or both die.
 A worker's ``RunLogger`` operations (plain data, ``nnexp.tracking.runs``) are appended to its
 outbox file, ``<outbox>/<invocation key>/worker-<i>.ops``, before they go down the pipe to the
 main process (``nnexp.tracking.relay``); an artifact's files (a trial's config.yaml, a model)
-are kept inside its record. A run's ``end`` is flushed and fsync'd (one sync per run) before
-the trial's end is told to Optuna, so a trial that Optuna holds as over has its whole record
-on disk. Each record is a
-4-byte length and a pickle; a torn last record (a kill mid-write) is ignored.
+are kept inside its record. Each record is written as it comes, unbuffered (a worker killed,
+say while the pipe is full, keeps what it wrote: the kernel has it), and a run's ``end`` is
+fsync'd (one sync per run) before the trial's end is told to Optuna, so a trial that Optuna
+holds as over has its whole record on disk. Each record is a 4-byte length and a pickle; a
+torn last record (a kill mid-write) is ignored.
 
 Who performs them:
 - the main process, from the pipe as they come; after the pipes close it performs what the
@@ -64,9 +65,9 @@ def _disk_refused(directory: Path, what: str, err: OSError) -> StoreOutage:
         "make it writable), then re-run the same command to resume.", "outbox")
 
 
-def _lock(path: Path, blocking: bool = True):
+def _lock(path: Path, blocking: bool = True, buffering: int = -1):
     """An open file holding an exclusive ``flock`` on ``path`` (None: held elsewhere)."""
-    f = open(path, "ab")  # noqa: SIM115 - held open for the lock's lifetime
+    f = open(path, "ab", buffering=buffering)  # noqa: SIM115 - held for the lock's lifetime
     try:
         fcntl.flock(f, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
     except BlockingIOError:
@@ -124,7 +125,7 @@ class Outbox:
         self._forward = forward
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            self._file = _lock(self.path)
+            self._file = _lock(self.path, buffering=0)  # each record in the kernel at once
         except OSError as err:
             raise _disk_refused(directory, "this worker's MLflow records", err) from None
         self._count = 0
@@ -140,7 +141,9 @@ class Outbox:
         try:
             kept = (*op, _contents(Path(op[1]))) if op[0] == "artifact" else op
             record = pickle.dumps((logger.key, logger.name, kept))
-            self._file.write(_HEADER.pack(len(record)) + record)
+            data = memoryview(_HEADER.pack(len(record)) + record)
+            while data:  # an unbuffered write may take part of it
+                data = data[self._file.write(data):]
             if op[0] == "end":
                 self._file.flush()
                 os.fsync(self._file.fileno())
