@@ -287,6 +287,7 @@ def _perform(client, records: list[tuple], where: dict) -> int:
     carries its record id when there is one. Returns how many runs were created or ended."""
     existing = _recorded_runs(client, where)
     runs: dict[int, RunLogger] = {}
+    ended: set[int] = set()
     written = 0
     for key, name, op in records:
         logger = runs.get(key)
@@ -296,7 +297,9 @@ def _perform(client, records: list[tuple], where: dict) -> int:
             run = existing.get(tags.get(RECORD_TAG))
             if run is not None:
                 logger.run_id, logger.artifact_uri = run.info.run_id, run.info.artifact_uri
-                if run.info.status == "RUNNING":
+                if run.info.status in ("FINISHED", "FAILED"):  # ended by its own record:
+                    ended.add(key)  # only its files again (copied after the rows)
+                else:  # half written, or closed as KILLED by a check meanwhile
                     written += 1
                 continue
             written += 1
@@ -304,6 +307,8 @@ def _perform(client, records: list[tuple], where: dict) -> int:
                   {**tags, TAG_PREFIX + "recovered": "outbox"},
                   parent or where["parent_run_id"])
         if logger is None:  # a run created by a record no longer here: nothing to add to
+            continue
+        if key in ended and op[0] != "artifact":
             continue
         logger.send(as_performed(op))
     return written
