@@ -313,7 +313,12 @@ class Objective:
         """Record the outcome: the MLflow run first, then the Optuna trial (a storage that is
         down raises there; the run is closed all the same)."""
         write_errors = list(recording.run.write_errors)
-        recording.close(state, reason, epoch)
+        try:
+            recording.close(state, reason, epoch)
+        except Exception as err:  # the record cannot be kept (a full disk): said in Optuna
+            trial.set_user_attr("state", TrialState.FAILED)
+            trial.set_user_attr("reason", first_line(err)[:5000])
+            raise
         settle = getattr(self.writer, "settle", None)
         if settle is not None:  # a Dask task's own writer: the record is in MLflow first
             settle()
