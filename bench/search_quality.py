@@ -30,11 +30,12 @@ defaults, as its users run it. BLAS is pinned to 1 thread (threadpoolctl here, n
 worker uses 1 on 2 cores).
 
 Figures per run: the best dev value the search reports (nnexp: its best complete trial;
-scikit-learn: its best scored candidate, every halving rung counted) and its wall time
+scikit-learn: ``best_score_``, for halving the best of its last rung) and its wall time
 (nnexp: the whole ``nnexp.search`` call, start-up, records and summary included;
-scikit-learn: ``fit``). The best-so-far curve of each run (nnexp: complete trials at their end
-times, pruned trials never count; scikit-learn: every scored candidate at the time it was
-scored) is read at the others' total times: "best at equal wall time". The main process's
+scikit-learn: ``fit``, with the training-row scores halving computes by default). The
+best-so-far curve of each run (nnexp: complete trials at their end times, pruned trials never
+count; scikit-learn: each candidate at the time its dev score was computed, halving's lower
+rungs never count) is read at the others' total times: "best at equal wall time". The main process's
 imports are paid once before the first measured run (one small unmeasured run of each kind),
 as in a notebook's second search; ``nnexp search`` on the command line pays them each time
 (~1.5 s for MLflow). Targets per table (every seed must meet them):
@@ -49,11 +50,19 @@ as in a notebook's second search; ``nnexp search`` on the command line pays them
     python bench/search_quality.py --tables wine,digits --seeds 1 --trials 10
     python bench/search_quality.py --epochs 150 --contenders nnexp,nnexp-none --json out.json
 
-Options: --tables a,b (default all), --seeds N (0..N-1, 3), --trials N (30), --epochs N
+    python bench/search_quality.py --timeout 60 --contenders nnexp,nnexp-none --pruner median
+    python bench/search_quality.py --replay out.json     # median pruning's rules, replayed
+
+Options: --tables a,b (default all but blobs20k), --seeds N (0..N-1, 3), --trials N (30),
+--timeout S (nnexp's studies bounded by time instead, nnexp contenders only), --epochs N
 (nnexp's default when not given; sets ``train.epochs`` and ``max_iter``), --contenders a,b
 (default nnexp,nnexp-none,random,halving), --pruner NAME (what "nnexp" runs: the default
-when not given), --json FILE (every run's figures and its nnexp trials' learning curves),
---keep (keep the temporary folder).
+when not given), --json FILE (every run's figures and its nnexp trials' learning curves,
+written as the run goes), --keep (keep the temporary folder). ``--replay FILE`` replays
+nnexp's median pruning on the unpruned studies of such a file, for each number of trials
+completed before judging (``--startups``) and first epoch judged (``--warmups``, shares of
+the epochs): the epochs and trial time it would save and whether the best is kept (no sampler
+feedback: the same trials are drawn).
 """
 
 from __future__ import annotations
@@ -84,12 +93,12 @@ RMSE_TOLERANCE = 0.005  # relative: 0.5 % of the random search's best RMSE
 
 # ----- the tables ---------------------------------------------------------------------------
 
-def _blobs5k(seed: int = 0):
-    """5000 rows, 20 numeric features (8 informative), 4 classes, 10 % of labels flipped."""
+def _blobs(n: int, seed: int = 0):
+    """n rows, 20 numeric features (8 informative), 4 classes, 10 % of labels flipped."""
     import pandas as pd
     from sklearn.datasets import make_classification
 
-    X, y = make_classification(n_samples=5000, n_features=20, n_informative=8,
+    X, y = make_classification(n_samples=n, n_features=20, n_informative=8,
                                n_redundant=4, n_classes=4, n_clusters_per_class=2,
                                flip_y=0.1, class_sep=1.0, random_state=seed)
     frame = pd.DataFrame(X.round(4), columns=[f"f{i}" for i in range(X.shape[1])])
@@ -114,7 +123,9 @@ TABLES = {
     "customers": "generated CSV, 3000 x 10 (id, 3 string categories, free text), 4 classes",
     "weather": "generated CSV, 1461 x 8 (date, station names, a string category), binary",
     "cars": "generated CSV, 392 x 9 (names, date strings, a string category), regression",
+    "blobs20k": "blobs5k's generator with 20000 rows (long trials; not run unless named)",
 }
+DEFAULT_TABLES = [name for name in TABLES if name != "blobs20k"]
 
 
 def dataset_section(name: str, folder: Path) -> dict:
@@ -122,8 +133,8 @@ def dataset_section(name: str, folder: Path) -> dict:
     for the generated ones); dev 0.2, test 0.2, split seed 0, standard scaling (defaults)."""
     if name in ("breast_cancer", "wine", "digits"):
         return {"name": name}
-    if name == "blobs5k":
-        frame, target = _blobs5k(), "label"
+    if name in ("blobs5k", "blobs20k"):
+        frame, target = _blobs(5000 if name == "blobs5k" else 20000), "label"
     else:
         frame, target = _from_tables(name)
     path = folder / f"{name}.csv"
@@ -132,11 +143,12 @@ def dataset_section(name: str, folder: Path) -> dict:
     return {"path": str(path), "target": target}
 
 
-def write_experiment(folder: Path, dataset: dict, trials: int, seed: int,
+def write_experiment(folder: Path, dataset: dict, trials: int | None, seed: int,
                      pruner: str | None, epochs: int | None) -> Path:
-    """An experiment file with nnexp's defaults but the dataset, the space, the budget, the
-    seed, and ``pruner`` / ``epochs`` when given."""
-    study: dict = {"n_trials": trials, "seed": seed}
+    """An experiment file with nnexp's defaults but the dataset, the space, the budget (None:
+    a timeout given to the search bounds it), the seed, and ``pruner`` / ``epochs`` when
+    given."""
+    study: dict = {"seed": seed} if trials is None else {"n_trials": trials, "seed": seed}
     if pruner is not None:
         study["pruner"] = pruner
     raw = {"name": folder.name, "dataset": dataset, "search_space": str(SPACE), "study": study}
@@ -149,8 +161,10 @@ def write_experiment(folder: Path, dataset: dict, trials: int, seed: int,
 
 # ----- nnexp ------------------------------------------------------------------------------
 
-def run_nnexp(folder: Path, experiment: Path, trials: int, seed: int) -> dict:
-    """One ``nnexp.search`` in ``folder``; its figures, best-so-far events and trials."""
+def run_nnexp(folder: Path, experiment: Path, trials: int | None, seed: int,
+              timeout: float | None = None) -> dict:
+    """One ``nnexp.search`` in ``folder`` (``trials`` trials, or for ``timeout`` seconds);
+    its figures, best-so-far events and trials."""
     import nnexp
     from nnexp.recovery import workers
 
@@ -161,7 +175,8 @@ def run_nnexp(folder: Path, experiment: Path, trials: int, seed: int) -> dict:
     t0, p0 = time.time(), time.perf_counter()
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            study = nnexp.search(experiment, n_trials=trials, seed=seed, quiet=True,
+            study = nnexp.search(experiment, n_trials=trials, timeout=timeout, seed=seed,
+                                 quiet=True,
                                  storage=f"journal:{folder / 'mlruns' / 'optuna.journal'}",
                                  tracking_uri=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
                                  study_name=folder.name)
@@ -209,11 +224,13 @@ class DepthWidth:
 
 
 class TimedScorer:
-    """A scorer that notes when each candidate was scored: (seconds since ``t0``, value,
-    resource). Accuracy, or RMSE (returned negated: scikit-learn maximises)."""
+    """A scorer that notes when each candidate was scored on the dev rows: (seconds since
+    ``t0``, value, resource). Accuracy, or RMSE (returned negated: scikit-learn maximises).
+    Scores of the training rows (``HalvingRandomSearchCV`` computes them by default) are
+    returned but not noted: they are told apart by their row count, ``dev_rows``."""
 
-    def __init__(self, regression: bool) -> None:
-        self.regression = regression
+    def __init__(self, regression: bool, dev_rows: int) -> None:
+        self.regression, self.dev_rows = regression, dev_rows
         self.t0 = time.perf_counter()
         self.events: list[tuple[float, float, int]] = []
 
@@ -224,7 +241,8 @@ class TimedScorer:
             score = -value if math.isfinite(value) else -np.inf
         else:
             value = score = float(np.mean(pred == y))
-        self.events.append((time.perf_counter() - self.t0, value, int(estimator.max_iter)))
+        if len(y) == self.dev_rows:
+            self.events.append((time.perf_counter() - self.t0, value, int(estimator.max_iter)))
         return score
 
 
@@ -252,7 +270,7 @@ def run_sklearn(kind: str, splits, trials: int, seed: int, epochs: int, batch: i
     estimator = Estimator(activation="relu", solver="adam", alpha=0.0, batch_size=batch,
                           max_iter=epochs, random_state=seed)
     space = {"hidden_layer_sizes": DepthWidth(), "learning_rate_init": loguniform(1e-4, 1e-1)}
-    scorer = TimedScorer(regression)
+    scorer = TimedScorer(regression, len(splits.y_dev))
     if kind == "random":
         search = RandomizedSearchCV(estimator, space, n_iter=trials, scoring=scorer, cv=fold,
                                     refit=False, random_state=seed)
@@ -269,9 +287,12 @@ def run_sklearn(kind: str, splits, trials: int, seed: int, epochs: int, batch: i
         scorer.t0 = p0
         search.fit(X, y)
         wall = time.perf_counter() - p0
-    events = sorted((t, v) for t, v, _ in scorer.events if math.isfinite(v))
+    # halving: only the last rung's candidates count (its best_score_), as nnexp's pruned
+    # trials do not; a model stopped at a lower rung is not one the search offers
+    last = max(r for _, _, r in scorer.events)
+    events = sorted((t, v) for t, v, r in scorer.events if r == last and math.isfinite(v))
     return {"wall": wall, "events": events, "maximize": not regression,
-            "scored": len(scorer.events),
+            "scored": len(scorer.events), "rungs": sorted({r for _, _, r in scorer.events}),
             "epochs_trained": sum(r for _, _, r in scorer.events)}
 
 
@@ -332,10 +353,10 @@ def one_case(table: str, seed: int, args, root: Path, contenders: list[str]) -> 
     for name in ("nnexp", "nnexp-none"):
         folders[name] = root / f"{table}-{name}-{seed}"
         folders[name].mkdir(parents=True, exist_ok=True)
-    default = write_experiment(folders["nnexp"], dataset, args.trials, seed, args.pruner,
+    trials = None if args.timeout else args.trials
+    default = write_experiment(folders["nnexp"], dataset, trials, seed, args.pruner,
                                args.epochs)
-    none = write_experiment(folders["nnexp-none"], dataset, args.trials, seed, "none",
-                            args.epochs)
+    none = write_experiment(folders["nnexp-none"], dataset, trials, seed, "none", args.epochs)
     pruner, options = resolved_pruner(default)
     exp = load_experiment(none)
     epochs, batch = exp.fixed.get("epochs", 50), exp.fixed.get("batch_size", 64)
@@ -345,9 +366,9 @@ def one_case(table: str, seed: int, args, root: Path, contenders: list[str]) -> 
             runs[name] = {**runs["nnexp"], "same_as": "nnexp"}
             continue
         if name == "nnexp":
-            runs[name] = run_nnexp(folders[name], default, args.trials, seed)
+            runs[name] = run_nnexp(folders[name], default, trials, seed, args.timeout)
         elif name == "nnexp-none":
-            runs[name] = run_nnexp(folders[name], none, args.trials, seed)
+            runs[name] = run_nnexp(folders[name], none, trials, seed, args.timeout)
         else:
             runs[name] = run_sklearn(name, splits, args.trials, seed, epochs, batch)
         r = runs[name]
@@ -444,17 +465,104 @@ def target_row(table: str, rows: list[dict], contenders: list[str]) -> str:
     return "| " + " | ".join(out) + " | " + "; ".join(verdicts) + " |"
 
 
+# ----- replay: median pruning's rules on the unpruned studies' learning curves --------------
+
+def replay_study(trials: list[dict], maximize: bool, startup: int, warmup: int) -> dict:
+    """nnexp's median pruning (``compare: best_so_far``) replayed on one unpruned study's
+    trials, in their order: which would stop, at which epoch. No sampler feedback (the same
+    trials are drawn); each trial's time is scaled by the share of its epochs it trains, so
+    the time saved is an upper bound (the per-trial fixed cost stays)."""
+    pick = np.fmax if maximize else np.fmin
+    kept: list[np.ndarray] = []  # running bests of the trials the replay completes
+    events, clock, epochs, full, stopped = [], 0.0, 0, 0, 0
+    for t in sorted(trials, key=lambda r: r["number"]):
+        curve = np.asarray(t["curve"], float)
+        if t["state"] != "complete" or not len(curve):
+            continue
+        running = pick.accumulate(curve)
+        stop = None
+        if len(kept) >= startup:
+            for step in range(max(warmup, 1), len(curve) + 1):
+                others = [k[step - 1] for k in kept if len(k) >= step]
+                if others and (running[step - 1] < np.median(others) if maximize
+                               else running[step - 1] > np.median(others)):
+                    stop = step
+                    break
+        duration = t["end"] - t["start"]
+        full += len(curve)
+        if stop is None:
+            clock += duration
+            epochs += len(curve)
+            kept.append(running)
+            events.append((clock, t["value"]))
+        else:
+            clock += duration * stop / len(curve)
+            epochs += stop
+            stopped += 1
+    best_value = (max if maximize else min)(v for _, v in events)
+    return {"epochs": epochs, "full": full, "clock": clock, "events": events,
+            "best": best_value, "stopped": stopped}
+
+
+def replay(cases: list[dict], startups: list[int], warmups: list[float]) -> str:
+    """Per table and rule (trials completed before judging, warm-up as a share of the
+    epochs): epochs saved, trial time saved (upper bound), the best against the unpruned one
+    and the best at the pruned replay's time of the unpruned study (equal time)."""
+    lines = ["| table | train rows x epochs | dev rows | judged after | from epoch | "
+             "epochs saved | trial time saved | best: replay vs unpruned (mean) | seeds "
+             "best kept | unpruned best at the replay's time (mean) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for table in dict.fromkeys(c["table"] for c in cases):
+        rows = [c for c in cases if c["table"] == table]
+        for startup in startups:
+            for share in warmups:
+                out = []
+                for c in rows:
+                    none = c["runs"]["nnexp-none"]
+                    warmup = max(1, int(c["epochs"] * share))
+                    r = replay_study(none["trials"], none["maximize"], startup, warmup)
+                    base = replay_study(none["trials"], none["maximize"], 10**9, 1)
+                    at = best_at({"events": base["events"], "maximize": none["maximize"]},
+                                 r["clock"])
+                    out.append((r, base, at, none["maximize"]))
+                saved = 1 - sum(r["epochs"] for r, *_ in out) / sum(r["full"] for r, *_ in out)
+                saved_t = 1 - sum(r["clock"] for r, *_ in out) / sum(b["clock"] for _, b, *_ in out)
+                kept = sum(better(r["best"], b["best"], m) for r, b, _, m in out)
+                lines.append(
+                    f"| {table} | {rows[0]['train_rows']} x {rows[0]['epochs']} | "
+                    f"{rows[0]['dev_rows']} | {startup} | {max(1, int(rows[0]['epochs'] * share))}"
+                    f" | {saved:.0%} | {saved_t:.0%} | "
+                    f"{mean([r['best'] for r, *_ in out]):.4f} vs "
+                    f"{mean([b['best'] for _, b, *_ in out]):.4f} | {kept}/{len(out)} | "
+                    f"{mean([a for *_, a, _ in out]):.4f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--tables", default=",".join(TABLES))
+    parser.add_argument("--tables", default=",".join(DEFAULT_TABLES))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--pruner", default=None, help="what 'nnexp' runs (default: nnexp's)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="bound nnexp's studies by seconds instead of --trials (no "
+                             "scikit-learn contenders then)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--replay", default=None, metavar="JSON",
+                        help="replay median pruning on the unpruned studies of a --json file")
+    parser.add_argument("--startups", default="1,2,5", help="--replay: trials completed "
+                        "before judging")
+    parser.add_argument("--warmups", default="0.05,0.1,0.2,0.3",
+                        help="--replay: first epoch judged, as a share of the epochs")
     args = parser.parse_args(argv)
+    if args.replay:
+        cases = json.loads(Path(args.replay).read_text())
+        print(replay(cases, [int(v) for v in args.startups.split(",")],
+                     [float(v) for v in args.warmups.split(",")]))
+        return 0
     tables = args.tables.split(",")
     contenders = args.contenders.split(",")
     for name in tables:
@@ -463,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in contenders:
         if name not in CONTENDERS:
             parser.error(f"--contenders: unknown {name!r}; known: {', '.join(CONTENDERS)}")
+        if args.timeout and name not in ("nnexp", "nnexp-none"):
+            parser.error("--timeout: only the nnexp contenders take a time budget")
 
     import sklearn
 
@@ -482,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             for table in tables:
                 cases.append(one_case(table, seed, args, root, contenders))
                 loads.append(os.getloadavg()[0])
+                if args.json:  # kept as it grows: a long run stopped early keeps its cases
+                    Path(args.json).write_text(json.dumps(cases, indent=1, default=str))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -496,8 +608,6 @@ def main(argv: list[str] | None = None) -> int:
               f"pruner {case['pruner']} {case['pruner_options'] or ''}")
     print()
     print(report(cases, contenders))
-    if args.json:
-        Path(args.json).write_text(json.dumps(cases, indent=1, default=str))
     return 0
 
 
