@@ -72,13 +72,18 @@ CASES = [
     ("sampler option typo", EXPERIMENT + "study: {sampler_options: {n_startup_trial: 5}}\n",
      SPACE, "exp.yaml",
      ["study.sampler_options.n_startup_trial", "did you mean 'n_startup_trials'"]),
-    ("pruner option typo", EXPERIMENT + "study: {pruner_options: {n_warmup_step: 5}}\n",
+    ("pruner option typo", EXPERIMENT + "study: {pruner: median, pruner_options: "
+                                        "{n_warmup_step: 5}}\n",
      SPACE, "exp.yaml", ["study.pruner_options.n_warmup_step", "n_warmup_steps"]),
+    ("pruner options without a pruner", EXPERIMENT + "study: {pruner_options: "
+                                                     "{n_warmup_steps: 5}}\n",
+     SPACE, "exp.yaml", ["study.pruner_options", "none (the default)", "pruner: median"]),
     ("seed as sampler option", EXPERIMENT + "study: {sampler_options: {seed: 5}}\n", SPACE,
      "exp.yaml", ["study.sampler_options.seed", "study.seed"]),
     ("percentile needs percentile", EXPERIMENT + "study: {pruner: percentile}\n", SPACE,
      "exp.yaml", ["study.pruner_options.percentile", "needs this option"]),
-    ("pruner comparison unknown", EXPERIMENT + "study: {pruner_options: {compare: best}}\n",
+    ("pruner comparison unknown", EXPERIMENT + "study: {pruner: median, pruner_options: "
+                                               "{compare: best}}\n",
      SPACE, "exp.yaml", ["study.pruner_options.compare", "'best'", "best_so_far, at_step"]),
     ("comparison without median", EXPERIMENT + "study: {pruner: successive_halving, "
      "pruner_options: {compare: at_step}}\n", SPACE, "exp.yaml",

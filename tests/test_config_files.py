@@ -65,7 +65,7 @@ def test_minimal_experiment_defaults(tmp_path):
     """))
     assert experiment.name == "tiny"
     assert experiment.objective == [("dev_rmse", "minimize")]
-    assert experiment.study.sampler == "tpe" and experiment.study.pruner == "median"
+    assert experiment.study.sampler == "tpe" and experiment.study.pruner == "none"
     assert experiment.study.n_trials == 20 and experiment.study.jobs == 1
     assert experiment.tracking.log_models == "best"
     assert experiment.dataset.dev_size == 0.2 and experiment.dataset.scale == "standard"

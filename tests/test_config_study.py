@@ -10,7 +10,7 @@ from pathlib import Path
 from search_helpers import study, write_experiment
 
 from nnexp.config import check_name, check_seed, load_experiment, pruner_options
-from nnexp.config.study import DEFAULT_TRIALS, STARTUP_TRIALS
+from nnexp.config.study import DEFAULT_PRUNER, DEFAULT_TRIALS, STARTUP_TRIALS
 from nnexp.core.config import TrainConfig
 from nnexp.study.cached_pruner import best_so_far
 from nnexp.study.samplers import make_pruner
@@ -47,9 +47,12 @@ def test_train_config_is_what_each_trial_trained(workdir):
 def test_study_defaults_are_resolved(tmp_path):
     path = write_experiment(tmp_path, study={}, train={"epochs": 40})
     settings = load_experiment(path).study
-    assert settings.n_trials == DEFAULT_TRIALS and settings.pruner == "median"
-    assert settings.pruner_options == {"n_warmup_steps": 4, "n_startup_trials": 2,
-                                       "compare": "best_so_far"}
+    assert settings.n_trials == DEFAULT_TRIALS and settings.pruner == DEFAULT_PRUNER == "none"
+    assert settings.pruner_options == {}
+    named = load_experiment(write_experiment(tmp_path, study={"pruner": "median"},
+                                             train={"epochs": 40})).study
+    assert named.pruner_options == {"n_warmup_steps": 4, "n_startup_trials": 2,
+                                    "compare": "best_so_far"}
     timed = load_experiment(write_experiment(tmp_path, study={"timeout": 60})).study
     assert timed.n_trials is None
     given = load_experiment(write_experiment(

@@ -58,5 +58,5 @@ def test_readme_objective_is_the_default_for_its_dataset(tmp_path):
     experiment = load_experiment(path)
     assert experiment.objective == [(block["objective"]["metric"],
                                      block["objective"]["direction"])]
-    assert experiment.study.n_trials == 20 and experiment.study.pruner == "median"
+    assert experiment.study.n_trials == 20 and experiment.study.pruner == "none"
     assert experiment.target_error == block["target_error"]
