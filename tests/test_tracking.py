@@ -116,3 +116,24 @@ def test_bad_tracking_uris_are_user_errors(uri, message, monkeypatch):
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
     with pytest.raises(NnexpError, match=message):
         connect(uri)
+
+
+def test_a_trial_is_found_by_its_tags_whatever_quotes_its_study_name_holds(tmp_path):
+    # MLflow's search filter has no escape inside a string: a name with a single quote must
+    # be written between double quotes (a backslash found nothing)
+    from mlflow import MlflowClient
+
+    from nnexp.tracking.runs import tag_is, trial_filter
+    from nnexp.tracking.summary import run_of_trial
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("quotes")
+    names = ["it's", 'say "hi"', "plain"]
+    ids = {n: client.create_run(experiment, tags={"nnexp.study": n, "nnexp.trial_number": "3"})
+           .info.run_id for n in names}
+    for name in names:
+        assert [r.info.run_id for r in client.search_runs(
+            [experiment], filter_string=trial_filter(name, 3))] == [ids[name]]
+        assert run_of_trial(client, experiment, name, 3) == ids[name]
+        assert len(client.search_runs([experiment], filter_string=tag_is("study", name))) == 1
+    assert run_of_trial(client, experiment, "it's", 4) is None

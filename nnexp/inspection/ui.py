@@ -29,7 +29,7 @@ from nnexp.stores.tracking_store import (
     missing_database,
     resolve_tracking_uri,
 )
-from nnexp.tracking.runs import TAG_PREFIX
+from nnexp.tracking.runs import TAG_PREFIX, tag_is
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 START_SECONDS = 90.0
@@ -76,11 +76,11 @@ def study_experiment(client, study: str) -> str:
     """The id of the MLflow experiment holding the runs of study ``study``."""
     experiments = [e.experiment_id for e in client.search_experiments()]
     found = client.search_runs(experiments, max_results=1,
-                               filter_string=f"tags.`{TAG_PREFIX}study` = '{study}'")
+                               filter_string=tag_is("study", study))
     if found:
         return found[0].info.experiment_id
     parents = client.search_runs(experiments, max_results=1000,
-                                 filter_string=f"tags.`{TAG_PREFIX}role` = 'parent'")
+                                 filter_string=tag_is("role", "parent"))
     known = sorted({r.data.tags.get(TAG_PREFIX + "study", "") for r in parents} - {""})
     raise NnexpError(f"no study named {study!r} in this MLflow store; studies recorded: "
                      f"{', '.join(known) if known else 'none'}. Give one of these names (the "

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnexp.recovery import workers
-from nnexp.tracking.runs import TAG_PREFIX, close_run
+from nnexp.tracking.runs import TAG_PREFIX, close_run, tag_is, trial_filter
 from nnexp.tracking.states import TrialState
 
 DIED = "worker process died (SIGKILL?)"
@@ -121,12 +121,9 @@ def _recorded_outcome(study, number: int, client, experiment_ids: list[str]
     """(state, reason, objective values) of trial ``number``'s MLflow run when it was ended
     with an outcome: a failure with its reason, pruned, or complete with every objective
     value (``objective``, or ``objective_<i>`` for several)."""
-    safe = study.study_name.replace("'", "\\'")
     try:
-        found = client.search_runs(
-            experiment_ids, max_results=1,
-            filter_string=f"tags.`{TAG_PREFIX}study` = '{safe}' and "
-                          f"tags.`{TAG_PREFIX}trial_number` = '{number}'")
+        found = client.search_runs(experiment_ids, max_results=1,
+                                   filter_string=trial_filter(study.study_name, number))
     except Exception:  # noqa: BLE001 - only a better reason; the default one stands
         return None
     if not found or found[0].info.status == "RUNNING":
@@ -176,8 +173,7 @@ def examine_runs(study, client, experiment_ids: list[str], fix: bool) -> list[Pr
     the module docstring)."""
     from nnexp.stores.queries import search_all
 
-    safe = study.study_name.replace("'", "\\'")
-    running = search_all(client, experiment_ids, f"tags.`{TAG_PREFIX}study` = '{safe}' and "
+    running = search_all(client, experiment_ids, f"{tag_is('study', study.study_name)} and "
                                                  "attributes.status = 'RUNNING'")
     problems = []
     over: set[str] = set()  # parent runs whose invocation is over

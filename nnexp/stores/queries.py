@@ -168,7 +168,7 @@ class StudyRuns:
 def study_runs(client, study_name: str) -> StudyRuns:
     """All MLflow runs tagged with ``study_name`` (one ``search_runs`` query over every
     experiment), sorted into trial runs and parent runs."""
-    from nnexp.tracking.runs import TAG_PREFIX
+    from nnexp.tracking.runs import TAG_PREFIX, tag_is
 
     out = StudyRuns()
     if client is None:
@@ -176,8 +176,7 @@ def study_runs(client, study_name: str) -> StudyRuns:
     ids = _all_experiment_ids(client)
     if not ids:
         return out
-    safe = study_name.replace("'", "\\'")
-    for run in search_all(client, ids, f"tags.`{TAG_PREFIX}study` = '{safe}'"):
+    for run in search_all(client, ids, tag_is("study", study_name)):
         tags = run.data.tags
         if tags.get(TAG_PREFIX + "role") == ROLE_PARENT:
             out.parents.append(run)

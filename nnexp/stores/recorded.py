@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from nnexp.errors import NnexpError, first_line, mask_url
-from nnexp.tracking.runs import TAG_PREFIX
+from nnexp.tracking.runs import TAG_PREFIX, trial_filter
 
 RUN_ID = re.compile(r"[0-9a-f]{32}")
 CONFIG_FILE = "config.yaml"
@@ -69,10 +69,9 @@ def trial_run(client, run_id: str, uri: str):
 def find_trial(client, study: str, number: int, uri: str):
     """The run of trial ``number`` of study ``study``, searched in every experiment."""
     experiments = [e.experiment_id for e in client.search_experiments()]
-    found = client.search_runs(
-        experiments, max_results=1,
-        filter_string=f"tags.`{TAG_PREFIX}study` = '{study}' and "
-                      f"tags.`{TAG_PREFIX}trial_number` = '{number}'") if experiments else []
+    found = client.search_runs(experiments, max_results=1,
+                               filter_string=trial_filter(study, number)) \
+        if experiments else []
     if not found:
         raise NnexpError(
             f"no trial {number} of study {study!r} is recorded in the tracking store "

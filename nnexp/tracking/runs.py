@@ -195,6 +195,20 @@ def _send(client, run_id: str, path: Path, artifact_path: str | None,
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
+def tag_is(key: str, value: Any) -> str:
+    """An MLflow search filter term: tag ``nnexp.<key>`` equals ``value``. MLflow's filter
+    has no escape inside a string: a value with a single quote (a study named ``it's``) is
+    written between double quotes, as MLflow accepts."""
+    text = str(value)
+    quote = '"' if "'" in text else "'"
+    return f"tags.`{TAG_PREFIX}{key}` = {quote}{text}{quote}"
+
+
+def trial_filter(study_name: str, number: int) -> str:
+    """The MLflow search filter of trial ``number``'s run of study ``study_name``."""
+    return f"{tag_is('study', study_name)} and {tag_is('trial_number', number)}"
+
+
 def close_run(client, run_id: str, status: str, tags: dict[str, Any]) -> None:
     """Tag a run left open and end it with ``status`` (a run another process is finishing
     may end first: that is fine, the last write wins and both say the same)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import first_line, warn
-from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.runs import TAG_PREFIX, RunLogger, trial_filter
 from nnexp.tracking.states import TrialState
 
 PLOTS = ("optimization_history", "param_importances", "parallel_coordinate", "slice",
@@ -110,10 +110,8 @@ def trial_run_id(client, experiment_id: str, study, number: int) -> str | None:
 
 def run_of_trial(client, experiment_id: str, study_name: str, number: int) -> str | None:
     """The MLflow run of trial ``number`` of study ``study_name``, or None."""
-    found = client.search_runs(
-        [experiment_id], max_results=1,
-        filter_string=f"tags.`{TAG_PREFIX}study` = '{study_name}' and "
-                      f"tags.`{TAG_PREFIX}trial_number` = '{number}'")
+    found = client.search_runs([experiment_id], max_results=1,
+                               filter_string=trial_filter(study_name, number))
     return found[0].info.run_id if found else None
 
 

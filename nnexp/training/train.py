@@ -12,7 +12,7 @@ from pathlib import Path
 from nnexp.config import for_task
 from nnexp.recovery.workers import available_cpus
 from nnexp.tracking.records import final_metrics, log_final
-from nnexp.tracking.runs import TAG_PREFIX, RunLogger
+from nnexp.tracking.runs import TAG_PREFIX, RunLogger, tag_is
 from nnexp.tracking.states import TrialState
 
 
@@ -148,8 +148,7 @@ def retrained_group(client, experiment_id: str, study: str | None, run_file_name
     group = f"{study} retrained" if study else "nnexp train"
     found = client.search_runs(
         [experiment_id], max_results=1, order_by=["attributes.start_time ASC"],
-        filter_string=f"tags.`{TAG_PREFIX}role` = '{GROUP_ROLE}' and "
-                      f"tags.`{TAG_PREFIX}group` = '{_quoted(group)}'")
+        filter_string=f"{tag_is('role', GROUP_ROLE)} and {tag_is('group', group)}")
     if found:
         parent = found[0].info.run_id
     else:
@@ -160,14 +159,9 @@ def retrained_group(client, experiment_id: str, study: str | None, run_file_name
         client.set_terminated(parent, "FINISHED")
     before = client.search_runs(
         [experiment_id], max_results=1000,
-        filter_string=f"tags.`{TAG_PREFIX}role` = 'train' and "
-                      f"tags.`{TAG_PREFIX}retrains` = '{_quoted(run_file_name)}'")
+        filter_string=f"{tag_is('role', 'train')} and {tag_is('retrains', run_file_name)}")
     verb = "reproduced" if reproduces else "retrained"
     return parent, f"{run_file_name} {verb} #{len(before) + 1}"
-
-
-def _quoted(value: str) -> str:
-    return str(value).replace("'", "\\'")
 
 
 def _train_run(rc, config_path, tracking_uri, output, on_epoch, threads, stop_epoch, tags
