@@ -50,6 +50,15 @@ def _trial(box, number: int, tmp_path):
     run.end("FINISHED")
 
 
+def _recover(root, client) -> int:
+    """``outbox.recover`` with the stores' own experiment lookup and checkpoint."""
+    from nnexp.stores.tracking_store import checkpoint, ensure_experiment
+
+    return outbox.recover(root, client,
+                          lambda name: ensure_experiment(client, name, client.tracking_uri),
+                          checkpoint)
+
+
 def _runs(client, experiment_id):
     return {r.data.tags["nnexp.trial_number"]: r for r in client.search_runs([experiment_id])
             if "nnexp.trial_number" in r.data.tags}
@@ -89,12 +98,12 @@ def test_a_dead_invocation_is_written_once_however_often_recovery_runs(store):
             loggers[key] = RunLogger(client, None, name=name)
             op = ("create", experiment_id, op[2], op[3], parent)
         loggers[key].perform(op)
-    assert outbox.recover(root, client) == 0  # its main process holds the folder
+    assert _recover(root, client) == 0  # its main process holds the folder
     folder.release()
-    written = outbox.recover(root, client)
+    written = _recover(root, client)
     assert written == 2  # the two runs it had not created (the others were ended)
     assert not (root / "key1").exists()
-    assert outbox.recover(root, client) == 0
+    assert _recover(root, client) == 0
     runs = _runs(client, experiment_id)
     assert sorted(runs) == ["0", "1", "2", "3"]
     for run in runs.values():
@@ -122,7 +131,7 @@ def test_recovery_of_a_run_half_written_completes_it_without_a_second_run(store)
         logger.perform(op)
     assert client.get_run(logger.run_id).info.status == "RUNNING"
     folder.release()
-    assert outbox.recover(root, client) == 1
+    assert _recover(root, client) == 1
     runs = client.search_runs([experiment_id], filter_string="tags.`nnexp.trial_number` = '7'")
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     assert runs[0].data.metrics["final_dev_accuracy"] == 0.9
@@ -137,8 +146,10 @@ def test_a_main_process_dead_before_its_parent_run_gets_top_level_runs(store):
     box.close()
     assert json.loads((root / "key3" / outbox.MAIN_FILE).read_text())["experiment_id"] is None
     folder.release()
-    assert outbox.recover(root, client) == 1
+    assert _recover(root, client) == 1
     created = client.get_experiment_by_name("box-new")
+    # made as nnexp makes every experiment: artifacts beside the store, not in the cwd
+    assert created.artifact_location.startswith((tmp_path / "mlruns").as_uri())
     runs = client.search_runs([created.experiment_id])
     assert len(runs) == 1 and "mlflow.parentRunId" not in runs[0].data.tags
     assert runs[0].data.tags["nnexp.recovered"] == "outbox"

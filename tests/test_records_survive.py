@@ -386,6 +386,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
+from nnexp.stores.tracking_store import checkpoint, ensure_experiment
 from nnexp.tracking.outbox import recover
 
 root, uri, method, after = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -414,7 +415,8 @@ class Dying:
         return call
 
 
-recover(Path(root), Dying(MlflowClient(tracking_uri=uri)))
+client = Dying(MlflowClient(tracking_uri=uri))
+recover(Path(root), client, lambda name: ensure_experiment(client, name, uri), checkpoint)
 sys.exit(3)  # every record was written before the after-th call
 """
 

@@ -274,9 +274,11 @@ def examine_outboxes(root: Path, client, fix: bool) -> list[Problem]:
                      "whose processes died")
     if not found or not fix or client is None:
         return [Problem(what) for what in found]
-    from nnexp.stores.tracking_store import checkpoint
+    from nnexp.stores.tracking_store import checkpoint, ensure_experiment
 
-    written = recover(root, client, checkpoint)
+    written = recover(root, client,
+                      lambda name: ensure_experiment(client, name, client.tracking_uri),
+                      checkpoint)
     return [Problem(what + f"; written ({written} run(s))", True) for what in found]
 
 
@@ -328,8 +330,9 @@ def _experiment_of(client, study) -> str:
             name = exp.tracking.experiment_name or exp.name
         except Exception:  # noqa: BLE001 - the study's own name will do
             pass
-    found = client.get_experiment_by_name(name)
-    return found.experiment_id if found is not None else client.create_experiment(name)
+    from nnexp.stores.tracking_store import ensure_experiment
+
+    return ensure_experiment(client, name, client.tracking_uri)
 
 
 def _run_from_trial(client, experiment_id: str, study, trial, parent_run_id: str | None

@@ -49,7 +49,7 @@ from nnexp.stores.study_storage import (
     resolve_storage_url,
     shown_storage,
 )
-from nnexp.stores.tracking_store import checkpoint
+from nnexp.stores.tracking_store import checkpoint, ensure_experiment
 from nnexp.study import invocations, warm_start
 from nnexp.study.data_record import DATA_ATTR, check_same_data, data_record, data_summary
 from nnexp.study.objective import TIE_BREAK, StudyContext
@@ -238,6 +238,10 @@ class Invocation:
             restore()
         return self.result(info, code, failure, outcome.interrupted)
 
+    def _experiment_of(self, name: str) -> str:
+        """The MLflow experiment ``name`` of this store (created beside it if absent)."""
+        return ensure_experiment(self.client, name, self.uri)
+
     def _workers(self, plotter):
         """The local worker processes (a context manager), or nothing for Dask tasks."""
         if self.options.dask:
@@ -364,7 +368,7 @@ class Invocation:
             pool.start()
             self.client = connect(self.uri)
         settings = self.settings
-        recovered = recover(self.outbox_root, self.client, checkpoint)
+        recovered = recover(self.outbox_root, self.client, self._experiment_of, checkpoint)
         if recovered:
             notice(f"recorded {recovered} MLflow run(s) that a process which died had kept in "
                    f"its outbox ({self.outbox_root})")
@@ -471,7 +475,8 @@ class Invocation:
             by_number.update((t.number, t) for t in trials)
             if not outcome.interrupted:  # interrupted: left to the next invocation
                 attempt("perform the MLflow records left by processes that died",
-                        lambda: recover(self.outbox_root, client, checkpoint))
+                        lambda: recover(self.outbox_root, client, self._experiment_of,
+                                        checkpoint))
             if self.options.dask and not outcome.interrupted:  # a task killed before its
                 attempt("record the trials whose Dask task died",  # writes: no outbox there
                         lambda: doctor.examine_missing_runs(study, client, True,
@@ -540,8 +545,6 @@ def _open_parent(client, uri: str, study, ctx: StudyContext, resumed: bool,
     """The MLflow side of an invocation's start: its experiment, what a dead process left
     open (closed) and its parent run (named ``<study> #<invocation>``). Returns (parent
     ``RunLogger``, experiment id)."""
-    from nnexp.stores.tracking_store import ensure_experiment
-
     experiment_id = ensure_experiment(client, ctx.mlflow_experiment_name, uri)
     fixed = [p for p in doctor.examine(study, client, [experiment_id], fix=True) if p.fixed] \
         if resumed else []

@@ -35,8 +35,9 @@ import pickle
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from nnexp.outage import StoreOutage
 from nnexp.tracking.runs import PARENT_TAG, RECORD_TAG, TAG_PREFIX, RunLogger
@@ -246,13 +247,15 @@ def pending(root: Path) -> Iterator[Path]:
             yield directory
 
 
-def recover(root: Path, client, settle=lambda client: None) -> int:
+def recover(root: Path, client, experiment_of: Callable[[str], str],
+            settle: Callable[[Any], None]) -> int:
     """Perform, exactly once, the records of every outbox folder under ``root`` whose
     processes are gone (see the module docstring), and remove the folders. Runs go to the
     experiment and parent run named in ``main.json`` (a main process that died before it
-    opened its parent run: top-level runs of its experiment). Returns how many runs were
-    created or completed. ``settle(client)`` makes what was written safe on disk before a
-    folder goes (``nnexp.stores.tracking_store.checkpoint``)."""
+    opened its parent run: top-level runs of its experiment, ``experiment_of(name)``, the
+    store's own ``ensure_experiment``). Returns how many runs were created or completed.
+    ``settle(client)`` makes what was written safe on disk before a folder goes
+    (``nnexp.stores.tracking_store.checkpoint``)."""
     written = 0
     if not root.is_dir():
         return 0
@@ -266,9 +269,10 @@ def recover(root: Path, client, settle=lambda client: None) -> int:
             if any(records) and target.exists():
                 where = json.loads(target.read_text())
                 if where["experiment_id"] is None:
-                    where["experiment_id"] = _experiment(client, where["experiment_name"])
+                    where["experiment_id"] = experiment_of(where["experiment_name"])
+                existing = _recorded_runs(client, where)
                 for worker in records:
-                    written += _perform(client, worker, where)
+                    written += _perform(client, worker, where, existing)
                 settle(client)
             shutil.rmtree(directory, ignore_errors=True)
         finally:
@@ -277,15 +281,10 @@ def recover(root: Path, client, settle=lambda client: None) -> int:
     return written
 
 
-def _experiment(client, name: str) -> str:
-    found = client.get_experiment_by_name(name)
-    return found.experiment_id if found is not None else client.create_experiment(name)
-
-
-def _perform(client, records: list[tuple], where: dict) -> int:
-    """Perform one worker's records: each run's operations in order, on the run that already
-    carries its record id when there is one. Returns how many runs were created or ended."""
-    existing = _recorded_runs(client, where)
+def _perform(client, records: list[tuple], where: dict, existing: dict) -> int:
+    """Perform one worker's records: each run's operations in order, on the run of
+    ``existing`` (by record id) that already carries its record id when there is one.
+    Returns how many runs were created or ended."""
     runs: dict[int, RunLogger] = {}
     ended: set[int] = set()
     written = 0
