@@ -1,4 +1,5 @@
-"""Optuna's and MLflow's private API: the one module of nnexp that touches it.
+"""Optuna's, MLflow's and multiprocessing's private API: the one module of nnexp that
+touches it.
 
 Everywhere else nnexp uses only what the two libraries document. What follows is what they
 do not offer publicly and nnexp cannot do without; each function says why it exists, and
@@ -43,12 +44,20 @@ MLflow
   MLflow's SQL tables in one transaction (``nnexp.tracking.grouped``). MLflow's client commits
   several times per run through its ORM (~7 commits and ~25 ms of CPU for a trial's run,
   measured); a search of short trials makes runs faster than that.
+
+multiprocessing
+
+- ``fork_server_apart(start)``: the fork server (``nnexp.execution.pool``) started in a process
+  group of its own. multiprocessing starts it through ``multiprocessing.util.spawnv_passfds``,
+  which offers no process group or signal disposition: in the caller's group a terminal's
+  Ctrl-C reaches it while it imports its modules (a traceback) and every worker it forks.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -358,3 +367,35 @@ def insert_runs(store, runs: list[dict]) -> None:
                             (SqlMetric, metric_rows), (SqlLatestMetric, latest_rows)):
             if rows:
                 connection.execute(table.__table__.insert(), rows)
+
+
+# ------------------------------------------------------------------------- multiprocessing
+
+
+def fork_server_apart(start: Callable[[], None]) -> None:
+    """Run ``start()`` (``multiprocessing.forkserver.ensure_running``) with the processes it
+    starts through ``multiprocessing.util.spawnv_passfds`` (the fork server and the resource
+    tracker) put in a process group of their own (``os.posix_spawn``'s ``setpgroup``): only
+    what the caller forwards reaches them and the workers they fork."""
+    import multiprocessing.util as util
+    import os
+
+    def spawn_apart(path, args, passfds) -> int:
+        for fd in passfds:  # what the new interpreter is handed; nothing else is inheritable
+            os.set_inheritable(fd, True)
+        try:
+            return os.posix_spawn(path, list(args), dict(os.environ), setpgroup=0)
+        finally:
+            for fd in passfds:
+                os.set_inheritable(fd, False)
+
+    with _SPAWN_LOCK:
+        original = util.spawnv_passfds
+        util.spawnv_passfds = spawn_apart
+        try:
+            start()
+        finally:
+            util.spawnv_passfds = original
+
+
+_SPAWN_LOCK = threading.Lock()

@@ -133,5 +133,5 @@ def test_a_relay_whose_main_process_is_gone_drops_writes_quietly():
     relay = Relay(send, spawn.Event())
     logger = RunLogger(None, None, writer=relay, name="trial-1")
     logger.tags({"a": 1})
-    logger.flush()  # the pipe is broken: no exception, the worker stops through watch_parent
+    logger.flush()  # the pipe is broken: no exception, the worker stops through main_gone
     assert relay.broken

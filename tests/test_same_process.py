@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import psutil
 from search_helpers import client, runs, write_experiment
 
 from nnexp.study.runner import SearchOptions, run_search
@@ -37,3 +38,22 @@ def test_a_search_after_mlruns_was_deleted_writes_a_new_store(tmp_path, monkeypa
     assert len(runs(tmp_path, "again", child=True)) == 2
     versions = client(tmp_path).search_model_versions("name='again'")
     assert [int(v.version) for v in versions] == [1]
+
+
+def _worker_servers() -> list:
+    return [p for p in psutil.Process().children()
+            if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+
+
+def test_searches_in_one_process_fork_their_workers_from_one_server_apart(tmp_path,
+                                                                           monkeypatch):
+    # the worker server imports what a worker needs once (a notebook's next search starts its
+    # workers at once) and runs in a process group of its own (a terminal's Ctrl-C reaches
+    # only the main process, which forwards it)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert _search(tmp_path / "first", "one", monkeypatch) == 0
+    [server] = _worker_servers()
+    assert "nnexp.study.worker" in " ".join(server.cmdline())
+    assert os.getpgid(server.pid) != os.getpgid(0)
+    assert _search(tmp_path / "second", "two", monkeypatch) == 0
+    assert [p.pid for p in _worker_servers()] == [server.pid]

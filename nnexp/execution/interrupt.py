@@ -7,12 +7,12 @@ there. A second one interrupts at once.
 With ``--jobs N`` the main process forwards what it receives to its workers as ``SIGUSR1``
 ("stop at the next safe point", never immediate, so a terminal's Ctrl-C that reached the
 workers too does not count twice), and a second signal as ``SIGTERM``. A worker whose main
-process died (SIGKILL) stops at its next safe point too: it was re-parented.
+process died (SIGKILL) stops at its next safe point too (``main_gone``: its end of a pipe
+only the main process writes to reads end-of-file).
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -29,20 +29,20 @@ ORPHANED = "the invocation's main process died"
 class Interrupt:
     """Context manager: SIGINT or SIGTERM sets ``requested`` (a second one raises
     ``KeyboardInterrupt`` immediately); ``SIGUSR1`` only sets it. ``on_signal(signum, first)``
-    runs on every one (the main process forwards them to its workers). ``watch_parent``: also
-    requested once the parent process is gone."""
+    runs on every one (the main process forwards them to its workers). ``main_gone()``: also
+    requested once it returns True (a worker whose main process died)."""
 
     def __init__(self, on_signal: Callable[[int, bool], None] | None = None,
-                 watch_parent: bool = False) -> None:
+                 main_gone: Callable[[], bool] | None = None) -> None:
         self._requested = False
         self.reason = REASONS[signal.SIGINT]
         self._on_signal = on_signal
-        self._parent = os.getppid() if watch_parent else None
+        self._main_gone = main_gone
         self._previous: dict[int, object] = {}
 
     @property
     def requested(self) -> bool:
-        if not self._requested and self._parent is not None and os.getppid() != self._parent:
+        if not self._requested and self._main_gone is not None and self._main_gone():
             self._requested, self.reason = True, ORPHANED
         return self._requested
 

@@ -1,8 +1,12 @@
 """The worker processes of one invocation on this machine (``--jobs N``, 1 included).
 
-Each worker is a spawned process running the study's worker function (``work``:
+Each worker is a process running the study's worker function (``work``:
 ``nnexp.study.worker.run_worker``, handed in, so this package imports nothing of the study's)
-with its share of the trials (``split_trials``).
+with its share of the trials (``split_trials``). Workers are forked from this process's worker
+server (multiprocessing's fork server, started by ``start_server`` as the invocation begins,
+importing what a worker needs while the main process reads the data; a notebook's next search
+finds it running), so a worker is ready in milliseconds, not the ~0.5 s a new interpreter
+takes to import them; where there is no fork server, workers are spawned.
 Its MLflow writes go to the main process through a ``nnexp.tracking.relay.Relay``; the main
 process performs them on one ``Writer`` once it has opened the tracking store and created
 the parent run (``attach``), so the workers start training while it does. ``wait`` shows the
@@ -25,10 +29,12 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from nnexp.errors import NnexpError, warn
 from nnexp.execution.interrupt import STOP, Interrupt, caused_by_interrupt
+from nnexp.library_internals import fork_server_apart
 from nnexp.outage import StoreOutage
 from nnexp.tracking.grouped import perform_group
 from nnexp.tracking.outbox import Invocation as OutboxFolder
@@ -43,6 +49,29 @@ READ_WAIT = 10.0
 """Seconds to wait for the last messages of workers that have exited."""
 
 
+def _context():
+    """The multiprocessing context workers start from: the fork server where the platform has
+    one (Linux, macOS), else spawn."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def start_server(modules: Sequence[str]) -> None:
+    """Start this process's worker server now, importing ``modules`` (what a worker imports
+    before its first trial) while the caller goes on; nothing when it runs already (its
+    modules are those of its first start) or there is none. It runs in a process group of
+    its own, so a terminal's Ctrl-C reaches neither it (a traceback from the middle of an
+    import) nor the workers it forks: this process forwards it (``STOP``). It ends once this
+    process and its workers have."""
+    from multiprocessing import forkserver
+
+    context = _context()
+    if context.get_start_method() != "forkserver":
+        return
+    context.set_forkserver_preload(list(modules))
+    fork_server_apart(forkserver.ensure_running)
+
+
 def split_trials(total: int | None, jobs: int) -> list[int | None]:
     """Split ``total`` trials over ``jobs`` workers (None: unbounded, a timeout stops them)."""
     if total is None:
@@ -51,11 +80,12 @@ def split_trials(total: int | None, jobs: int) -> list[int | None]:
 
 
 def _worker_entry(work, context: str, n_trials: int | None, timeout: float | None, index: int,
-                  errors, connection, lost) -> None:
+                  errors, connection, lost, lifeline) -> None:
     relay = Relay(connection, lost)
     try:
-        # SIGINT was blocked while this process started (``LocalWorkers._spawn``): a terminal's
-        # Ctrl-C meanwhile is delivered now, as a KeyboardInterrupt handled below, not as a
+        # SIGINT was blocked while this process started (``LocalWorkers._spawn``, and in the
+        # worker server it is forked from: ``start_server``): a terminal's Ctrl-C meanwhile
+        # is delivered now, as a KeyboardInterrupt handled below, not as a
         # traceback from the middle of an import
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         with open(context, "rb") as f:
@@ -63,7 +93,10 @@ def _worker_entry(work, context: str, n_trials: int | None, timeout: float | Non
         os.unlink(context)  # its own copy: the storage URL in it may hold a password
         if ctx.outbox:  # every write kept on disk before it goes down the pipe
             relay = Outbox(Path(ctx.outbox), index, relay)
-        work(ctx, n_trials, timeout, index, watch_parent=True, relay=relay)
+        # the main process holds the lifeline's other end: end-of-file once it is gone (a
+        # worker's parent is the worker server, which outlives the main process while it
+        # has workers)
+        work(ctx, n_trials, timeout, index, main_gone=lifeline.poll, relay=relay)
     except KeyboardInterrupt:
         pass  # the objective has recorded the interrupted trial; the parent summarises
     except NnexpError as err:  # one message, said by the main process
@@ -78,12 +111,12 @@ def _worker_entry(work, context: str, n_trials: int | None, timeout: float | Non
 
 @contextlib.contextmanager
 def _main_module_left_out():
-    """Spawn workers without the caller's ``__main__``: multiprocessing re-runs the main
-    script in every spawned process (so a script without an ``if __name__ == "__main__"``
-    guard ran its search twice, and code fed on stdin failed: ``'<stdin>'`` is no file). A
-    worker needs nothing from it (its entry point and context are nnexp's), so while the
-    workers start, ``sys.modules["__main__"]`` is an empty module, which spawn does not
-    re-import; the caller's is put back at once. From a notebook this changes nothing (a
+    """Start workers without the caller's ``__main__``: multiprocessing re-runs the main
+    script in every spawned or fork-server process (so a script without an ``if __name__ ==
+    "__main__"`` guard ran its search twice, and code fed on stdin failed: ``'<stdin>'`` is
+    no file). A worker needs nothing from it (its entry point and context are nnexp's), so while the
+    workers start, ``sys.modules["__main__"]`` is an empty module, which multiprocessing does
+    not re-import; the caller's is put back at once. From a notebook this changes nothing (a
     kernel's ``__main__`` has no file)."""
     import sys
     import types
@@ -102,7 +135,7 @@ class LocalWorkers:
 
     def __init__(self, ctx, shares: list[int | None], timeout: float | None, work,
                  on_end=None) -> None:
-        """``work(ctx, n_trials, timeout, index, watch_parent=, relay=)``: what a worker runs
+        """``work(ctx, n_trials, timeout, index, main_gone=, relay=)``: what a worker runs
         (a module-level function, pickled by name); ``on_end()``: called on a thread of its
         own as soon as every worker has ended."""
         # the context (with the data) goes through a file: what a spawned process is handed
@@ -116,14 +149,17 @@ class LocalWorkers:
                                              delete=False) as f:
                 f.write(data)
             self._contexts.append(f.name)
-        spawn = multiprocessing.get_context("spawn")
-        self._errors = spawn.Queue()
-        self._lost = spawn.Event()
-        pipes = [spawn.Pipe(duplex=False) for _ in shares]
+        start = _context()
+        self._errors = start.Queue()
+        self._lost = start.Event()
+        pipes = [start.Pipe(duplex=False) for _ in shares]
         self._ends = [send for _, send in pipes]
+        lifeline, self._lifeline = start.Pipe(duplex=False)  # never written: see _worker_entry
+        self._ends.append(lifeline)  # closed here once the workers hold it
         self.processes = [
-            spawn.Process(target=_worker_entry, daemon=False,
-                          args=(work, context, n, timeout, i, self._errors, send, self._lost))
+            start.Process(target=_worker_entry, daemon=False,
+                          args=(work, context, n, timeout, i, self._errors, send, self._lost,
+                                lifeline))
             for i, (n, (_, send), context) in enumerate(zip(shares, pipes, self._contexts))]
         self._receiver = Receiver([receive for receive, _ in pipes])
         self._outbox = OutboxFolder(Path(ctx.outbox), ctx.mlflow_experiment_name) \
@@ -148,10 +184,11 @@ class LocalWorkers:
         threading.Thread(target=self._spawn, name="nnexp-spawn", daemon=True).start()
 
     def _spawn(self) -> None:
-        """Start the processes, on a thread: handing a worker its context (the data) blocks
-        until the new interpreter has imported enough to read it (~0.3 s), time in which this
-        process opens MLflow's store. SIGINT is blocked on this thread, so the workers start
-        with it blocked (see ``_worker_entry``); the main thread still receives it."""
+        """Start the processes, on a thread: starting one waits for the worker server to have
+        imported what it preloads (or, spawned, for the new interpreter to import enough to
+        read its arguments), time in which this process opens MLflow's store. SIGINT is
+        blocked on this thread, so the workers start with it blocked (see ``_worker_entry``);
+        the main thread still receives it."""
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             with _main_module_left_out():
@@ -182,6 +219,7 @@ class LocalWorkers:
             for context in self._contexts:  # those of workers that never read theirs
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(context)
+            self._lifeline.close()  # a worker still running stops at its next safe point
 
     def _stop(self, kind, err) -> None:
         if not self._started:

@@ -37,7 +37,7 @@ from typing import Any
 
 from nnexp.errors import NnexpError, first_line, mask_url, warn
 from nnexp.execution.interrupt import caused_by_interrupt, terminate_as_interrupt
-from nnexp.execution.pool import LocalWorkers, split_trials
+from nnexp.execution.pool import LocalWorkers, split_trials, start_server
 from nnexp.outage import StoreOutage
 from nnexp.recovery import doctor, workers
 from nnexp.serving.models import register_best, stage_column_report
@@ -55,7 +55,7 @@ from nnexp.study.data_record import DATA_ATTR, check_same_data, data_record, dat
 from nnexp.study.objective import TIE_BREAK, StudyContext
 from nnexp.study.plotter import Plotter
 from nnexp.study.progress import Progress
-from nnexp.study.worker import run_worker, study_storage
+from nnexp.study.worker import PRELOAD, run_worker, study_storage
 from nnexp.tracking.outbox import outbox_root, recover
 from nnexp.tracking.runs import TAG_PREFIX, RunLogger, close_dangling_runs
 from nnexp.tracking.states import TrialState, is_failed
@@ -204,6 +204,8 @@ class Invocation:
         from nnexp.data import prepare
         from nnexp.stores.tracking_store import resolve_tracking_uri
 
+        if not options.dask:  # the workers' imports while this process reads the data
+            start_server(PRELOAD)
         self.options = options
         self.exp = exp = load_experiment(experiment_path)
         _check_options(options, exp.study.jobs)

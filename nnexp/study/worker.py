@@ -22,6 +22,10 @@ from nnexp.stores.study_storage import (
 from nnexp.study.objective import Objective, StudyContext
 from nnexp.tracking.writer import writing
 
+PRELOAD = (__name__, "optuna", "threadpoolctl", "nnexp.study.samplers", "nnexp.serving.models")
+"""What a local worker imports before its first trial ends (this module, Optuna, TPE, the
+model files): the worker server imports them once (``nnexp.execution.pool.start_server``)."""
+
 
 def sampler_seed(study_seed: int | None, invocation: int, index: int) -> int | None:
     """The sampler seed of worker ``index`` of invocation ``invocation`` (numbered from 1):
@@ -48,10 +52,11 @@ def study_storage(url: str | None, settings):
 
 
 def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, index: int,
-               callbacks: list | None = None, watch_parent: bool = False,
+               callbacks: list | None = None, main_gone=None,
                relay=None) -> None:
     """Run trials of the study in this process until ``n_trials`` are done or time is up.
-    ``watch_parent``: a worker process, which stops when its main process is gone.
+    ``main_gone()``: True once the main process of a worker process is gone (the worker
+    stops at its next safe point).
     ``relay``: a ``nnexp.tracking.relay.Relay`` to the main process, which performs this
     worker's MLflow writes (a local worker: it never imports MLflow); None: written from here
     (a Dask task)."""
@@ -86,7 +91,7 @@ def run_worker(ctx: StudyContext, n_trials: int | None, timeout: float | None, i
     sink = nullcontext(relay) if relay is not None else \
         writing(outage_seconds=exp.study.outage_seconds, uri=ctx.tracking_uri)
     with sink as writer, threadpool_limits(limits=ctx.blas_threads), \
-            Interrupt(watch_parent=watch_parent) as interrupt:  # an interruption wins
+            Interrupt(main_gone=main_gone) as interrupt:  # an interruption wins
         rdb = bool(ctx.storage_url) and not ctx.storage_url.startswith("journal:")
         try:
             if rdb:

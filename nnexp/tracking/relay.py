@@ -32,7 +32,7 @@ class Relay:
     def __init__(self, connection, lost) -> None:
         self._connection = connection
         self._lost = lost
-        self.broken = False  # the main process is gone; the worker stops (watch_parent)
+        self.broken = False  # the main process is gone; the worker stops (main_gone)
 
     def run_op(self, logger: RunLogger, op: tuple) -> None:
         if self.broken:
