@@ -63,6 +63,23 @@ nnexp's median pruning on the unpruned studies of such a file, for each number o
 completed before judging (``--startups``) and first epoch judged (``--warmups``, shares of
 the epochs): the epochs and trial time it would save and whether the best is kept (no sampler
 feedback: the same trials are drawn).
+
+``--warm-start``: does the next study start from what the last one learnt? Per table and
+seed, in ONE folder's stores (one journal, one MLflow SQLite store: a warm start needs the
+same storage): study A, nnexp's defaults on the default space, ``--trials`` trials, study
+seed = the seed; the next space, written by nnexp's own advice (``nnexp advise A
+--write-space``: ``nnexp.insight.advice.advise`` and ``nnexp.insight.nextspace.write_space``);
+then on that space study B, warm-started from A (``nnexp.search(..., warm_start=A)``), and
+study C, cold, each ``--new-trials`` new trials with study seed 100 + the seed (B and C
+seeded alike, neither replaying A's draws). Figures: how many of A's trials were carried into
+B; A's best; for B and C how many NEW trials until the best so far reaches A's best (within
+0.005 accuracy, RMSE within 0.5 %: ``relaxed``), 0 when a carried trial already reaches it
+(said so), or never; B's new trials alone (the carried ones left out) likewise; each study's
+final best (B's marked when it is a carried trial) and wall time. Only nnexp's defaults:
+``--timeout``, ``--pruner`` and ``--contenders`` do not apply.
+
+    python bench/search_quality.py --warm-start                  # 7 tables x 3 seeds, 30 + 30
+    python bench/search_quality.py --warm-start --tables wine,cars --seeds 1 --json w.json
 """
 
 from __future__ import annotations
@@ -144,14 +161,14 @@ def dataset_section(name: str, folder: Path) -> dict:
 
 
 def write_experiment(folder: Path, dataset: dict, trials: int | None, seed: int,
-                     pruner: str | None, epochs: int | None) -> Path:
-    """An experiment file with nnexp's defaults but the dataset, the space, the budget (None:
-    a timeout given to the search bounds it), the seed, and ``pruner`` / ``epochs`` when
-    given."""
+                     pruner: str | None, epochs: int | None, space: Path = SPACE) -> Path:
+    """An experiment file with nnexp's defaults but the dataset, the space (``space``), the
+    budget (None: a timeout given to the search bounds it), the seed, and ``pruner`` /
+    ``epochs`` when given."""
     study: dict = {"seed": seed} if trials is None else {"n_trials": trials, "seed": seed}
     if pruner is not None:
         study["pruner"] = pruner
-    raw = {"name": folder.name, "dataset": dataset, "search_space": str(SPACE), "study": study}
+    raw = {"name": folder.name, "dataset": dataset, "search_space": str(space), "study": study}
     if epochs is not None:
         raw["train"] = {"epochs": epochs}
     path = folder / "experiment.yaml"
@@ -162,13 +179,18 @@ def write_experiment(folder: Path, dataset: dict, trials: int | None, seed: int,
 # ----- nnexp ------------------------------------------------------------------------------
 
 def run_nnexp(folder: Path, experiment: Path, trials: int | None, seed: int,
-              timeout: float | None = None) -> dict:
+              timeout: float | None = None, store: Path | None = None,
+              warm_start: str | None = None) -> dict:
     """One ``nnexp.search`` in ``folder`` (``trials`` trials, or for ``timeout`` seconds);
-    its figures, best-so-far events and trials."""
+    its figures, best-so-far events and trials. ``store``: the folder whose ``mlruns/``
+    holds the journal and the MLflow store (default ``folder``: new stores);
+    ``warm_start``: an earlier study of that store to start from (then each trial says
+    where it came from, ``from``, and ``carried`` counts the carried ones)."""
     import nnexp
     from nnexp.recovery import workers
 
-    (folder / "mlruns").mkdir(parents=True, exist_ok=True)
+    store = folder if store is None else store
+    (store / "mlruns").mkdir(parents=True, exist_ok=True)
     here, blas = os.getcwd(), workers.blas_threads
     os.chdir(folder)
     workers.blas_threads = lambda jobs, cpus=None: 1  # one BLAS thread, whatever the machine
@@ -177,9 +199,9 @@ def run_nnexp(folder: Path, experiment: Path, trials: int | None, seed: int,
         with contextlib.redirect_stderr(io.StringIO()):
             study = nnexp.search(experiment, n_trials=trials, timeout=timeout, seed=seed,
                                  quiet=True,
-                                 storage=f"journal:{folder / 'mlruns' / 'optuna.journal'}",
-                                 tracking_uri=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
-                                 study_name=folder.name)
+                                 storage=f"journal:{store / 'mlruns' / 'optuna.journal'}",
+                                 tracking_uri=f"sqlite:///{store / 'mlruns' / 'mlflow.db'}",
+                                 study_name=folder.name, warm_start=warm_start)
     finally:
         os.chdir(here)
         workers.blas_threads = blas
@@ -198,11 +220,16 @@ def run_nnexp(folder: Path, experiment: Path, trials: int | None, seed: int,
             "epochs": epochs, "epoch": t.user_attrs.get("epoch"),
             "params": t.params, "curve": [t.intermediate_values[k]
                                           for k in sorted(t.intermediate_values)]})
+        if warm_start is not None:
+            records[-1]["from"] = t.user_attrs.get("warm_start_from")
     trained = sum(r["epoch"] or (len(r["curve"]) or r["epochs"] or 0) for r in records)
-    return {"wall": wall, "events": sorted(events), "maximize": maximize,
-            "trials": records, "epochs_trained": trained,
-            "pruned": sum(r["state"] == "pruned" for r in records),
-            "complete": sum(r["state"] == "complete" for r in records)}
+    out = {"wall": wall, "events": sorted(events), "maximize": maximize,
+           "trials": records, "epochs_trained": trained,
+           "pruned": sum(r["state"] == "pruned" for r in records),
+           "complete": sum(r["state"] == "complete" for r in records)}
+    if warm_start is not None:
+        out["carried"] = sum(r["from"] is not None for r in records)
+    return out
 
 
 # ----- scikit-learn -----------------------------------------------------------------------
@@ -465,6 +492,157 @@ def target_row(table: str, rows: list[dict], contenders: list[str]) -> str:
     return "| " + " | ".join(out) + " | " + "; ".join(verdicts) + " |"
 
 
+# ----- warm start: trials to reach the first study's best ------------------------------------
+
+def write_next_space(study_name: str, store: Path, path: Path) -> list[str]:
+    """The next search space of study ``study_name`` written to ``path`` by nnexp's own
+    advice, as ``nnexp advise STUDY --write-space PATH`` writes it; its changes, one line
+    each."""
+    from nnexp.insight.advice import advise
+    from nnexp.insight.nextspace import write_space
+
+    advice = advise(study_name, f"journal:{store / 'mlruns' / 'optuna.journal'}",
+                    f"sqlite:///{store / 'mlruns' / 'mlflow.db'}")
+    if advice.next_space is None:
+        raise RuntimeError(f"nnexp advise wrote no next space for study {study_name!r}")
+    write_space(path, advice.next_space, advice.changes, advice.evidence)
+    return [c.line() for c in advice.changes]
+
+
+def trials_to(run: dict, goal: float, carried: bool = True) -> tuple[int | None, bool]:
+    """How many of the run's NEW trials (in the order they were numbered: one worker) until
+    its best so far reaches ``goal``, and whether a carried trial already reached it (then
+    0); None: never. ``carried=False``: the new trials alone, the carried ones left out."""
+    def reaches(r: dict) -> bool:
+        return (r["state"] == "complete" and r["value"] is not None
+                and math.isfinite(r["value"]) and better(r["value"], goal, run["maximize"]))
+
+    trials = sorted(run["trials"], key=lambda r: r["number"])
+    if carried and any(r.get("from") and reaches(r) for r in trials):
+        return 0, True
+    new = [r for r in trials if not r.get("from")]
+    for count, r in enumerate(new, start=1):
+        if reaches(r):
+            return count, False
+    return None, False
+
+
+def best_of(run: dict, carried: bool | None = None) -> tuple[float, bool]:
+    """The run's best complete value (``carried``: None all trials, False the new ones
+    alone) and whether it is a carried trial's (NaN, False: none complete)."""
+    pick = max if run["maximize"] else min
+    done = [r for r in run["trials"] if r["state"] == "complete" and r["value"] is not None
+            and math.isfinite(r["value"]) and (carried is None or not r.get("from"))]
+    if not done:
+        return float("nan"), False
+    top = pick(done, key=lambda r: (r["value"], -r["number"]) if run["maximize"]
+               else (r["value"], r["number"]))
+    return top["value"], bool(top.get("from"))
+
+
+def warm_case(table: str, seed: int, args, root: Path) -> dict:
+    """On ``table``: study A (nnexp's defaults, the default space, seed ``seed``), its next
+    space by nnexp's advice, then in the same stores study B (the next space, warm-started
+    from A) and study C (the next space, cold), B and C with study seed ``100 + seed``."""
+    from nnexp.config import load_experiment
+    from nnexp.data import prepare
+
+    dataset = dataset_section(table, root)
+    store = root / f"{table}-warm-{seed}"
+    names = {k: f"{table}-{k}-{seed}" for k in ("A", "B", "C")}
+    folders = {k: store / name for k, name in names.items()}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    first = write_experiment(folders["A"], dataset, args.trials, seed, None, args.epochs)
+    a = run_nnexp(folders["A"], first, args.trials, seed, store=store)
+    space = store / "next.yaml"
+    t0 = time.perf_counter()
+    changes = write_next_space(names["A"], store, space)
+    advise_s = time.perf_counter() - t0
+    runs, goal = {"A": a}, relaxed(best(a), a["maximize"])
+    for key in ("B", "C"):
+        exp = write_experiment(folders[key], dataset, args.new_trials, 100 + seed, None,
+                               args.epochs, space=space)
+        runs[key] = run_nnexp(folders[key], exp, args.new_trials, 100 + seed, store=store,
+                              warm_start=names["A"] if key == "B" else None)
+    b, c = runs["B"], runs["C"]
+    splits = prepare(load_experiment(first).dataset)
+    out = {"table": table, "seed": seed, "task": splits.task,
+           "train_rows": len(splits.y_train), "dev_rows": len(splits.y_dev),
+           "a_trials": len(a["trials"]), "carried": b["carried"], "a_best": best(a),
+           "goal": goal, "next_space": changes, "advise_s": advise_s,
+           "b_to": trials_to(b, goal)[0], "b_carried_reaches": trials_to(b, goal)[1],
+           "b_best": best_of(b)[0], "b_best_carried": best_of(b)[1],
+           "b_alone_to": trials_to(b, goal, carried=False)[0],
+           "b_alone_best": best_of(b, carried=False)[0],
+           "c_to": trials_to(c, goal)[0], "c_best": best_of(c)[0],
+           "wall": {k: r["wall"] for k, r in runs.items()}, "runs": runs}
+    print(f"  {table:13s} seed {seed}: A best {out['a_best']:.4f} ({a['wall']:.1f} s); next "
+          f"space: {'; '.join(changes) or 'no change'}", flush=True)
+    print(f"  {'':13s}         B: {out['carried']} carried, {cell(out, 'b')} "
+          f"({b['wall']:.1f} s); its new trials alone {count(out['b_alone_to'])} / "
+          f"{fmt(out['b_alone_best'])}; C: {cell(out, 'c')} ({c['wall']:.1f} s)", flush=True)
+    return out
+
+
+def count(value: int | None) -> str:
+    return "never" if value is None else str(value)
+
+
+def cell(case: dict, key: str) -> str:
+    """"new trials to A's best / best" of run B or C, saying when a carried trial did it."""
+    to = count(case[f"{key}_to"]) + (" (a carried trial)" if case.get(f"{key}_carried_reaches")
+                                     else "")
+    return f"{to} / {fmt(case[f'{key}_best'])}" + (" (carried)" if case.get(f"{key}_best_carried")
+                                                  else "")
+
+
+def mean_count(values: list[int | None]) -> str:
+    """The mean of the counts that reached the goal, and how many never did."""
+    reached = [v for v in values if v is not None]
+    never = len(values) - len(reached)
+    text = f"{statistics.fmean(reached):.1f}" if reached else "never"
+    return text + (f" ({never} never)" if never and reached else "")
+
+
+def by_carried(rows: list[dict]) -> str:
+    """How many seeds' B reached A's best with a carried trial, and had one as its best."""
+    reach = sum(c["b_carried_reaches"] for c in rows)
+    top = sum(c["b_best_carried"] for c in rows)
+    return (f" ({reach}/{len(rows)} by a carried trial; best carried {top}/{len(rows)})"
+            if reach or top else "")
+
+
+def warm_report(cases: list[dict]) -> str:
+    """Per table, one row per seed and one of means: carried trials, A's best, and for B
+    (warm), B's new trials alone and C (cold) the new trials to A's best (less the
+    tolerance) and the final best; the wall times."""
+    lines = ["| table | seed | carried / A's trials | A best | B (warm): new trials to A's "
+             "best / best | B's new trials alone: to A's best / their best | C (cold): new "
+             "trials to A's best / best | wall s: A / B / C |",
+             "|---|---|---|---|---|---|---|---|"]
+    for table in dict.fromkeys(c["table"] for c in cases):
+        rows = [c for c in cases if c["table"] == table]
+        name = f"{table} (RMSE)" if rows[0]["task"] == "regression" else table
+        for c in rows:
+            w = c["wall"]
+            lines.append(f"| {name} | {c['seed']} | {c['carried']} / {c['a_trials']} | "
+                         f"{fmt(c['a_best'])} | {cell(c, 'b')} | {count(c['b_alone_to'])} / "
+                         f"{fmt(c['b_alone_best'])} | {cell(c, 'c')} | {w['A']:.1f} / "
+                         f"{w['B']:.1f} / {w['C']:.1f} |")
+        walls = {k: mean([c["wall"][k] for c in rows]) for k in "ABC"}
+        lines.append(
+            f"| {name} | mean | {mean([c['carried'] for c in rows]):.1f} / "
+            f"{mean([c['a_trials'] for c in rows]):.0f} | {fmt(mean([c['a_best'] for c in rows]))}"
+            f" | {mean_count([c['b_to'] for c in rows])}{by_carried(rows)} / "
+            f"{fmt(mean([c['b_best'] for c in rows]))}"
+            f" | {mean_count([c['b_alone_to'] for c in rows])} / "
+            f"{fmt(mean([c['b_alone_best'] for c in rows]))} | "
+            f"{mean_count([c['c_to'] for c in rows])} / {fmt(mean([c['c_best'] for c in rows]))}"
+            f" | {walls['A']:.1f} / {walls['B']:.1f} / {walls['C']:.1f} |")
+    return "\n".join(lines)
+
+
 # ----- replay: median pruning's rules on the unpruned studies' learning curves --------------
 
 def replay_study(trials: list[dict], maximize: bool, startup: int, warmup: int) -> dict:
@@ -557,6 +735,11 @@ def main(argv: list[str] | None = None) -> int:
                         "before judging")
     parser.add_argument("--warmups", default="0.05,0.1,0.2,0.3",
                         help="--replay: first epoch judged, as a share of the epochs")
+    parser.add_argument("--warm-start", action="store_true",
+                        help="study A, its next space by nnexp advise, then that space warm-"
+                             "started from A (B) and cold (C): new trials to A's best")
+    parser.add_argument("--new-trials", type=int, default=30,
+                        help="--warm-start: new trials of B and of C")
     args = parser.parse_args(argv)
     if args.replay:
         cases = json.loads(Path(args.replay).read_text())
@@ -568,6 +751,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in tables:
         if name not in TABLES:
             parser.error(f"--tables: unknown {name!r}; known: {', '.join(TABLES)}")
+    if args.warm_start:
+        if args.timeout or args.pruner:
+            parser.error("--warm-start: nnexp's defaults and a number of trials only")
+        return warm_main(args, tables, argv)
     for name in contenders:
         if name not in CONTENDERS:
             parser.error(f"--contenders: unknown {name!r}; known: {', '.join(CONTENDERS)}")
@@ -608,6 +795,38 @@ def main(argv: list[str] | None = None) -> int:
               f"pruner {case['pruner']} {case['pruner_options'] or ''}")
     print()
     print(report(cases, contenders))
+    return 0
+
+
+def warm_main(args, tables: list[str], argv: list[str] | None) -> int:
+    """The ``--warm-start`` mode: per seed and table ``warm_case``, then ``warm_report``."""
+    import nnexp  # noqa: F401 - imported before the clock starts
+
+    command = "python bench/search_quality.py " + " ".join(sys.argv[1:] if argv is None
+                                                            else argv)
+    load = os.getloadavg()
+    print(f"{command.strip()}\n{os.cpu_count()} CPUs, load average {load[0]:.2f} "
+          f"{load[1]:.2f} {load[2]:.2f} at the start; NumPy {np.__version__}", flush=True)
+    root = Path(tempfile.mkdtemp(prefix="nnexp-warm-start-"))
+    cases, t_start, loads = [], time.perf_counter(), [load[0]]
+    try:
+        warm_up(root)
+        for seed in range(args.seeds):
+            for table in tables:
+                cases.append(warm_case(table, seed, args, root))
+                loads.append(os.getloadavg()[0])
+                if args.json:  # kept as it grows: a long run stopped early keeps its cases
+                    Path(args.json).write_text(json.dumps(cases, indent=1, default=str))
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"\nbench wall time {time.perf_counter() - t_start:.0f} s; load average (1 min) "
+          f"{min(loads):.1f}-{max(loads):.1f} during the run, {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f} at the end; A {args.trials} trials, B and C {args.new_trials} new "
+          f"trials each; A's best reached: within {ACCURACY_TOLERANCE} accuracy, RMSE within "
+          f"{RMSE_TOLERANCE:.1%}\n")
+    print(warm_report(cases))
     return 0
 
 

@@ -28,18 +28,20 @@ def search(experiment: str | Path, *, n_trials: int | None = None,
            timeout: float | None = None, jobs: int | None = None, storage: str | None = None,
            tracking_uri: str | None = None, study_name: str | None = None,
            seed: int | None = None, quiet: bool = False,
-           accept_data_change: bool = False) -> Study:
+           accept_data_change: bool = False, warm_start: str | None = None) -> Study:
     """Run (or resume) the study of an experiment file, as ``nnexp search`` does: the same
     defaults, progress display (``quiet`` for none), records and registered best model.
-    Returns the ``Study``; a study none of whose new trials completed raises ``NnexpError``
-    with the most common reason."""
+    ``warm_start``: an earlier study in the same storage whose finished trials inside this
+    search space start the new study, as ``--warm-start`` (default: the experiment's
+    ``warm_start``; ``nnexp.study.warm_start``). Returns the ``Study``; a study none of whose
+    new trials completed raises ``NnexpError`` with the most common reason."""
     from nnexp.errors import NnexpError
     from nnexp.study.runner import SearchOptions, run_search
 
     result = run_search(experiment, SearchOptions(
         n_trials=n_trials, timeout=timeout, jobs=jobs, storage=storage,
         tracking_uri=tracking_uri, study_name=study_name, seed=seed, quiet=quiet,
-        accept_data_change=accept_data_change))
+        accept_data_change=accept_data_change, warm_start=warm_start))
     if result.exit_code == 130:
         raise KeyboardInterrupt
     if result.exit_code and result.failure:

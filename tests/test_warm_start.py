@@ -88,3 +88,27 @@ def test_other_data_or_an_unknown_study_is_a_clear_error(first, monkeypatch):
     exp = _narrow(first, "nowhere")
     assert_user_error(invoke("search", str(exp), "--quiet", "--warm-start", "firts"),
                       "no study 'firts'")
+
+
+def test_the_python_api_warm_starts_as_the_command_line_does(first, monkeypatch):
+    import nnexp
+
+    monkeypatch.chdir(first)
+    stores = {"storage": f"journal:{first / 'mlruns' / 'optuna.journal'}",
+              "tracking_uri": f"sqlite:///{first / 'mlruns' / 'mlflow.db'}", "quiet": True}
+    source = study(first, "first")
+    inside = [t for t in source.trials if t.state.name in ("COMPLETE", "PRUNED")
+              and t.params["depth"] <= 2 and t.params["learning_rate"] >= 0.01]
+    assert inside
+    warm = nnexp.search(_narrow(first, "api-warm"), warm_start="first", **stores)
+    assert warm.name == "api-warm"
+    carried = [t for t in warm.optuna.trials if "warm_start_from" in t.user_attrs]
+    assert [t.user_attrs["warm_start_from"] for t in carried] == \
+        [f"first#{t.number}" for t in inside]
+    assert [t.params for t in carried] == [t.params for t in inside]
+    assert len(warm.optuna.trials) == len(inside) + 2  # and this call's own two
+    assert warm.optuna.user_attrs["warm_start"] == {"study": "first", "trials": len(inside)}
+    # the same experiment without it starts cold
+    cold = nnexp.search(_narrow(first, "api-cold"), **stores)
+    assert len(cold.optuna.trials) == 2
+    assert not any("warm_start_from" in t.user_attrs for t in cold.optuna.trials)
