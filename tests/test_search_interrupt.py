@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 
+import pytest
 from search_helpers import runs, study, write_experiment
 
 
@@ -79,3 +81,33 @@ def test_first_ctrl_c_is_deferred_to_a_safe_point_and_the_second_is_immediate():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_interruption_lost_in_a_garbage_collector_callback_still_ends_the_summary():
+    # SIGTERM raised while the garbage collector runs a weakref callback (a thread pool's,
+    # found hanging a summary that waited for its plots): Python prints that
+    # KeyboardInterrupt and drops it; the record of the signal still ends the summary, and
+    # the steps that close the records still run once the summary knows it was interrupted
+    from nnexp.execution.interrupt import signalled, terminate_as_interrupt
+    from nnexp.study.runner import _Outcome, _Steps
+
+    class Held:
+        pass
+
+    before = signal.getsignal(signal.SIGTERM)
+    restore = terminate_as_interrupt()
+    try:
+        assert not signalled()
+        held = Held()
+        weakref.finalize(held, signal.raise_signal, signal.SIGTERM)
+        del held  # the callback runs, the KeyboardInterrupt raised in it is only printed
+        assert signalled()
+        outcome = _Outcome()
+        steps = _Steps(outcome)
+        with pytest.raises(KeyboardInterrupt):
+            steps.attempt("read the study's trials", lambda: 1)
+        outcome.interrupted = True
+        assert steps.attempt("end the parent run", lambda: 2) == 2
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGTERM) is before

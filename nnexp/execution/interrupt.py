@@ -85,11 +85,32 @@ def caused_by_interrupt(err: BaseException) -> bool:
     return False
 
 
+_signalled = threading.Event()
+
+
+def _raise_interrupt(signum, frame) -> None:
+    _signalled.set()
+    raise KeyboardInterrupt
+
+
 def terminate_as_interrupt() -> Callable[[], None]:
     """Make SIGTERM raise ``KeyboardInterrupt`` in the main thread, as Ctrl-C does, outside
-    ``Interrupt`` blocks (so the parent run is still ended); returns the function that undoes
-    it."""
+    ``Interrupt`` blocks (so the parent run is still ended), and remember that either came
+    (``signalled``): Python only prints an exception raised where the garbage collector runs
+    a callback (a thread pool's weakref, a ``__del__``), so an interruption that lands there
+    is lost but for this record. Returns the function that undoes it."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    _signalled.clear()
+    previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
+
+
+def signalled() -> bool:
+    """Whether Ctrl-C or SIGTERM came since ``terminate_as_interrupt``."""
+    return _signalled.is_set()

@@ -30,7 +30,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
+
+from nnexp.execution.interrupt import signalled
 
 WAIT_SECONDS = 300.0
 
@@ -80,12 +83,20 @@ class Plotter:
         if process is None or not self._requested:
             self.failure = "no plots were asked for"
             return None
+        deadline = time.monotonic() + timeout
         try:
-            out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.close()
-            self.failure = f"no answer within {timeout:g} s"
-            return None
+            while True:  # in slices: an interruption lost on the way still ends the wait
+                try:
+                    out, err = process.communicate(
+                        timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    if signalled():
+                        raise KeyboardInterrupt from None
+                    if time.monotonic() >= deadline:
+                        self.close()
+                        self.failure = f"no answer within {timeout:g} s"
+                        return None
         finally:
             self._process = None if process.poll() is not None else process
         lines = out.strip().splitlines()

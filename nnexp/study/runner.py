@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line, mask_url, warn
-from nnexp.execution.interrupt import caused_by_interrupt, terminate_as_interrupt
+from nnexp.execution.interrupt import caused_by_interrupt, signalled, terminate_as_interrupt
 from nnexp.execution.pool import LocalWorkers, split_trials, start_server
 from nnexp.outage import StoreOutage
 from nnexp.recovery import doctor, workers
@@ -191,6 +191,43 @@ class _Outcome:
     interrupted: bool = False
     failed: bool = True  # until the wait returns
     fatal: StoreOutage | None = None  # a store lost: its one message says it all
+
+
+class _Steps:
+    """The steps of an invocation's summary (``Invocation.summarise``) and what they found:
+    ``info`` (counts, best, model, warnings), the study's trials by number."""
+
+    def __init__(self, outcome: _Outcome) -> None:
+        self.outcome = outcome
+        self.info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None,
+                                     "warnings": [], "model_new": False,
+                                     "model_trial": None, "new_trials": 0}
+        self.by_number: dict[int, Any] = {}
+
+    def warn(self, message: str) -> None:
+        self.info["warnings"].append(message)
+        warn(message)
+
+    def attempt(self, what: str, action) -> Any:
+        """``action()``, or None and a warning line when it fails (an interruption is
+        raised as ``KeyboardInterrupt``: it ends the summary, also one that was lost on the
+        way, ``signalled``)."""
+        if signalled() and not self.outcome.interrupted:
+            raise KeyboardInterrupt
+        try:
+            return action()
+        except Exception as err:  # noqa: BLE001 - reported; the parent must still end
+            if caused_by_interrupt(err):
+                raise KeyboardInterrupt from err
+            self.warn(f"could not {what}: {first_line(err)}")
+            return None
+
+    def closing(self, what: str, action) -> None:
+        """A step that closes the records: an interruption stops it, not the next."""
+        try:
+            self.attempt(what, action)
+        except KeyboardInterrupt:
+            self.outcome.interrupted = True
 
 
 class Invocation:
@@ -427,89 +464,93 @@ class Invocation:
         the workers' writes not yet performed stay in the outbox for the next invocation, and
         the best model is not registered before they are.
         Returns (summary info, exit code, failure text)."""
-        from nnexp.tracking.summary import state_counts, summarize
-
-        study, parent, client = self.study, self.parent, self.client
-        experiment_id = self.ctx.mlflow_experiment_id
-        info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
-                                "model_new": False, "model_trial": None, "new_trials": 0}
+        steps = _Steps(outcome)
         if outcome.fatal is not None:
             self._close_after_outage(outcome.fatal)
-            return info, 2, None
-
-        def attempt(what: str, action) -> Any:
-            try:
-                return action()
-            except Exception as err:  # noqa: BLE001 - reported; the parent must still end
-                if caused_by_interrupt(err):
-                    raise KeyboardInterrupt from err
-                message = f"could not {what}: {first_line(err)}"
-                info["warnings"].append(message)
-                warn(message)
-                return None
-
-        def closing(what: str, action) -> None:
-            """A step that closes the records: an interruption stops it, not the next."""
-            try:
-                attempt(what, action)
-            except KeyboardInterrupt:
-                outcome.interrupted = True
-
-        by_number: dict[int, Any] = {}
+            return steps.info, 2, None
         closed, failure = False, None
-
-        def close_runs() -> None:
-            close_dangling_runs(client, experiment_id, parent.run_id,
-                                lambda n: doctor.outcome(by_number.get(n)))
-
         try:
-            attempt("fail the trials of workers that died",
-                    lambda: doctor.examine_trials(study, True, client, [experiment_id]))
-            trials = attempt("read the study's trials",
-                             lambda: study.get_trials(deepcopy=False)) or []
-            info["counts"] = state_counts(trials)  # said even if the summary is interrupted
-            mine = [t for t in trials if t.number >= self.first_number
-                    and t.user_attrs.get("invocation") == self.ctx.key]
-            info["new_trials"] = len(mine)
-            if not self.progress.quiet:
-                attempt("show the progress",
-                        lambda: (self.progress.update(trials), self.progress.close()))
-            by_number.update((t.number, t) for t in trials)
-            if not outcome.interrupted:  # interrupted: left to the next invocation
-                attempt("perform the MLflow records left by processes that died",
-                        lambda: recover(self.outbox_root, client, self._experiment_of,
-                                        checkpoint))
-            if self.options.dask and not outcome.interrupted:  # a task killed before its
-                attempt("record the trials whose Dask task died",  # writes: no outbox there
-                        lambda: doctor.examine_missing_runs(study, client, True,
-                                                            self.ctx.key))
-            attempt("close the trial runs left running", close_runs)
+            mine = self._read_trials(steps)
+            self._close_records(steps)
             closed = True
-            kept = self.ctx.outbox is not None and Path(self.ctx.outbox).is_dir()
-            if kept:  # the best trial's model may be among them
-                notice("the best model is registered once the workers' MLflow writes kept in "
-                       f"{self.ctx.outbox} are performed (by the next invocation)")
-            summary = attempt("summarise the study", lambda: summarize(
-                study, parent, experiment_id, study.study_name, _example(self.splits),
-                _python_model(), self.metrics, plotter, None if kept else register_best))
-            if summary:
-                info.update({**summary, "warnings": info["warnings"] + summary["warnings"]})
-            failure = None if outcome.interrupted or outcome.failed else failure_summary(
-                mine, lambda number: _run_id(client, experiment_id, study, number))
+            failure = self._summarise_study(steps, plotter, mine)
         except KeyboardInterrupt:
             outcome.interrupted = True
-            message = "interrupted: the study summary is incomplete (the next invocation " \
-                      "summarises the study)"
-            info["warnings"].append(message)
-            warn(message)
+            steps.warn("interrupted: the study summary is incomplete (the next invocation "
+                       "summarises the study)")
         if not closed:
-            closing("close the trial runs left running", close_runs)
+            steps.closing("close the trial runs left running", lambda: self._close_runs(steps))
         if outcome.interrupted:
             failure = None
         code = 130 if outcome.interrupted else 2 if outcome.failed else 1 if failure else 0
-        closing("record the exit code", lambda: parent.tags({TAG_PREFIX + "exit_code": code}))
-        closing(f"end the parent run {parent.run_id}", lambda: parent.end(PARENT_STATUS[code]))
-        return info, code, failure
+        parent = self.parent
+        steps.closing("record the exit code",
+                      lambda: parent.tags({TAG_PREFIX + "exit_code": code}))
+        steps.closing(f"end the parent run {parent.run_id}",
+                      lambda: parent.end(PARENT_STATUS[code]))
+        return steps.info, code, failure
+
+    def _read_trials(self, steps: _Steps) -> list:
+        """Fail the trials of workers that died, read the study (its counts are said even if
+        the summary is interrupted) and close the progress display; returns this
+        invocation's trials."""
+        from nnexp.tracking.summary import state_counts
+
+        study = self.study
+        steps.attempt("fail the trials of workers that died", lambda: doctor.examine_trials(
+            study, True, self.client, [self.ctx.mlflow_experiment_id]))
+        trials = steps.attempt("read the study's trials",
+                               lambda: study.get_trials(deepcopy=False)) or []
+        steps.info["counts"] = state_counts(trials)
+        mine = [t for t in trials if t.number >= self.first_number
+                and t.user_attrs.get("invocation") == self.ctx.key]
+        steps.info["new_trials"] = len(mine)
+        if not self.progress.quiet:
+            steps.attempt("show the progress",
+                          lambda: (self.progress.update(trials), self.progress.close()))
+        steps.by_number.update((t.number, t) for t in trials)
+        return mine
+
+    def _close_records(self, steps: _Steps) -> None:
+        """Perform what dead processes kept in their outboxes (Dask: make the runs of tasks
+        that died), then close the trial runs left running (not after an interruption: the
+        next invocation does)."""
+        client = self.client
+        if not steps.outcome.interrupted:
+            steps.attempt("perform the MLflow records left by processes that died",
+                          lambda: recover(self.outbox_root, client, self._experiment_of,
+                                          checkpoint))
+            if self.options.dask:  # a task killed before its writes: no outbox there
+                steps.attempt("record the trials whose Dask task died",
+                              lambda: doctor.examine_missing_runs(self.study, client, True,
+                                                                  self.ctx.key))
+        steps.attempt("close the trial runs left running", lambda: self._close_runs(steps))
+
+    def _close_runs(self, steps: _Steps) -> None:
+        close_dangling_runs(self.client, self.ctx.mlflow_experiment_id, self.parent.run_id,
+                            lambda n: doctor.outcome(steps.by_number.get(n)))
+
+    def _summarise_study(self, steps: _Steps, plotter, mine: list) -> str | None:
+        """The trials table, plots and registered best model in the parent run (the model
+        waits while the workers' writes kept in their outbox are not performed); returns the
+        failure text of a run none of whose trials completed."""
+        from nnexp.tracking.summary import summarize
+
+        study, client, experiment_id = self.study, self.client, self.ctx.mlflow_experiment_id
+        kept = self.ctx.outbox is not None and Path(self.ctx.outbox).is_dir()
+        if kept:  # the best trial's model may be among them
+            notice("the best model is registered once the workers' MLflow writes kept in "
+                   f"{self.ctx.outbox} are performed (by the next invocation)")
+        summary = steps.attempt("summarise the study", lambda: summarize(
+            study, self.parent, experiment_id, study.study_name, _example(self.splits),
+            _python_model(), self.metrics, plotter, None if kept else register_best))
+        if summary:
+            steps.info.update({**summary, "warnings": steps.info["warnings"]
+                               + summary["warnings"]})
+        if steps.outcome.interrupted or steps.outcome.failed:
+            return None
+        return failure_summary(mine, lambda number: _run_id(client, experiment_id, study,
+                                                            number))
 
     def _close_after_outage(self, fatal: StoreOutage) -> None:
         """Optuna's storage lost: the MLflow side still works, so close what is open there.
