@@ -413,8 +413,9 @@ def one_case(table: str, seed: int, args, root: Path, contenders: list[str]) -> 
 
 def warm_up(root: Path) -> None:
     """One small run of each kind, not measured: the main process's imports (MLflow,
-    scikit-learn's searches) are then paid before the first measured run, as in a notebook's
-    second search, so that the first contender is not the only one to pay them."""
+    scikit-learn's searches, a table's preparation: skops) and the worker server are then
+    paid before the first measured run, as in a notebook's second search, so that the first
+    contender, or the first table read from a file, is not the only one to pay them."""
     from nnexp.config import load_experiment
     from nnexp.data import prepare
 
@@ -422,6 +423,8 @@ def warm_up(root: Path) -> None:
     folder.mkdir()
     path = write_experiment(folder, {"name": "wine"}, 2, 0, None, 5)
     run_nnexp(folder, path, 2, 0)
+    table = write_experiment(folder, dataset_section("weather", folder), 2, 0, None, 5)
+    prepare(load_experiment(table).dataset)
     splits = prepare(load_experiment(path).dataset)
     for kind in ("random", "halving"):
         run_sklearn(kind, splits, 3, 0, 5, 64)
