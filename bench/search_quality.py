@@ -766,31 +766,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import sklearn
 
-    import nnexp  # noqa: F401 - imported before the clock starts
-
-    command = "python bench/search_quality.py " + " ".join(sys.argv[1:] if argv is None
-                                                            else argv)
-    load = os.getloadavg()
-    print(f"{command.strip()}\n{os.cpu_count()} CPUs, load average {load[0]:.2f} "
-          f"{load[1]:.2f} {load[2]:.2f} at the start; scikit-learn {sklearn.__version__}, "
-          f"NumPy {np.__version__}", flush=True)
-    root = Path(tempfile.mkdtemp(prefix="nnexp-search-quality-"))
-    cases, t_start, loads = [], time.perf_counter(), [load[0]]
-    try:
-        warm_up(root)
-        for seed in range(args.seeds):
-            for table in tables:
-                cases.append(one_case(table, seed, args, root, contenders))
-                loads.append(os.getloadavg()[0])
-                if args.json:  # kept as it grows: a long run stopped early keeps its cases
-                    Path(args.json).write_text(json.dumps(cases, indent=1, default=str))
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-    load = os.getloadavg()
-    print(f"\nbench wall time {time.perf_counter() - t_start:.0f} s; load average (1 min) "
-          f"{min(loads):.1f}-{max(loads):.1f} during the run, {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f} at the end\n")
+    cases, summary = run_cases(args, argv, tables, "nnexp-search-quality-",
+                               f"scikit-learn {sklearn.__version__}, ",
+                               lambda table, seed, root: one_case(table, seed, args, root,
+                                                                  contenders))
+    print(f"{summary}\n")
     for table in tables:
         case = next(c for c in cases if c["table"] == table)
         print(f"{table}: {TABLES[table]}; {case['train_rows']} train / {case['dev_rows']} "
@@ -801,22 +781,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def warm_main(args, tables: list[str], argv: list[str] | None) -> int:
-    """The ``--warm-start`` mode: per seed and table ``warm_case``, then ``warm_report``."""
+def run_cases(args, argv: list[str] | None, tables: list[str], prefix: str, versions: str,
+              case) -> tuple[list[dict], str]:
+    """Print the command and the machine, warm up, then ``case(table, seed, root)`` per seed
+    and table in a temporary folder (kept with ``--keep``; the cases written to ``--json``
+    as they come). Returns the cases and the line that closes the run (wall time, load)."""
     import nnexp  # noqa: F401 - imported before the clock starts
 
     command = "python bench/search_quality.py " + " ".join(sys.argv[1:] if argv is None
                                                             else argv)
     load = os.getloadavg()
     print(f"{command.strip()}\n{os.cpu_count()} CPUs, load average {load[0]:.2f} "
-          f"{load[1]:.2f} {load[2]:.2f} at the start; NumPy {np.__version__}", flush=True)
-    root = Path(tempfile.mkdtemp(prefix="nnexp-warm-start-"))
+          f"{load[1]:.2f} {load[2]:.2f} at the start; {versions}NumPy {np.__version__}",
+          flush=True)
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     cases, t_start, loads = [], time.perf_counter(), [load[0]]
     try:
         warm_up(root)
         for seed in range(args.seeds):
             for table in tables:
-                cases.append(warm_case(table, seed, args, root))
+                cases.append(case(table, seed, root))
                 loads.append(os.getloadavg()[0])
                 if args.json:  # kept as it grows: a long run stopped early keeps its cases
                     Path(args.json).write_text(json.dumps(cases, indent=1, default=str))
@@ -824,10 +808,17 @@ def warm_main(args, tables: list[str], argv: list[str] | None) -> int:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()
-    print(f"\nbench wall time {time.perf_counter() - t_start:.0f} s; load average (1 min) "
-          f"{min(loads):.1f}-{max(loads):.1f} during the run, {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f} at the end; A {args.trials} trials, B and C {args.new_trials} new "
-          f"trials each; A's best reached: within {ACCURACY_TOLERANCE} accuracy, RMSE within "
+    return cases, (f"\nbench wall time {time.perf_counter() - t_start:.0f} s; load average "
+                   f"(1 min) {min(loads):.1f}-{max(loads):.1f} during the run, {load[0]:.2f} "
+                   f"{load[1]:.2f} {load[2]:.2f} at the end")
+
+
+def warm_main(args, tables: list[str], argv: list[str] | None) -> int:
+    """The ``--warm-start`` mode: per seed and table ``warm_case``, then ``warm_report``."""
+    cases, summary = run_cases(args, argv, tables, "nnexp-warm-start-", "",
+                               lambda table, seed, root: warm_case(table, seed, args, root))
+    print(f"{summary}; A {args.trials} trials, B and C {args.new_trials} new trials each; "
+          f"A's best reached: within {ACCURACY_TOLERANCE} accuracy, RMSE within "
           f"{RMSE_TOLERANCE:.1%}\n")
     print(warm_report(cases))
     return 0

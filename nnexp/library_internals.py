@@ -372,6 +372,10 @@ def insert_runs(store, runs: list[dict]) -> None:
 # ------------------------------------------------------------------------- multiprocessing
 
 
+_SPAWN_LOCK = threading.Lock()
+"""Held while ``multiprocessing.util.spawnv_passfds`` is replaced (``fork_server_apart``)."""
+
+
 def fork_server_apart(start: Callable[[], None]) -> None:
     """Run ``start()`` (``multiprocessing.forkserver.ensure_running``) with the processes it
     starts through ``multiprocessing.util.spawnv_passfds`` (the fork server and the resource
@@ -396,6 +400,3 @@ def fork_server_apart(start: Callable[[], None]) -> None:
             start()
         finally:
             util.spawnv_passfds = original
-
-
-_SPAWN_LOCK = threading.Lock()

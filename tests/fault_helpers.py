@@ -3,11 +3,14 @@ to run, and check that neither store holds a RUNNING record afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
 from search_helpers import runs, study
 
 from nnexp.recovery import workers
@@ -110,3 +113,18 @@ def wait_runs(directory, experiment, numbers, timeout=60) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"runs of trials {sorted(want)} not seen in time")
+
+
+@contextlib.contextmanager
+def tmpfs(directory: Path, size: str):
+    """A tmpfs of ``size`` mounted on ``directory`` (made if absent) for the block, unmounted
+    afterwards; the test is skipped where nothing can be mounted."""
+    directory.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                           str(directory)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=False)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from fault_helpers import nnexp, start, wait_gone, wait_running, worker_pid
+from fault_helpers import nnexp, start, tmpfs, wait_gone, wait_running, worker_pid
 from search_helpers import study, tracking_uri, write_experiment
 
 from nnexp.recovery.doctor import DIED
@@ -319,12 +319,19 @@ def _killed_trial(stores: Stores, name: str, number: int, runs: dict) -> None:
     assert run.info.status == "KILLED" and run.data.tags["nnexp.reason"] == DIED
 
 
+def _lagging_search_frozen_mid_trial(stores: Stores, name: str):
+    """A search whose MLflow writes lag, its worker frozen mid-trial: (experiment, the main
+    process, the trial's number, the worker's pid)."""
+    exp = _experiment(stores.directory, name)
+    proc = stores.search(exp)
+    _lagging(stores, name, proc)
+    number, pid = _freeze_mid_trial(stores, name)
+    return exp, proc, number, pid
+
+
 def test_worker_killed_mid_trial_while_the_writes_lag(tmp_path):
     stores = Stores(tmp_path)
-    exp = _experiment(tmp_path, "wk")
-    proc = stores.search(exp)
-    _lagging(stores, "wk", proc)
-    number, pid = _freeze_mid_trial(stores, "wk")
+    exp, proc, number, pid = _lagging_search_frozen_mid_trial(stores, "wk")
     os.kill(pid, signal.SIGKILL)
     os.kill(proc.pid, signal.SIGCONT)
     output, _ = proc.communicate(timeout=600)
@@ -337,10 +344,7 @@ def test_worker_killed_mid_trial_while_the_writes_lag(tmp_path):
 
 def test_main_process_and_its_worker_killed_while_the_writes_lag(tmp_path):
     stores = Stores(tmp_path)
-    exp = _experiment(tmp_path, "both")
-    proc = stores.search(exp)
-    _lagging(stores, "both", proc)
-    number, pid = _freeze_mid_trial(stores, "both")
+    exp, proc, number, pid = _lagging_search_frozen_mid_trial(stores, "both")
     os.kill(pid, signal.SIGKILL)
     proc.kill()
     proc.communicate(timeout=60)
@@ -452,20 +456,6 @@ def test_a_recovery_killed_while_it_writes_leaves_one_whole_run_per_trial(tmp_pa
 
 # --- 4. a full disk while the outbox is written --------------------------------------------
 
-@contextlib.contextmanager
-def _tmpfs(directory: Path, size: str):
-    """A tmpfs of ``size`` mounted on ``directory`` (as ``test_stores_disk``)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
-                           str(directory)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
-    try:
-        yield directory
-    finally:
-        subprocess.run(["umount", "-l", str(directory)], check=False)
-
-
 def _fill(directory: Path) -> Path:
     """Write a file in ``directory`` until its disk is full."""
     path = directory / "filler"
@@ -500,7 +490,7 @@ def _attached(stores: Stores) -> bool:
 def test_a_full_disk_while_the_outbox_is_written_stops_without_losing_a_record(tmp_path):
     stores = Stores(tmp_path)
     exp = _experiment(tmp_path, "full", n_trials=5000)  # the worker runs when the disk fills
-    with _tmpfs(tmp_path / "mlruns" / "outbox", "8m") as outbox:
+    with tmpfs(tmp_path / "mlruns" / "outbox", "8m") as outbox:
         proc = stores.search(exp)
         _wait(lambda: _attached(stores), "the main process performing the writes", proc)
         filler = _fill(outbox)
@@ -521,7 +511,7 @@ def test_a_full_disk_while_the_outbox_is_written_stops_without_losing_a_record(t
 def test_a_full_disk_before_the_first_trial_is_refused_with_one_message(tmp_path):
     stores = Stores(tmp_path)
     exp = _experiment(tmp_path, "nospace", n_trials=5)
-    with _tmpfs(tmp_path / "mlruns" / "outbox", "64k") as outbox:
+    with tmpfs(tmp_path / "mlruns" / "outbox", "64k") as outbox:
         filler = _fill(outbox)
         done = stores.run("search", str(exp), "--quiet")
         assert done.returncode == 2, done.stdout + done.stderr

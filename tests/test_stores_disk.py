@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from fault_helpers import tmpfs
 from search_helpers import client, study, write_experiment
 
 
@@ -18,18 +19,6 @@ def nnexp(directory, *args, timeout=300):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.run([sys.executable, "-m", "nnexp.cli", *args], cwd=directory, env=env,
                           capture_output=True, text=True, timeout=timeout)
-
-
-def _mount(directory, size, *options):
-    directory.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]),
-                           "tmpfs", str(directory)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
-
-
-def _umount(directory):
-    subprocess.run(["umount", "-l", str(directory)], check=False)
 
 
 def _refused(done, directory):
@@ -54,8 +43,7 @@ def test_an_artifact_directory_behind_a_regular_file_is_refused_up_front(workdir
 def test_a_read_only_artifact_mount_is_refused_up_front(workdir):
     exp = write_experiment(workdir, name="readonly")
     artifacts = workdir / "mlruns" / "artifacts"
-    _mount(artifacts, "1m")
-    try:
+    with tmpfs(artifacts, "1m"):
         done = subprocess.run(["mount", "-o", "remount,ro", str(artifacts)], capture_output=True,
                               text=True)
         if done.returncode != 0:
@@ -63,16 +51,13 @@ def test_a_read_only_artifact_mount_is_refused_up_front(workdir):
         done = nnexp(workdir, "search", str(exp), "--quiet")
         _refused(done, artifacts)
         assert "Read-only file system" in done.stderr
-    finally:
-        _umount(artifacts)
 
 
 def test_mlruns_filling_up_during_the_study_ends_cleanly(workdir):
     exp = write_experiment(workdir, name="filling", study={"n_trials": 400, "seed": 1},
                            tracking={"log_models": "all"})
     mlruns = workdir / "mlruns"
-    _mount(mlruns, "3m")
-    try:
+    with tmpfs(mlruns, "3m"):
         done = nnexp(workdir, "search", str(exp), "--quiet")
         assert done.returncode == 2, done.stdout + done.stderr[-3000:]
         assert "Traceback" not in done.stderr, done.stderr[-3000:]
@@ -97,8 +82,6 @@ def test_mlruns_filling_up_during_the_study_ends_cleanly(workdir):
                                            for r in found if r.info.status == "RUNNING"]
         assert not [t.number for t in study(workdir, "filling").trials
                     if t.state.name == "RUNNING"]
-    finally:
-        _umount(mlruns)
 
 
 def test_a_tracking_file_that_is_not_a_database_is_refused_before_any_trial(workdir):

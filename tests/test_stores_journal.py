@@ -13,6 +13,7 @@ import sys
 import uuid
 
 import pytest
+from fault_helpers import tmpfs
 from search_helpers import write_experiment
 
 from nnexp.stores.study_storage import open_storage, repair_journal, torn_tail
@@ -85,16 +86,8 @@ def test_a_search_repairs_a_torn_journal_with_a_one_line_warning(tmp_path):
 @pytest.fixture()
 def small_disk(tmp_path):
     """A 1 MiB tmpfs mounted at tmp_path/disk, unmounted afterwards."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
-    try:
+    with tmpfs(tmp_path / "disk", "1m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def _fill(disk, leave: int = 0):
