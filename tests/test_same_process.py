@@ -55,5 +55,6 @@ def test_searches_in_one_process_fork_their_workers_from_one_server_apart(tmp_pa
     [server] = _worker_servers()
     assert "nnexp.study.worker" in " ".join(server.cmdline())
     assert os.getpgid(server.pid) != os.getpgid(0)
-    assert _search(tmp_path / "second", "two", monkeypatch) == 0
+    for i in range(5):  # one in three failed with "exit code 255" while two threads reaped
+        assert _search(tmp_path / f"next{i}", f"next{i}", monkeypatch) == 0  # its workers
     assert [p.pid for p in _worker_servers()] == [server.pid]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import signal
@@ -83,10 +84,10 @@ def _worker_entry(work, context: str, n_trials: int | None, timeout: float | Non
                   errors, connection, lost, lifeline) -> None:
     relay = Relay(connection, lost)
     try:
-        # SIGINT was blocked while this process started (``LocalWorkers._spawn``, and in the
-        # worker server it is forked from: ``start_server``): a terminal's Ctrl-C meanwhile
-        # is delivered now, as a KeyboardInterrupt handled below, not as a
-        # traceback from the middle of an import
+        # a spawned worker started with SIGINT blocked (``LocalWorkers._spawn``): a terminal's
+        # Ctrl-C meanwhile is delivered now, as a KeyboardInterrupt handled below, not as a
+        # traceback from the middle of an import (a forked one is out of the terminal's
+        # reach: its server has a process group of its own, ``start_server``)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         with open(context, "rb") as f:
             ctx = pickle.load(f)  # noqa: S301 - written by this worker's own main process
@@ -207,9 +208,14 @@ class LocalWorkers:
             self._spawned.wait()
 
     def _watch(self) -> None:
-        for p in self.processes:
-            if p.pid is not None:
-                p.join()
+        """Call ``on_end`` once every worker has ended, seen on their sentinels without
+        reaping them: the main thread reads their exit codes (``wait``), and a fork-server
+        worker's can be read once (two threads polling one process: one of them got EOF and
+        took the exit code for 255, failing a search that had gone well)."""
+        pending = [p.sentinel for p in self.processes if p.pid is not None]
+        while pending:
+            ready = multiprocessing.connection.wait(pending)
+            pending = [s for s in pending if s not in ready]
         self._on_end()
 
     def __exit__(self, kind, err, traceback) -> None:
@@ -263,7 +269,9 @@ class LocalWorkers:
                     progress.update(study.get_trials(deepcopy=False))
                 except StoreOutage:
                     pass  # the workers meet the outage too and say so
-                time.sleep(0.5)
+                # the progress every 0.5 s; the summary as soon as the last worker ends
+                multiprocessing.connection.wait(
+                    [p.sentinel for p in self.processes if p.is_alive()], 0.5)
             if self._interrupt.requested:  # the workers stopped on it before the loop saw it
                 raise KeyboardInterrupt
         except KeyboardInterrupt as err:
