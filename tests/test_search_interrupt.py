@@ -107,7 +107,28 @@ def test_an_interruption_lost_in_a_garbage_collector_callback_still_ends_the_sum
         with pytest.raises(KeyboardInterrupt):
             steps.attempt("read the study's trials", lambda: 1)
         outcome.interrupted = True
-        assert steps.attempt("end the parent run", lambda: 2) == 2
+        assert steps.attempt("end the parent run", lambda: 2, closes=True) == 2
     finally:
         restore()
-    assert signal.getsignal(signal.SIGTERM) is before
+    assert signal.getsignal(signal.SIGTERM) is before and not signalled()
+
+
+def test_in_the_summary_a_first_signal_waits_for_the_next_step_and_a_second_is_immediate():
+    # a KeyboardInterrupt raised inside MLflow's code left a thread pool's worker started but
+    # unregistered, which held the process at exit for ever: the summary's signals are
+    # recorded and taken at its next step; a second one still interrupts at once
+    from nnexp.execution.interrupt import deferred_interrupts, signalled
+    from nnexp.study.runner import _Outcome, _Steps
+
+    before = signal.getsignal(signal.SIGTERM)
+    with deferred_interrupts():
+        assert not signalled()
+        signal.raise_signal(signal.SIGTERM)  # nothing raised here
+        assert signalled()
+        steps = _Steps(_Outcome())
+        with pytest.raises(KeyboardInterrupt):
+            steps.attempt("write the trials table", lambda: 1)
+        assert steps.attempt("end the parent run", lambda: 2, closes=True) == 2
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is before and not signalled()

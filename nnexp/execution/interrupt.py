@@ -13,9 +13,10 @@ only the main process writes to reads end-of-file).
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 STOP = signal.SIGUSR1
 """What the main process sends its workers on the first Ctrl-C or SIGTERM."""
@@ -107,10 +108,39 @@ def terminate_as_interrupt() -> Callable[[], None]:
     def restore() -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _signalled.clear()
 
     return restore
 
 
 def signalled() -> bool:
-    """Whether Ctrl-C or SIGTERM came since ``terminate_as_interrupt``."""
+    """Whether Ctrl-C or SIGTERM came since ``terminate_as_interrupt`` or
+    ``deferred_interrupts`` began (False again once it has ended)."""
     return _signalled.is_set()
+
+
+def _defer_interrupt(signum, frame) -> None:
+    if _signalled.is_set():
+        raise KeyboardInterrupt  # the second one: at once
+    _signalled.set()
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """In the main thread during the block, Ctrl-C and SIGTERM are only recorded
+    (``signalled``, cleared as the block starts): the caller stops at its next safe point; a
+    second one raises ``KeyboardInterrupt`` at once. A ``KeyboardInterrupt`` raised inside a
+    library's code can leave it half done (a thread pool's worker started but not
+    registered, which then holds the process at exit for ever: found after a SIGTERM in the
+    summary)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _signalled.clear()
+    previous = {s: signal.signal(s, _defer_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _signalled.clear()

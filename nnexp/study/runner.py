@@ -36,7 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from nnexp.errors import NnexpError, first_line, mask_url, warn
-from nnexp.execution.interrupt import caused_by_interrupt, signalled, terminate_as_interrupt
+from nnexp.execution.interrupt import (
+    caused_by_interrupt,
+    deferred_interrupts,
+    signalled,
+    terminate_as_interrupt,
+)
 from nnexp.execution.pool import LocalWorkers, split_trials, start_server
 from nnexp.outage import StoreOutage
 from nnexp.recovery import doctor, workers
@@ -208,11 +213,11 @@ class _Steps:
         self.info["warnings"].append(message)
         warn(message)
 
-    def attempt(self, what: str, action) -> Any:
-        """``action()``, or None and a warning line when it fails (an interruption is
-        raised as ``KeyboardInterrupt``: it ends the summary, also one that was lost on the
-        way, ``signalled``)."""
-        if signalled() and not self.outcome.interrupted:
+    def attempt(self, what: str, action, closes: bool = False) -> Any:
+        """``action()``, or None and a warning line when it fails. An interruption ends the
+        summary (``KeyboardInterrupt``): one recorded before the step starts
+        (``signalled``), unless the step ``closes`` the records, or one raised in it."""
+        if signalled() and not closes:
             raise KeyboardInterrupt
         try:
             return action()
@@ -225,7 +230,7 @@ class _Steps:
     def closing(self, what: str, action) -> None:
         """A step that closes the records: an interruption stops it, not the next."""
         try:
-            self.attempt(what, action)
+            self.attempt(what, action, closes=True)
         except KeyboardInterrupt:
             self.outcome.interrupted = True
 
@@ -272,7 +277,8 @@ class Invocation:
                 try:
                     self.wait(pool, outcome)
                 finally:  # whatever failed above or fails here, the parent run is ended
-                    info, code, failure = self.summarise(plotter, outcome)
+                    with deferred_interrupts():
+                        info, code, failure = self.summarise(plotter, outcome)
         finally:
             restore()
         return self.result(info, code, failure, outcome.interrupted)
@@ -459,8 +465,9 @@ class Invocation:
         warning line. A store lost is not asked again: its one message says it all (a lost
         tracking store leaves the parent run to the next invocation or ``nnexp doctor``).
         Ctrl-C or SIGTERM during the summary (the table, the plots, the registration) ends it
-        at once: the trial runs left running and the parent run are still closed (KILLED,
-        exit code 130), and the next invocation summarises the study. After an interruption
+        at its next step (the wait for the plots included; a second one at once): the trial
+        runs left running and the parent run are still closed (KILLED, exit code 130), and
+        the next invocation summarises the study. After an interruption
         the workers' writes not yet performed stay in the outbox for the next invocation, and
         the best model is not registered before they are.
         Returns (summary info, exit code, failure text)."""
@@ -543,7 +550,8 @@ class Invocation:
                    f"{self.ctx.outbox} are performed (by the next invocation)")
         summary = steps.attempt("summarise the study", lambda: summarize(
             study, self.parent, experiment_id, study.study_name, _example(self.splits),
-            _python_model(), self.metrics, plotter, None if kept else register_best))
+            _python_model(), self.metrics, plotter, None if kept else register_best,
+            stop=signalled))
         if summary:
             steps.info.update({**summary, "warnings": steps.info["warnings"]
                                + summary["warnings"]})

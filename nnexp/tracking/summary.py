@@ -214,7 +214,7 @@ def _integer_ticks(fig, ints: dict, name: str) -> None:
 
 def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str | None,
               example=None, python_model=None, metrics: list[str] | None = None,
-              plotter=None, register=None) -> dict:
+              plotter=None, register=None, stop=lambda: False) -> dict:
     """Write the study's summary into its parent run; returns what was logged (for display).
 
     Each part (counts and best trial, trials table, plots, model registration) is attempted
@@ -227,12 +227,15 @@ def summarize(study, parent: RunLogger, experiment_id: str, registered_name: str
     ``plotter``: a ``nnexp.study.plotter.Plotter`` that draws the plots in its own process
     while the rest is written (None, or a plotter that fails: drawn here). ``register``:
     ``nnexp.serving.models.register_best``, which registers the best model (handed in: this
-    package records runs and knows nothing of model directories).
+    package records runs and knows nothing of model directories). ``stop()``: True once
+    the caller was interrupted (its signals deferred): no further part is started.
     """
     info: dict[str, Any] = {"counts": {}, "best": [], "model_uri": None, "warnings": [],
                             "model_new": False, "model_trial": None}
 
     def step(what: str, action) -> None:
+        if stop():
+            raise KeyboardInterrupt
         try:
             action()
         except Exception as err:  # noqa: BLE001 - one part failing must not lose the others
